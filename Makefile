@@ -1,0 +1,42 @@
+# The two commands of the README: `make run` and `make test`. Both set up everything they need.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test lint format migrate clean
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+.env:
+	$(PYTHON) portal/envfile.py .env
+
+migrate: $(VENV)/.runtime .env
+	$(PY) manage.py migrate --noinput
+
+run: migrate
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py ensure_admin
+	@$(PY) -c "import environ; e = environ.Env(); environ.Env.read_env('.env'); \
+	print(f\"\nPortal: http://{e.str('HOST', default='127.0.0.1')}:{e.int('PORT', default=8000)}/\n\")"
+	$(VENV)/bin/gunicorn --config gunicorn.conf.py
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: $(VENV)/.dev .env lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) staticfiles var test-artifacts .pytest_cache .ruff_cache

@@ -1,0 +1,57 @@
+"""Credential checks for services: a DRF authentication class and a plain Django view decorator."""
+
+from functools import wraps
+
+from django.http import JsonResponse
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from credentials.verification import WWW_AUTHENTICATE, identify, presents_credential
+
+INVALID_CREDENTIALS = {
+    "error": "invalid_credentials",
+    "error_description": "Send a valid API key in the X-Api-Key header.",
+}
+
+
+class CredentialAuthentication(BaseAuthentication):
+    """DRF authentication by X-Api-Key: `request.user` and `request.auth` become the Identity."""
+
+    def authenticate(self, request):
+        if not presents_credential(request):
+            return None
+        identity = identify(request)
+        if identity is None:
+            raise exceptions.AuthenticationFailed()
+        return identity, identity
+
+    def authenticate_header(self, request):
+        return WWW_AUTHENTICATE
+
+
+def credential_required(view):
+    """Decorator for a plain Django view: 401 unless the request carries a valid credential."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        request.identity = identify(request)
+        if request.identity is None:
+            return unauthorized()
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def unauthorized():
+    response = JsonResponse(INVALID_CREDENTIALS, status=401)
+    response["WWW-Authenticate"] = WWW_AUTHENTICATE
+    return response
+
+
+def exception_handler(exc, context):
+    """DRF's handler, with the spec's error body for a missing or invalid credential."""
+    response = drf_exception_handler(exc, context)
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        response.data = INVALID_CREDENTIALS
+    return response

@@ -1,0 +1,22 @@
+from django import forms
+from django.core.validators import RegexValidator
+
+# Names travel in response headers (X-Auth-Credential), so they stay within printable ASCII.
+name_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9 ._-]*\Z",
+    "Use letters, digits, spaces, dots, hyphens and underscores, starting with a letter or digit.",
+)
+
+
+class CredentialNameForm(forms.Form):
+    name = forms.CharField(max_length=100, validators=[name_validator])
+
+    def __init__(self, *args, existing, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.existing = existing
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if self.existing.filter(name=name).exists():
+            raise forms.ValidationError("This group already has a credential with this name.")
+        return name

@@ -1,0 +1,114 @@
+"""The Authentication Information tab of a group and the actions on its credentials.
+
+A value in clear is only ever in the body of the response to the POST that created, regenerated
+or showed it, never in the session or a redirect, and every such response is marked no-store.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Prefetch
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_variables
+from django.views.decorators.http import require_POST
+
+from credentials.forms import CredentialNameForm
+from credentials.models import ApiKey, ApiKeyCredential, Slot
+from groups.access import group_for, group_for_write
+from groups.activity import record
+from groups.models import Action
+
+
+def _api_key_credentials(group):
+    keys = Prefetch("keys", queryset=ApiKey.objects.order_by("slot"))
+    return group.api_key_credentials.select_related("created_by").prefetch_related(keys)
+
+
+def _render_tab(request, group, revealed=None):
+    """The tab, with `revealed` {(credential public id, slot): value} shown in clear."""
+    revealed = revealed or {}
+    credentials = list(_api_key_credentials(group))
+    for credential in credentials:
+        for key in credential.keys.all():
+            key.value = revealed.get((credential.public_id, key.slot))
+            key.warnings = credential.rotation_warnings(key.slot)
+    context = {"group": group, "api_key_credentials": credentials, "show_enabled": settings.CREDENTIALS_SHOW}
+    return render(request, "credentials/auth_info.html", context)
+
+
+@login_required
+@never_cache
+def authentication_information(request, slug):
+    return _render_tab(request, group_for(request, slug))
+
+
+@login_required
+@never_cache
+@sensitive_variables("values")
+def api_key_create(request, slug):
+    group = group_for_write(request, slug)
+    form = CredentialNameForm(request.POST or None, existing=group.api_key_credentials)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            credential, values = ApiKeyCredential.create_with_keys(
+                group, form.cleaned_data["name"], request.user
+            )
+            record(request, group, Action.API_KEY_CREATED, credential.name)
+        messages.success(request, f"API key {credential.name} created. Copy its keys now.")
+        return _render_tab(
+            request, group, {(credential.public_id, slot): value for slot, value in values.items()}
+        )
+    return render(request, "credentials/api_key_new.html", {"group": group, "form": form})
+
+
+@login_required
+@never_cache
+@require_POST
+@sensitive_variables("value")
+def api_key_show(request, slug, public_id, slot):
+    group = group_for_write(request, slug)
+    if not settings.CREDENTIALS_SHOW:
+        raise PermissionDenied("Show is turned off on this portal: regenerate the key instead.")
+    credential = get_object_or_404(_api_key_credentials(group), public_id=public_id)
+    value = credential.reveal(slot)
+    record(request, group, Action.API_KEY_SHOWN, f"{credential.name} {slot} key")
+    if request.accepts("text/html"):
+        return _render_tab(request, group, {(credential.public_id, slot): value})
+    return JsonResponse({"value": value})
+
+
+@login_required
+@never_cache
+@sensitive_variables("value")
+def api_key_regenerate(request, slug, public_id, slot):
+    group = group_for_write(request, slug)
+    credential = get_object_or_404(_api_key_credentials(group), public_id=public_id)
+    if request.method != "POST":
+        key = credential.key(slot)
+        key.warnings = credential.rotation_warnings(slot)
+        context = {"group": group, "credential": credential, "key": key}
+        return render(request, "credentials/api_key_regenerate.html", context)
+    with transaction.atomic():
+        value = credential.regenerate(slot)
+        record(request, group, Action.API_KEY_REGENERATED, f"{credential.name} {slot} key")
+    messages.success(
+        request, f"{Slot(slot).label} of {credential.name} regenerated: the old one no longer works."
+    )
+    return _render_tab(request, group, {(credential.public_id, slot): value})
+
+
+@login_required
+def api_key_delete(request, slug, public_id):
+    group = group_for_write(request, slug)
+    credential = get_object_or_404(group.api_key_credentials, public_id=public_id)
+    if request.method != "POST":
+        return render(request, "credentials/api_key_delete.html", {"group": group, "credential": credential})
+    with transaction.atomic():
+        credential.delete()
+        record(request, group, Action.API_KEY_DELETED, credential.name)
+    messages.success(request, f"API key {credential.name} deleted: both of its keys no longer work.")
+    return redirect("credentials:auth-info", group.slug)

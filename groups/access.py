@@ -1,0 +1,52 @@
+"""Who may see or change what. Every group page and action goes through these helpers.
+
+A user who is not a member gets 404 rather than 403, so group names and slugs cannot be probed.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from groups.models import CREDENTIAL_WRITERS, MEMBER_WRITERS, Group, Role
+
+
+def visible_groups(user):
+    """The groups a user may see: all of them for staff, else their memberships."""
+    if user.is_staff:
+        return Group.objects.all()
+    return Group.objects.filter(memberships__user=user)
+
+
+def role_in(user, group):
+    """The user's role in the group; staff act as owners everywhere."""
+    if user.is_staff:
+        return Role.OWNER
+    membership = group.memberships.filter(user=user).only("role").first()
+    return Role(membership.role) if membership else None
+
+
+def group_for(request, slug):
+    """The group for a read, with `group.role` set; 404 for anyone who is not a member."""
+    group = Group.objects.filter(slug=slug).first()
+    role = role_in(request.user, group) if group and request.user.is_authenticated else None
+    if role is None:
+        raise Http404("No such group.")
+    group.role = role
+    group.can_manage_credentials = role in CREDENTIAL_WRITERS
+    group.can_manage_members = role in MEMBER_WRITERS
+    return group
+
+
+def group_for_write(request, slug):
+    """The group for a credential change: 404 for non-members, 403 for viewers."""
+    group = group_for(request, slug)
+    if not group.can_manage_credentials:
+        raise PermissionDenied("Viewers cannot change credentials.")
+    return group
+
+
+def group_for_owner(request, slug):
+    """The group for a membership change: 404 for non-members, 403 for anyone but owners."""
+    group = group_for(request, slug)
+    if not group.can_manage_members:
+        raise PermissionDenied("Only owners can change members.")
+    return group

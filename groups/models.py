@@ -1,0 +1,83 @@
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    VIEWER = "viewer", "Viewer"
+
+
+# What each role may do. Staff users act as owners of every group.
+CREDENTIAL_WRITERS = {Role.OWNER, Role.ADMIN}
+MEMBER_WRITERS = {Role.OWNER}
+
+
+class Group(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        # The Group Information page opens on its Authentication Information tab.
+        return reverse("credentials:auth-info", args=[self.slug])
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["user__username"]
+        constraints = [models.UniqueConstraint(fields=["user", "group"], name="one_membership_per_user")]
+
+    def __str__(self):
+        return f"{self.user} in {self.group} ({self.role})"
+
+    def is_last_owner(self):
+        """True when removing or demoting this member would leave the group without an owner."""
+        if self.role != Role.OWNER:
+            return False
+        return not self.group.memberships.filter(role=Role.OWNER).exclude(pk=self.pk).exists()
+
+
+class Action(models.TextChoices):
+    GROUP_CREATED = "group.created", "created the group"
+    MEMBER_ADDED = "member.added", "added member"
+    MEMBER_ROLE_CHANGED = "member.role_changed", "changed the role of"
+    MEMBER_REMOVED = "member.removed", "removed member"
+    API_KEY_CREATED = "api_key.created", "created API key"
+    API_KEY_SHOWN = "api_key.shown", "showed"
+    API_KEY_REGENERATED = "api_key.regenerated", "regenerated"
+    API_KEY_DELETED = "api_key.deleted", "deleted API key"
+
+
+class Activity(models.Model):
+    """One recorded action: who did what to which target, when and from where. Never a secret."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="activities")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # The actor's name at the time, kept when the user is later deleted.
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=40, choices=Action.choices)
+    target = models.CharField(max_length=200)
+    source_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["group", "-created_at"], name="activity_group_newest")]
+        verbose_name_plural = "activities"
+
+    def __str__(self):
+        return f"{self.actor_name or 'system'} {self.action} {self.target}"

@@ -1,0 +1,112 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from groups.access import group_for, group_for_owner, visible_groups
+from groups.activity import record
+from groups.forms import AddMemberForm, GroupForm, RoleForm
+from groups.models import Action, Membership, Role
+
+ACTIVITY_PAGE_SIZE = 25
+
+
+@login_required
+def group_list(request):
+    own_role = Membership.objects.filter(group=OuterRef("pk"), user=request.user).values("role")
+    groups = visible_groups(request.user).annotate(
+        member_count=Count("memberships", distinct=True), own_role=Subquery(own_role)
+    )
+    return render(request, "groups/list.html", {"groups": groups})
+
+
+@login_required
+def group_new(request):
+    if not request.user.is_staff:
+        raise PermissionDenied("Only platform administrators create groups.")
+    form = GroupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            group = form.save()
+            record(request, group, Action.GROUP_CREATED, group.name)
+            owner = form.cleaned_data["owner"]
+            if owner:
+                Membership.objects.create(group=group, user=owner, role=Role.OWNER)
+                record(request, group, Action.MEMBER_ADDED, f"{owner.username} as owner")
+        messages.success(request, f"Group {group.name} created.")
+        return redirect(group)
+    return render(request, "groups/new.html", {"form": form})
+
+
+def _render_members(request, group, form, status=200):
+    context = {
+        "group": group,
+        "memberships": group.memberships.select_related("user"),
+        "roles": Role.choices,
+        "form": form,
+    }
+    return render(request, "groups/members.html", context, status=status)
+
+
+@login_required
+def members(request, slug):
+    group = group_for(request, slug)
+    return _render_members(request, group, AddMemberForm(group=group))
+
+
+@login_required
+@require_POST
+def member_add(request, slug):
+    group = group_for_owner(request, slug)
+    form = AddMemberForm(request.POST, group=group)
+    if not form.is_valid():
+        return _render_members(request, group, form, status=400)
+    user, role = form.cleaned_data["username"], form.cleaned_data["role"]
+    with transaction.atomic():
+        Membership.objects.create(group=group, user=user, role=role)
+        record(request, group, Action.MEMBER_ADDED, f"{user.username} as {role}")
+    messages.success(request, f"{user.username} added as {Role(role).label.lower()}.")
+    return redirect("groups:members", group.slug)
+
+
+@login_required
+@require_POST
+def member_role(request, slug, username):
+    group = group_for_owner(request, slug)
+    membership = get_object_or_404(group.memberships, user__username=username)
+    form = RoleForm(request.POST, instance=membership)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["role"]))
+        return redirect("groups:members", group.slug)
+    with transaction.atomic():
+        form.save()
+        record(request, group, Action.MEMBER_ROLE_CHANGED, f"{username} to {membership.role}")
+    messages.success(request, f"{username} is now {membership.get_role_display().lower()}.")
+    return redirect("groups:members", group.slug)
+
+
+@login_required
+def member_remove(request, slug, username):
+    group = group_for_owner(request, slug)
+    membership = get_object_or_404(group.memberships.select_related("user"), user__username=username)
+    if membership.is_last_owner():
+        messages.error(request, "A group needs at least one owner: add another owner first.")
+        return redirect("groups:members", group.slug)
+    if request.method == "POST":
+        with transaction.atomic():
+            membership.delete()
+            record(request, group, Action.MEMBER_REMOVED, username)
+        messages.success(request, f"{username} removed from {group.name}.")
+        return redirect("groups:members", group.slug)
+    return render(request, "groups/member_remove.html", {"group": group, "membership": membership})
+
+
+@login_required
+def activity(request, slug):
+    group = group_for(request, slug)
+    page = Paginator(group.activities.all(), ACTIVITY_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "groups/activity.html", {"group": group, "page": page})

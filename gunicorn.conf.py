@@ -1,0 +1,13 @@
+"""gunicorn settings for `make run`; HOST, PORT and WEB_CONCURRENCY come from the environment or .env."""
+
+import environ
+
+env = environ.Env()
+environ.Env.read_env(".env")
+
+bind = f"{env.str('HOST', default='127.0.0.1')}:{env.int('PORT', default=8000)}"
+workers = env.int("WEB_CONCURRENCY", default=2)
+wsgi_app = "portal.wsgi:application"
+# The access log carries method, path, status and timing, never request headers (credentials).
+accesslog = "-"
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'

@@ -1,0 +1,57 @@
+// Progressive enhancement for the portal: confirmation dialogs and Copy buttons.
+// Every action also works without this file: links lead to confirmation pages, forms post.
+"use strict";
+
+document.documentElement.classList.add("js");
+
+function announce(text) {
+  const live = document.getElementById("live");
+  if (live) {
+    live.textContent = text;
+  }
+}
+
+function csrfToken() {
+  const input = document.querySelector("input[name=csrfmiddlewaretoken]");
+  return input ? input.value : "";
+}
+
+async function valueFor(button) {
+  const shown = document.getElementById(button.dataset.copy);
+  if (shown) {
+    return shown.textContent.trim();
+  }
+  // Not on the page: ask the server, which records the Show in Activity.
+  const response = await fetch(button.dataset.copyUrl, {
+    method: "POST",
+    headers: { "Accept": "application/json", "X-CSRFToken": csrfToken() },
+    credentials: "same-origin",
+  });
+  if (!response.ok) {
+    throw new Error("The server refused to show this value (" + response.status + ").");
+  }
+  return (await response.json()).value;
+}
+
+document.addEventListener("click", async (event) => {
+  const opener = event.target.closest("[data-dialog]");
+  if (opener) {
+    const dialog = document.getElementById(opener.dataset.dialog);
+    if (dialog && typeof dialog.showModal === "function") {
+      event.preventDefault();
+      dialog.showModal();
+    }
+    return;
+  }
+  const copy = event.target.closest("[data-copy]");
+  if (copy) {
+    try {
+      await navigator.clipboard.writeText(await valueFor(copy));
+      copy.textContent = "Copied";
+      announce(copy.dataset.copyLabel + " copied to the clipboard.");
+      setTimeout(() => { copy.textContent = "Copy"; }, 2000);
+    } catch (error) {
+      announce("Could not copy: " + error.message);
+    }
+  }
+});
