@@ -1,5 +1,7 @@
 """The shared cast: a group with an owner, an admin, a viewer, an outsider, and a staff user."""
 
+import logging
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -10,6 +12,36 @@ from credentials.models import ApiKeyCredential
 from groups.models import Group, Membership, Role
 
 PASSWORD = "correct horse battery staple 42"
+
+# Anything shaped like a key, secret or token of this portal (see credentials/secrets.py).
+SECRET_SHAPE = re.compile(r"gp[kasr]_[0-9A-Za-z]{49}")
+
+
+class _RecordingHandler(logging.Handler):
+    def __init__(self):
+        super().__init__(level=logging.DEBUG)
+        self.leaks = []
+
+    def emit(self, record):
+        text = f"{record.getMessage()} {record.exc_text or ''}"
+        if record.exc_info:
+            text += logging.Formatter().formatException(record.exc_info)
+        if SECRET_SHAPE.search(text):
+            self.leaks.append(f"{record.name}: {SECRET_SHAPE.sub('<secret>', text)[:200]}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_in_any_log_line():
+    """Every log record of the whole run, at every level, is checked for a secret-shaped value."""
+    handler = _RecordingHandler()
+    root = logging.getLogger()
+    previous_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield
+    root.removeHandler(handler)
+    root.setLevel(previous_level)
+    assert not handler.leaks, f"secret-shaped values were logged: {handler.leaks}"
 
 
 @pytest.fixture(autouse=True)

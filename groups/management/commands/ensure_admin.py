@@ -13,8 +13,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         users = get_user_model().objects
-        if users.filter(is_superuser=True).exists():
-            self.stdout.write("Sign in with your administrator account.")
+        admins = list(users.filter(is_superuser=True).values_list("username", flat=True)[:3])
+        if admins:
+            self.stdout.write(f"Sign in as {', '.join(admins)} (the password printed on the first run).")
             return
         env = Env()
         username = env.str("ADMIN_USERNAME", default="admin")
