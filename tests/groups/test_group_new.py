@@ -42,7 +42,9 @@ def test_owner_username_makes_that_user_owner(cast):
 
 
 def test_creation_is_recorded_in_activity(cast):
-    client_for(cast.staff).post("/groups/new/", {"name": "Logistics", "owner": "oscar"}, REMOTE_ADDR="192.0.2.9")
+    client_for(cast.staff).post(
+        "/groups/new/", {"name": "Logistics", "owner": "oscar"}, REMOTE_ADDR="192.0.2.9"
+    )
 
     rows = Activity.objects.filter(group__slug="logistics").order_by("id")
     assert [(row.action, row.target) for row in rows] == [
@@ -127,3 +129,12 @@ def test_new_owner_sees_the_group_in_their_list(cast):
     response = client_for(newcomer).get("/groups/")
 
     assertContains(response, '<a class="strong" href="/groups/logistics/">Logistics</a>', html=True)
+
+
+def test_slug_that_collides_with_the_new_group_page_is_refused(cast):
+    # /groups/new/ is this form, so a group with the slug "new" could never open its own page.
+    response = client_for(cast.staff).post("/groups/new/", {"name": "New", "owner": "oscar"})
+
+    assert response.status_code == 200
+    assert "slug" in response.context["form"].errors
+    assert not Group.objects.filter(slug="new").exists()

@@ -1,0 +1,262 @@
+import pytest
+from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
+
+from groups.models import Activity, Membership, Role
+from tests.conftest import client_for, make_group, make_member, make_user
+
+MEMBERS = "/groups/payments/members/"
+
+
+def roles(group):
+    return dict(group.memberships.values_list("user__username", "role"))
+
+
+def test_members_are_listed_with_their_roles(cast):
+    response = client_for(cast.viewer).get(MEMBERS)
+
+    assert response.status_code == 200
+    assertContains(response, "<h2>Members</h2>", html=True)
+    for username, role in [("olivia", "owner"), ("adam", "admin"), ("vera", "viewer")]:
+        assertContains(response, f'<td class="strong">{username}</td>', html=True)
+        assertContains(response, f'<span class="role role-{role}">{role}</span>', html=True)
+
+
+def test_only_owners_see_the_add_form_and_role_controls(cast):
+    owner_page = client_for(cast.owner).get(MEMBERS)
+    admin_page = client_for(cast.admin).get(MEMBERS)
+
+    assertContains(owner_page, "Add a member")
+    assertContains(owner_page, "Change role")
+    assertNotContains(admin_page, "Add a member")
+    assertNotContains(admin_page, "Change role")
+    assertNotContains(admin_page, "/members/vera/remove/")
+
+
+def test_owner_adds_a_member(cast):
+    response = client_for(cast.owner).post(
+        f"{MEMBERS}add/", {"username": "oscar", "role": "admin"}, follow=True
+    )
+
+    assertRedirects(response, MEMBERS)
+    assertContains(response, "oscar added as admin.")
+    assert roles(cast.group)["oscar"] == Role.ADMIN
+
+
+def test_adding_a_member_is_recorded(cast):
+    client_for(cast.owner).post(
+        f"{MEMBERS}add/", {"username": "oscar", "role": "viewer"}, REMOTE_ADDR="192.0.2.1"
+    )
+
+    row = Activity.objects.get(group=cast.group)
+    assert (row.action, row.target, row.actor, row.actor_name) == (
+        "member.added",
+        "oscar as viewer",
+        cast.owner,
+        "olivia",
+    )
+    assert row.source_address == "192.0.2.1"
+
+
+def test_new_member_sees_the_group(cast):
+    client_for(cast.owner).post(f"{MEMBERS}add/", {"username": "oscar", "role": "viewer"})
+
+    response = client_for(cast.outsider).get("/groups/payments/")
+
+    assert response.status_code == 200
+    assertContains(response, "Group Information")
+
+
+def test_adding_an_unknown_user_is_a_form_error(cast):
+    response = client_for(cast.owner).post(f"{MEMBERS}add/", {"username": "nobody", "role": "viewer"})
+
+    assert response.status_code == 400
+    assertContains(response, "There is no active user with this username.", status_code=400)
+    assert cast.group.memberships.count() == 3
+    assert not Activity.objects.exists()
+
+
+def test_adding_an_inactive_user_is_a_form_error(cast):
+    make_user("ivan", is_active=False)
+
+    response = client_for(cast.owner).post(f"{MEMBERS}add/", {"username": "ivan", "role": "viewer"})
+
+    assertContains(response, "There is no active user with this username.", status_code=400)
+    assert "ivan" not in roles(cast.group)
+
+
+def test_adding_an_existing_member_is_a_form_error(cast):
+    response = client_for(cast.owner).post(f"{MEMBERS}add/", {"username": "vera", "role": "owner"})
+
+    assertContains(response, "vera is already a member of this group.", status_code=400)
+    assert roles(cast.group)["vera"] == Role.VIEWER
+    assert not Activity.objects.exists()
+
+
+def test_adding_with_an_unknown_role_is_a_form_error(cast):
+    response = client_for(cast.owner).post(f"{MEMBERS}add/", {"username": "oscar", "role": "superuser"})
+
+    assertContains(response, "Select a valid choice.", status_code=400)
+    assert "oscar" not in roles(cast.group)
+
+
+def test_owner_changes_a_role(cast):
+    response = client_for(cast.owner).post(f"{MEMBERS}vera/role/", {"role": "admin"}, follow=True)
+
+    assertRedirects(response, MEMBERS)
+    assertContains(response, "vera is now admin.")
+    assert roles(cast.group)["vera"] == Role.ADMIN
+
+
+def test_changing_a_role_is_recorded(cast):
+    client_for(cast.owner).post(f"{MEMBERS}adam/role/", {"role": "owner"})
+
+    row = Activity.objects.get(group=cast.group)
+    assert (row.action, row.target, row.actor_name) == ("member.role_changed", "adam to owner", "olivia")
+
+
+def test_changing_the_role_of_a_non_member_is_404(cast):
+    response = client_for(cast.owner).post(f"{MEMBERS}oscar/role/", {"role": "owner"})
+
+    assert response.status_code == 404
+    assert not Membership.objects.filter(user=cast.outsider).exists()
+
+
+def test_owner_sees_a_confirmation_before_removing(cast):
+    response = client_for(cast.owner).get(f"{MEMBERS}vera/remove/")
+
+    assert response.status_code == 200
+    assertContains(response, "<h2>Remove vera?</h2>", html=True)
+    assert "vera" in roles(cast.group)
+
+
+def test_owner_removes_a_member(cast):
+    response = client_for(cast.owner).post(f"{MEMBERS}vera/remove/", follow=True)
+
+    assertRedirects(response, MEMBERS)
+    assertContains(response, "vera removed from Payments.")
+    assert "vera" not in roles(cast.group)
+    assert client_for(cast.viewer).get("/groups/payments/").status_code == 404
+
+
+def test_removing_a_member_is_recorded(cast):
+    client_for(cast.owner).post(f"{MEMBERS}adam/remove/")
+
+    row = Activity.objects.get(group=cast.group)
+    assert (row.action, row.target, row.actor_name) == ("member.removed", "adam", "olivia")
+
+
+def test_removing_a_non_member_is_404(cast):
+    response = client_for(cast.owner).post(f"{MEMBERS}oscar/remove/")
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("role", ["admin", "viewer"])
+@pytest.mark.parametrize(
+    ("method", "path", "data"),
+    [
+        ("post", "add/", {"username": "oscar", "role": "owner"}),
+        ("post", "vera/role/", {"role": "owner"}),
+        ("post", "adam/role/", {"role": "viewer"}),
+        ("get", "vera/remove/", {}),
+        ("post", "vera/remove/", {}),
+        ("post", "olivia/remove/", {}),
+    ],
+)
+def test_admin_and_viewer_cannot_change_members(cast, role, method, path, data):
+    client = client_for(getattr(cast, role))
+    before = roles(cast.group)
+
+    response = getattr(client, method)(f"{MEMBERS}{path}", data)
+
+    assert response.status_code == 403
+    assert roles(cast.group) == before
+    assert not Activity.objects.exists()
+
+
+def test_last_owner_cannot_be_demoted(cast):
+    response = client_for(cast.owner).post(f"{MEMBERS}olivia/role/", {"role": "admin"}, follow=True)
+
+    assertRedirects(response, MEMBERS)
+    assertContains(response, "A group needs at least one owner.")
+    assert roles(cast.group)["olivia"] == Role.OWNER
+    assert not Activity.objects.exists()
+
+
+def test_last_owner_cannot_be_removed(cast):
+    client = client_for(cast.owner)
+
+    confirm = client.get(f"{MEMBERS}olivia/remove/", follow=True)
+    response = client.post(f"{MEMBERS}olivia/remove/", follow=True)
+
+    assertContains(confirm, "A group needs at least one owner: add another owner first.")
+    assertNotContains(confirm, "Remove olivia?")
+    assertContains(response, "A group needs at least one owner: add another owner first.")
+    assert roles(cast.group)["olivia"] == Role.OWNER
+    assert not Activity.objects.exists()
+
+
+def test_an_owner_can_step_down_when_another_owner_remains(cast):
+    client_for(cast.owner).post(f"{MEMBERS}adam/role/", {"role": "owner"})
+
+    response = client_for(cast.owner).post(f"{MEMBERS}olivia/role/", {"role": "viewer"})
+
+    assert response.status_code == 302
+    assert roles(cast.group) == {"olivia": Role.VIEWER, "adam": Role.OWNER, "vera": Role.VIEWER}
+
+
+def test_an_owner_can_be_removed_when_another_owner_remains(cast):
+    make_member(cast.group, Role.OWNER, "otto")
+
+    response = client_for(cast.owner).post(f"{MEMBERS}otto/remove/")
+
+    assert response.status_code == 302
+    assert "otto" not in roles(cast.group)
+
+
+def test_staff_manage_members_of_any_group(cast):
+    logistics = make_group("Logistics")
+    client = client_for(cast.staff)
+
+    assert client.get("/groups/logistics/members/").status_code == 200
+    assert (
+        client.post("/groups/logistics/members/add/", {"username": "oscar", "role": "owner"}).status_code
+        == 302
+    )
+    assert (
+        client.post("/groups/logistics/members/add/", {"username": "vera", "role": "viewer"}).status_code
+        == 302
+    )
+    assert client.post("/groups/logistics/members/vera/role/", {"role": "admin"}).status_code == 302
+    assert roles(logistics) == {"oscar": Role.OWNER, "vera": Role.ADMIN}
+    assert client.post("/groups/logistics/members/vera/remove/").status_code == 302
+    assert roles(logistics) == {"oscar": Role.OWNER}
+    assert set(logistics.activities.values_list("actor_name", flat=True)) == {"stella"}
+
+
+def test_outsider_gets_404(cast):
+    client = client_for(cast.outsider)
+
+    assert client.get(MEMBERS).status_code == 404
+    assert client.post(f"{MEMBERS}add/", {"username": "oscar", "role": "owner"}).status_code == 404
+    assert "oscar" not in roles(cast.group)
+
+
+def test_membership_of_another_group_gives_no_rights_here(cast):
+    logistics = make_group("Logistics")
+    make_member(logistics, Role.OWNER, "lars")
+
+    response = client_for(logistics.memberships.get().user).post(f"{MEMBERS}vera/remove/")
+
+    assert response.status_code == 404
+    assert "vera" in roles(cast.group)
+
+
+def test_owner_who_removes_themselves_lands_on_a_page_they_can_see(cast):
+    make_member(cast.group, Role.OWNER, "otto")
+
+    response = client_for(cast.owner).post(f"{MEMBERS}olivia/remove/", follow=True)
+
+    assert response.status_code == 200
+    assertContains(response, "olivia removed from Payments.")
+    assert "olivia" not in roles(cast.group)
