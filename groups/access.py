@@ -6,14 +6,15 @@ A user who is not a member gets 404 rather than 403, so group names and slugs ca
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from groups.models import CREDENTIAL_WRITERS, MEMBER_WRITERS, Group, Role
+from groups.models import CREDENTIAL_WRITERS, MEMBER_WRITERS, Group, Membership, Role
 
 
 def visible_groups(user):
     """The groups a user may see: all of them for staff, else their memberships."""
     if user.is_staff:
         return Group.objects.all()
-    return Group.objects.filter(memberships__user=user)
+    # A subquery, not a join: annotations over memberships must see every member, not just this one.
+    return Group.objects.filter(pk__in=Membership.objects.filter(user=user).values("group"))
 
 
 def role_in(user, group):

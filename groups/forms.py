@@ -2,7 +2,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.text import slugify
 
-from groups.models import Group, Membership, Role
+from groups.models import RESERVED_SLUGS, Group, Membership, Role
 
 
 class GroupForm(forms.ModelForm):
@@ -26,21 +26,29 @@ class GroupForm(forms.ModelForm):
         username = self.cleaned_data["owner"].strip()
         if not username:
             return None
-        user = get_user_model().objects.filter(username=username).first()
+        user = get_user_model().objects.filter(username=username, is_active=True).first()
         if user is None:
-            raise forms.ValidationError("There is no user with this username.")
+            raise forms.ValidationError("There is no active user with this username.")
         return user
 
     def clean(self):
         cleaned = super().clean()
-        if not cleaned.get("slug") and cleaned.get("name"):
+        if not cleaned.get("slug") and cleaned.get("name") and "slug" not in self.errors:
             cleaned["slug"] = slugify(cleaned["name"])
             if not cleaned["slug"]:
                 self.add_error("slug", "Choose a web address made of letters, digits and hyphens.")
+            elif cleaned["slug"] in RESERVED_SLUGS:
+                self.add_error("slug", f"“{cleaned['slug']}” is reserved: choose another web address.")
             elif Group.objects.filter(slug=cleaned["slug"]).exists():
                 self.add_error("slug", "A group with this web address already exists.")
         self.instance.slug = cleaned.get("slug", "")
         return cleaned
+
+    def clean_slug(self):
+        slug = self.cleaned_data["slug"]
+        if slug in RESERVED_SLUGS:
+            raise forms.ValidationError(f"“{slug}” is reserved: choose another web address.")
+        return slug
 
 
 class AddMemberForm(forms.Form):

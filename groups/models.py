@@ -14,6 +14,10 @@ CREDENTIAL_WRITERS = {Role.OWNER, Role.ADMIN}
 MEMBER_WRITERS = {Role.OWNER}
 
 
+# Slugs that would collide with the URLs under /groups/.
+RESERVED_SLUGS = {"new"}
+
+
 class Group(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
@@ -45,10 +49,16 @@ class Membership(models.Model):
         return f"{self.user} in {self.group} ({self.role})"
 
     def is_last_owner(self):
-        """True when removing or demoting this member would leave the group without an owner."""
+        """True when removing or demoting this member would leave the group without an owner.
+
+        Call it inside a transaction: it locks the group's owner rows, so two owners demoting or
+        removing each other at the same moment are served one after the other, and the second
+        one sees that it would leave none.
+        """
         if self.role != Role.OWNER:
             return False
-        return not self.group.memberships.filter(role=Role.OWNER).exclude(pk=self.pk).exists()
+        owners = self.group.memberships.select_for_update().filter(role=Role.OWNER)
+        return list(owners.values_list("pk", flat=True)) == [self.pk]
 
 
 class Action(models.TextChoices):

@@ -79,10 +79,10 @@ def member_role(request, slug, username):
     group = group_for_owner(request, slug)
     membership = get_object_or_404(group.memberships, user__username=username)
     form = RoleForm(request.POST, instance=membership)
-    if not form.is_valid():
-        messages.error(request, " ".join(form.errors["role"]))
-        return redirect("groups:members", group.slug)
-    with transaction.atomic():
+    with transaction.atomic():  # the last-owner check locks the owner rows until the change is saved
+        if not form.is_valid():
+            messages.error(request, " ".join(form.errors["role"]))
+            return redirect("groups:members", group.slug)
         form.save()
         record(request, group, Action.MEMBER_ROLE_CHANGED, f"{username} to {membership.role}")
     messages.success(request, f"{username} is now {membership.get_role_display().lower()}.")
@@ -93,16 +93,18 @@ def member_role(request, slug, username):
 def member_remove(request, slug, username):
     group = group_for_owner(request, slug)
     membership = get_object_or_404(group.memberships.select_related("user"), user__username=username)
-    if membership.is_last_owner():
-        messages.error(request, "A group needs at least one owner: add another owner first.")
-        return redirect("groups:members", group.slug)
-    if request.method == "POST":
-        with transaction.atomic():
-            membership.delete()
-            record(request, group, Action.MEMBER_REMOVED, username)
-        messages.success(request, f"{username} removed from {group.name}.")
-        return redirect("groups:members", group.slug)
-    return render(request, "groups/member_remove.html", {"group": group, "membership": membership})
+    with transaction.atomic():  # the last-owner check locks the owner rows until the removal
+        if membership.is_last_owner():
+            messages.error(request, "A group needs at least one owner: add another owner first.")
+            return redirect("groups:members", group.slug)
+        if request.method != "POST":
+            return render(request, "groups/member_remove.html", {"group": group, "membership": membership})
+        membership.delete()
+        record(request, group, Action.MEMBER_REMOVED, username)
+    messages.success(request, f"{username} removed from {group.name}.")
+    if membership.user == request.user and not request.user.is_staff:
+        return redirect("groups:list")  # they can no longer see this group
+    return redirect("groups:members", group.slug)
 
 
 @login_required

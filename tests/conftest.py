@@ -53,6 +53,12 @@ def plain_static_storage(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    # Each test creates several users; the production PBKDF2 hasher would make that seconds each.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def make_user(username, **extra):
     return get_user_model().objects.create_user(username=username, password=PASSWORD, **extra)
 

@@ -13,12 +13,6 @@ NEW = "/groups/payments/api-keys/new/"
 SECRET_ELEMENT = re.compile(r'data-secret="([\w-]+)"[^>]*>([^<]*)<')
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    # The cast's five users would otherwise cost five slow PBKDF2 hashes in every test.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def revealed(response):
     """{slot: value} of every value shown in clear on the page."""
     return dict(SECRET_ELEMENT.findall(response.content.decode()))

@@ -7,12 +7,6 @@ from groups.models import Action, Activity
 from tests.conftest import client_for, make_api_key, make_group
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    # The cast's five users would otherwise cost five slow PBKDF2 hashes in every test.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def api_key(cast):
     """The cast's group with one API key credential: (credential, {slot: value})."""

@@ -10,12 +10,6 @@ from credentials.secrets import Kind
 from tests.conftest import make_api_key, make_group
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    # The cast's five users would otherwise cost five slow PBKDF2 hashes in every test.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def test_create_with_keys_gives_two_different_well_formed_values(cast):
     credential, values = make_api_key(cast.group, created_by=cast.owner)
 

@@ -16,12 +16,6 @@ WARNING = "Applications may still depend on this key."
 NEVER_USED = "The {} key has not been used since it was issued"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    # The cast's five users would otherwise cost five slow PBKDF2 hashes in every test.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def api_key(cast):
     """The cast's group with one API key credential: (credential, {slot: value})."""

@@ -12,12 +12,6 @@ SECRET_ELEMENT = re.compile(r'data-secret="([\w-]+)"[^>]*>([^<]*)<')
 ACTION_BUTTON = re.compile(r">\s*(Show|Copy|Regenerate|Delete|Create)\s*</(a|button)>")
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    # The cast's five users would otherwise cost five slow PBKDF2 hashes in every test.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def api_key(cast):
     """The cast's group with one API key credential: (credential, {slot: value})."""

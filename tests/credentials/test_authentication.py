@@ -15,12 +15,6 @@ from credentials.verification import WWW_AUTHENTICATE, Identity
 from tests.conftest import make_api_key
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    # The cast's five users would otherwise cost five slow PBKDF2 hashes in every test.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def api_key(cast):
     """The cast's group with one API key credential: (credential, {slot: value})."""

@@ -21,12 +21,6 @@ WHOAMI = "/v1/whoami"
 SECRET_ELEMENT = re.compile(r'data-secret="([\w-]+)"[^>]*>([^<]*)<')
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    # The cast's five users would otherwise cost five slow PBKDF2 hashes in every test.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def revealed(response):
     """The values shown in clear on the page."""
     return [value for _, value in SECRET_ELEMENT.findall(response.content.decode())]

@@ -3,7 +3,7 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import authenticate, get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from tests.conftest import make_user
 
@@ -90,3 +90,12 @@ def test_staff_user_who_is_not_superuser_does_not_count(db, no_admin_env):
     ensure_admin()
 
     assert User.objects.filter(username="admin", is_superuser=True).exists()
+
+
+def test_refuses_when_a_plain_user_holds_the_admin_name(db, no_admin_env):
+    make_user("admin")
+
+    with pytest.raises(CommandError, match="exists but is not a superuser"):
+        ensure_admin()
+
+    assert not get_user_model().objects.filter(is_superuser=True).exists()

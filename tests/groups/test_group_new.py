@@ -117,9 +117,19 @@ def test_unknown_owner_username_is_a_form_error(cast):
     response = client_for(cast.staff).post("/groups/new/", {"name": "Logistics", "owner": "nobody"})
 
     assert response.status_code == 200
-    assertContains(response, "There is no user with this username.")
+    assertContains(response, "There is no active user with this username.")
     assert not Group.objects.filter(name="Logistics").exists()
     assert not Membership.objects.filter(group__name="Logistics").exists()
+
+
+def test_inactive_owner_username_is_a_form_error(cast):
+    make_user("gone", is_active=False)
+
+    response = client_for(cast.staff).post("/groups/new/", {"name": "Logistics", "owner": "gone"})
+
+    assert response.status_code == 200
+    assertContains(response, "There is no active user with this username.")
+    assert not Group.objects.filter(name="Logistics").exists()
 
 
 def test_new_owner_sees_the_group_in_their_list(cast):

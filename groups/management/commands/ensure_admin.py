@@ -1,7 +1,7 @@
 import secrets
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from environ import Env
 
 
@@ -20,6 +20,11 @@ class Command(BaseCommand):
         env = Env()
         username = env.str("ADMIN_USERNAME", default="admin")
         password = env.str("ADMIN_PASSWORD", default="")
+        if users.filter(username=username).exists():
+            raise CommandError(
+                f"A user named '{username}' exists but is not a superuser. Set ADMIN_USERNAME to another "
+                f"name, or make that user a superuser with: manage.py changepassword / the admin site."
+            )
         generated = not password
         if generated:
             password = secrets.token_urlsafe(18)
