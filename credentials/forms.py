@@ -20,3 +20,23 @@ class CredentialNameForm(forms.Form):
         if self.existing.filter(name=name).exists():
             raise forms.ValidationError("This group already has a credential with this name.")
         return name
+
+
+class RegenerateSecretForm(forms.Form):
+    GRACE_CHOICES = [
+        (0, "Now"),
+        (3600, "After 1 hour"),
+        (86400, "After 24 hours"),
+        (604800, "After 7 days"),
+    ]
+
+    grace_seconds = forms.TypedChoiceField(
+        choices=GRACE_CHOICES, coerce=int, initial=0, label="The old secret stops working"
+    )
+    revoke_tokens = forms.BooleanField(
+        required=False, initial=True, label="Revoke every token issued with this client so far"
+    )
+
+
+class UnlockForm(forms.Form):
+    address = forms.GenericIPAddressField(required=False)

@@ -208,7 +208,7 @@ class OAuthClient(models.Model):
         return secrets.decrypt(self.current_secret().encrypted)
 
     def regenerate_secret(self, grace_seconds=0, revoke_tokens=True):
-        """Issue a new secret. The old one ends now or after `grace_seconds`; tokens issued so far
+        """Issue a new secret. Older secrets end now or after `grace_seconds`; tokens issued so far
         are revoked unless `revoke_tokens` is False. Returns the new value."""
         raw = secrets.generate(Kind.CLIENT_SECRET)
         now = timezone.now()
@@ -216,11 +216,14 @@ class OAuthClient(models.Model):
             # Locking the client row serialises two simultaneous regenerations: each replaces
             # the secret the other one issued, and no administrator sees a value that never worked.
             OAuthClient.objects.select_for_update().filter(pk=self.pk).first()
-            current = self.secrets.filter(expires_at__isnull=True)
+            # Every older secret ends by the chosen time: "now" ends them all (the emergency case).
             if grace_seconds:
-                current.update(expires_at=now + timedelta(seconds=grace_seconds))
+                ends = now + timedelta(seconds=grace_seconds)
+                self.secrets.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=ends)).update(
+                    expires_at=ends
+                )
             else:
-                current.delete()
+                self.secrets.all().delete()
             ClientSecret.objects.create(client=self, **stored_fields(raw))
             if revoke_tokens:
                 self.revoke_tokens()
