@@ -416,7 +416,8 @@ class RefreshTokenQuerySet(models.QuerySet):
                 token.save(update_fields=["grace_used"])
                 successor.used_at = now
                 successor.save(update_fields=["used_at"])
-                successor.access_token.revoke()
+                if successor.access_token is not None:
+                    successor.access_token.revoke()
                 return family.issue_pair(parent=token)
             family.revoke(now)
         # The revocation above is committed; the caller is told the token is not valid.
@@ -427,7 +428,10 @@ class RefreshToken(models.Model):
     family = models.ForeignKey(TokenFamily, on_delete=models.CASCADE, related_name="refresh_tokens")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     # The access token issued with this refresh token, revoked if the pair is superseded by a retry.
-    access_token = models.ForeignKey(AccessToken, on_delete=models.CASCADE, related_name="+")
+    # Access tokens expire long before refresh tokens and are purged first: the link then empties.
+    access_token = models.ForeignKey(
+        AccessToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     used_at = models.DateTimeField(null=True, blank=True)

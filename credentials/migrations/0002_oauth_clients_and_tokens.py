@@ -92,7 +92,7 @@ class Migration(migrations.Migration):
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('used_at', models.DateTimeField(blank=True, null=True)),
                 ('grace_used', models.BooleanField(default=False)),
-                ('access_token', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='credentials.accesstoken')),
+                ('access_token', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='credentials.accesstoken')),
                 ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='credentials.refreshtoken')),
                 ('family', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='refresh_tokens', to='credentials.tokenfamily')),
             ],
