@@ -1,16 +1,14 @@
 """Client authentication at the token endpoints, with brute-force lockout (RFC 6749 2.3.1, 10.10).
 
-Failed attempts are counted per (client ID, source address) in the configured cache, which all
-workers and servers share (Redis in production: INCR is atomic). Reaching LOCKOUT_THRESHOLD
-consecutive failures locks the pair for LOCKOUT_SECONDS; the lock is a database row, so every
-server sees it and owners can see and lift it on the client's row.
+Consecutive failures are counted per (client ID, source address) in a database row, updated under
+a row lock, so every worker and server shares one exact count. LOCKOUT_THRESHOLD failures lock the
+pair for LOCKOUT_SECONDS; owners see the lock on the client's row and can lift it.
 """
 
-import hashlib
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 
 from credentials.models import Lockout, OAuthClient
@@ -28,48 +26,45 @@ class ClientLocked(Exception):
         self.retry_after = retry_after
 
 
-def _failures_key(client_id, address):
-    # Client IDs are caller-controlled text: hash them into a safe, bounded cache key.
-    pair = hashlib.sha256(f"{client_id}\0{address}".encode()).hexdigest()
-    return f"client-auth-failures:{pair}"
-
-
 def authenticate_client(request, client_id, secret):
     """The OAuthClient these credentials belong to; raises ClientLocked or InvalidClient."""
     address = source_address(request) or ""
     now = timezone.now()
-    lock = Lockout.objects.filter(client_id=client_id, address=address, locked_until__gt=now).first()
-    if lock is not None:
-        raise ClientLocked(max(1, int((lock.locked_until - now).total_seconds())))
+    failures = Lockout.objects.filter(client_id=client_id, address=address).first()
+    if failures is not None and failures.is_locked(now):
+        raise ClientLocked(max(1, round((failures.locked_until - now).total_seconds())))
     client = OAuthClient.objects.authenticate(client_id, secret)
-    key = _failures_key(client_id, address)
     if client is None:
-        _count_failure(request, key, client_id, address, now)
+        _count_failure(request, client_id, address, now)
         raise InvalidClient()
-    cache.delete(key)
+    if failures is not None:
+        failures.delete()  # a success ends the run of consecutive failures
     return client
 
 
-def _count_failure(request, key, client_id, address, now):
-    cache.add(key, 0, timeout=settings.LOCKOUT_SECONDS)
-    try:
-        failures = cache.incr(key)
-    except ValueError:  # expired between add() and incr()
-        cache.set(key, 1, timeout=settings.LOCKOUT_SECONDS)
-        failures = 1
-    if failures < settings.LOCKOUT_THRESHOLD:
-        return
-    cache.delete(key)
-    until = now + timedelta(seconds=settings.LOCKOUT_SECONDS)
-    Lockout.objects.update_or_create(client_id=client_id, address=address, defaults={"locked_until": until})
-    client = OAuthClient.objects.select_related("group").filter(client_id=client_id).first()
-    if client is not None:
-        record(request, client.group, Action.CLIENT_LOCKED, f"{client.name} from {address or 'unknown'}")
+def _count_failure(request, client_id, address, now):
+    with transaction.atomic():
+        row, _ = Lockout.objects.select_for_update().get_or_create(
+            client_id=client_id, address=address, defaults={"last_failure_at": now}
+        )
+        # A run of failures ends when a lock has run out or the last failure is a lock period old.
+        stale = now - timedelta(seconds=settings.LOCKOUT_SECONDS)
+        if row.locked_until is not None or row.last_failure_at < stale:
+            row.failures, row.locked_until = 0, None
+        row.failures += 1
+        row.last_failure_at = now
+        newly_locked = row.failures >= settings.LOCKOUT_THRESHOLD
+        if newly_locked:
+            row.locked_until = now + timedelta(seconds=settings.LOCKOUT_SECONDS)
+        row.save(update_fields=["failures", "last_failure_at", "locked_until"])
+    if newly_locked:
+        client = OAuthClient.objects.select_related("group").filter(client_id=client_id).first()
+        if client is not None:
+            record(request, client.group, Action.CLIENT_LOCKED, f"{client.name} from {address or 'unknown'}")
 
 
 def unlock(client, address):
     """Lift the lock of (client, address) and forget its failures. Returns whether one was lifted."""
-    cache.delete(_failures_key(client.client_id, address))
     deleted, _ = Lockout.objects.filter(client_id=client.client_id, address=address).delete()
     return bool(deleted)
 

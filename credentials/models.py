@@ -444,19 +444,23 @@ class RefreshToken(models.Model):
 
 
 class Lockout(models.Model):
-    """A (client ID, source address) pair locked after too many failed client authentications.
+    """Failed client authentications of one (client ID, source address) pair, and its lock.
 
-    Client IDs are stored as sent, known or not, so that an unknown ID is locked exactly like a
-    known one and a 429 reveals nothing about which clients exist.
+    Client IDs are stored as sent, known or not, so that an unknown ID is counted and locked
+    exactly like a known one and a 429 reveals nothing about which clients exist.
     """
 
     client_id = models.CharField(max_length=200)
     address = models.CharField(max_length=45)
-    locked_until = models.DateTimeField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    failures = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["client_id", "address"], name="one_lockout_per_pair")]
 
     def __str__(self):
-        return f"lockout of {self.client_id[:24]} from {self.address}"
+        return f"failures of {self.client_id[:24]} from {self.address}"
+
+    def is_locked(self, now):
+        return self.locked_until is not None and self.locked_until > now

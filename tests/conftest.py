@@ -6,7 +6,6 @@ from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.test import Client
 
 from credentials.models import ApiKeyCredential, OAuthClient
@@ -52,14 +51,6 @@ def plain_static_storage(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    # Failure counters live in the shared cache; each test starts without any.
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def make_user(username, **extra):

@@ -49,12 +49,19 @@ def test_expired_families_secrets_and_lockouts_go():
     live_family = client.issue_token_pair().refresh.family
     client.regenerate_secret(grace_seconds=3600)
     ClientSecret.objects.filter(client=client, expires_at__isnull=False).update(expires_at=past(seconds=1))
-    Lockout.objects.create(client_id=client.client_id, address="10.0.0.1", locked_until=past(seconds=1))
-    Lockout.objects.create(client_id=client.client_id, address="10.0.0.2", locked_until=past(seconds=-60))
+    for address, locked_until in [("10.0.0.1", past(seconds=1)), ("10.0.0.2", past(seconds=-60))]:
+        Lockout.objects.create(
+            client_id=client.client_id,
+            address=address,
+            last_failure_at=past(minutes=1),
+            locked_until=locked_until,
+        )
+    Lockout.objects.create(client_id=client.client_id, address="10.0.0.3", last_failure_at=past(days=1))
+    Lockout.objects.create(client_id=client.client_id, address="10.0.0.4", last_failure_at=past(minutes=1))
 
     purge()
 
     assert list(TokenFamily.objects.values_list("pk", flat=True)) == [live_family.pk]
     assert not RefreshToken.objects.filter(family=old_family).exists()
     assert ClientSecret.objects.filter(client=client).count() == 1
-    assert list(Lockout.objects.values_list("address", flat=True)) == ["10.0.0.2"]
+    assert sorted(Lockout.objects.values_list("address", flat=True)) == ["10.0.0.2", "10.0.0.4"]

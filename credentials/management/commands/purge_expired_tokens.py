@@ -1,4 +1,8 @@
+from datetime import timedelta
+
+from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db.models import Q
 from django.utils import timezone
 
 from credentials.models import AccessToken, ClientSecret, Lockout, TokenFamily
@@ -7,7 +11,8 @@ from credentials.models import AccessToken, ClientSecret, Lockout, TokenFamily
 class Command(BaseCommand):
     help = (
         "Delete expired access tokens, refresh token families, replaced client secrets past their "
-        "grace period and ended lockouts. Deletes in batches, so verification keeps serving."
+        "grace period, and failure counters and locks that have run out. Deletes in batches, so "
+        "verification keeps serving."
     )
 
     def add_arguments(self, parser):
@@ -19,7 +24,13 @@ class Command(BaseCommand):
             "access tokens": AccessToken.objects.filter(expires_at__lt=now),
             "refresh token families": TokenFamily.objects.filter(expires_at__lt=now),
             "replaced client secrets": ClientSecret.objects.filter(expires_at__lt=now),
-            "lockouts": Lockout.objects.filter(locked_until__lt=now),
+            "lockout counters": Lockout.objects.filter(
+                Q(locked_until__lt=now)
+                | Q(
+                    locked_until__isnull=True,
+                    last_failure_at__lt=now - timedelta(seconds=settings.LOCKOUT_SECONDS),
+                )
+            ),
         }
         for label, queryset in expired.items():
             deleted = _delete_in_batches(queryset, batch_size)
