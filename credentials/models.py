@@ -29,6 +29,9 @@ def stored_fields(raw):
 class ApiKeyCredential(models.Model):
     """A named API key credential of a group, holding a primary and a secondary key."""
 
+    kind = "API key"
+    delete_consequence = "both of its keys stop working at once."
+
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="api_key_credentials")
     name = models.CharField(max_length=100)
@@ -165,6 +168,11 @@ class OAuthClientQuerySet(models.QuerySet):
 
 class OAuthClient(models.Model):
     """An OAuth client of a group: a public client ID and a secret, for /v2/tokens and /v1/tokens."""
+
+    kind = "OAuth client"
+    delete_consequence = (
+        "its Client ID and Client Secret stop working at once and all its tokens are revoked."
+    )
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="oauth_clients")

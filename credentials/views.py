@@ -35,6 +35,11 @@ def _oauth_clients(group):
     )
 
 
+API_KEY_INTRO = "The credential gets a primary and a secondary key. Both work at the same time."
+OAUTH_CLIENT_INTRO = (
+    "The client gets a Client ID and a Client Secret. Both work with OAuth 2.0 (POST /v2/tokens) "
+    "and the conventional method (POST /v1/tokens)."
+)
 SECRET_ROW = "client-secret"  # noqa: S105  (the key of a row in `revealed`, not a secret)
 
 
@@ -61,6 +66,32 @@ def _render_tab(request, group, revealed=None):
     return render(request, "credentials/auth_info.html", context)
 
 
+def _require_show_enabled():
+    if not settings.CREDENTIALS_SHOW:
+        raise PermissionDenied("Show is turned off on this portal: regenerate the value instead.")
+
+
+def _shown(request, group, revealed, action, target):
+    """Record a Show, then answer with the tab (a form post) or the value (Copy's JSON request)."""
+    record(request, group, action, target)
+    if request.accepts("text/html"):
+        return _render_tab(request, group, revealed)
+    (value,) = revealed.values()
+    return JsonResponse({"value": value})
+
+
+def _delete(request, group, credential, action):
+    """Ask for confirmation on GET; delete on POST and go back to the tab."""
+    if request.method != "POST":
+        context = {"group": group, "credential": credential}
+        return render(request, "credentials/credential_delete.html", context)
+    with transaction.atomic():
+        credential.delete()
+        record(request, group, action, credential.name)
+    messages.success(request, f"{credential.kind} {credential.name} deleted: {credential.delete_consequence}")
+    return redirect("credentials:auth-info", group.slug)
+
+
 @login_required
 @never_cache
 def authentication_information(request, slug):
@@ -83,7 +114,8 @@ def api_key_create(request, slug):
         return _render_tab(
             request, group, {(credential.public_id, slot): value for slot, value in values.items()}
         )
-    return render(request, "credentials/api_key_new.html", {"group": group, "form": form})
+    context = {"group": group, "form": form, "kind": "an API key credential", "intro": API_KEY_INTRO}
+    return render(request, "credentials/credential_new.html", context)
 
 
 @login_required
@@ -92,14 +124,11 @@ def api_key_create(request, slug):
 @sensitive_variables("value")
 def api_key_show(request, slug, public_id, slot):
     group = group_for_write(request, slug)
-    if not settings.CREDENTIALS_SHOW:
-        raise PermissionDenied("Show is turned off on this portal: regenerate the key instead.")
+    _require_show_enabled()
     credential = get_object_or_404(_api_key_credentials(group), public_id=public_id)
     value = credential.reveal(slot)
-    record(request, group, Action.API_KEY_SHOWN, f"{credential.name} {slot} key")
-    if request.accepts("text/html"):
-        return _render_tab(request, group, {(credential.public_id, slot): value})
-    return JsonResponse({"value": value})
+    revealed = {(credential.public_id, slot): value}
+    return _shown(request, group, revealed, Action.API_KEY_SHOWN, f"{credential.name} {slot} key")
 
 
 @login_required
@@ -126,13 +155,7 @@ def api_key_regenerate(request, slug, public_id, slot):
 def api_key_delete(request, slug, public_id):
     group = group_for_write(request, slug)
     credential = get_object_or_404(group.api_key_credentials, public_id=public_id)
-    if request.method != "POST":
-        return render(request, "credentials/api_key_delete.html", {"group": group, "credential": credential})
-    with transaction.atomic():
-        credential.delete()
-        record(request, group, Action.API_KEY_DELETED, credential.name)
-    messages.success(request, f"API key {credential.name} deleted: both of its keys no longer work.")
-    return redirect("credentials:auth-info", group.slug)
+    return _delete(request, group, credential, Action.API_KEY_DELETED)
 
 
 @login_required
@@ -147,7 +170,8 @@ def oauth_client_create(request, slug):
             record(request, group, Action.OAUTH_CLIENT_CREATED, client.name)
         messages.success(request, f"OAuth client {client.name} created. Copy its client secret now.")
         return _render_tab(request, group, {(client.public_id, SECRET_ROW): value})
-    return render(request, "credentials/oauth_client_new.html", {"group": group, "form": form})
+    context = {"group": group, "form": form, "kind": "an OAuth client", "intro": OAUTH_CLIENT_INTRO}
+    return render(request, "credentials/credential_new.html", context)
 
 
 @login_required
@@ -156,14 +180,12 @@ def oauth_client_create(request, slug):
 @sensitive_variables("value")
 def oauth_secret_show(request, slug, public_id):
     group = group_for_write(request, slug)
-    if not settings.CREDENTIALS_SHOW:
-        raise PermissionDenied("Show is turned off on this portal: regenerate the secret instead.")
+    _require_show_enabled()
     client = get_object_or_404(_oauth_clients(group), public_id=public_id)
     value = client.reveal_secret()
-    record(request, group, Action.OAUTH_SECRET_SHOWN, client.name)
-    if request.accepts("text/html"):
-        return _render_tab(request, group, {(client.public_id, SECRET_ROW): value})
-    return JsonResponse({"value": value})
+    return _shown(
+        request, group, {(client.public_id, SECRET_ROW): value}, Action.OAUTH_SECRET_SHOWN, client.name
+    )
 
 
 @login_required
@@ -192,13 +214,7 @@ def oauth_secret_regenerate(request, slug, public_id):
 def oauth_client_delete(request, slug, public_id):
     group = group_for_write(request, slug)
     client = get_object_or_404(group.oauth_clients, public_id=public_id)
-    if request.method != "POST":
-        return render(request, "credentials/oauth_client_delete.html", {"group": group, "client": client})
-    with transaction.atomic():
-        client.delete()
-        record(request, group, Action.OAUTH_CLIENT_DELETED, client.name)
-    messages.success(request, f"OAuth client {client.name} deleted: its secret and tokens no longer work.")
-    return redirect("credentials:auth-info", group.slug)
+    return _delete(request, group, client, Action.OAUTH_CLIENT_DELETED)
 
 
 @login_required
