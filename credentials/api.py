@@ -4,10 +4,11 @@ APIs they call with a credential. Errors are {"error", "error_description"} (RFC
 import base64
 import binascii
 import json
+import re
 from urllib.parse import unquote_plus
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
@@ -35,6 +36,14 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 BASIC_CHALLENGE = 'Basic realm="tokens", charset="UTF-8"'
 
 
+# RFC 6749 5.2: error_description may only use %x20-21 / %x23-5B / %x5D-7E.
+_NOT_ALLOWED_IN_DESCRIPTION = re.compile(r"[^\x20\x21\x23-\x5B\x5D-\x7E]")
+
+
+def _description(text):
+    return _NOT_ALLOWED_IN_DESCRIPTION.sub("'", str(text))
+
+
 class TokenRequestError(Exception):
     """A token endpoint's error response (RFC 6749 5.2)."""
 
@@ -46,7 +55,7 @@ class TokenRequestError(Exception):
 def exception_handler(exc, context):
     """Every API error in the spec's shape: {"error", "error_description"}, never cached."""
     if isinstance(exc, TokenRequestError):
-        body = {"error": exc.error, "error_description": exc.description}
+        body = {"error": exc.error, "error_description": _description(exc.description)}
         return Response(body, status=exc.status, headers={**NO_STORE, **exc.headers})
     response = drf_exception_handler(exc, context)
     if response is None:
@@ -58,7 +67,7 @@ def exception_handler(exc, context):
         response.data = {"error": "invalid_request", "error_description": "The request body is not valid."}
     else:
         # RFC 6749 5.2 registers no code for these (405, 406, 429...): invalid_request fits all.
-        response.data = {"error": "invalid_request", "error_description": str(exc.detail)}
+        response.data = {"error": "invalid_request", "error_description": _description(exc.detail)}
     for name, value in NO_STORE.items():
         response[name] = value
     return response
@@ -85,10 +94,12 @@ def _form(request):
         raise _invalid_request("Send the parameters as application/x-www-form-urlencoded.")
     if "client_secret" in request.query_params:
         raise _invalid_request("Client credentials must not be sent in the URL.")
+    # Without a Content-Type (a bare `curl -X POST`), DRF parses nothing and gives a plain dict.
+    data = request.data if isinstance(request.data, QueryDict) else QueryDict()
     params = {}
-    for name, values in request.data.lists():
+    for name, values in data.lists():
         if len(values) > 1:
-            raise _invalid_request(f"The parameter {name} is repeated.")
+            raise _invalid_request("A parameter is repeated.")
         if values[0] != "":
             params[name] = values[0]
     return params

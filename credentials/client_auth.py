@@ -30,7 +30,7 @@ def authenticate_client(request, client_id, secret):
     """The OAuthClient these credentials belong to; raises ClientLocked or InvalidClient."""
     address = source_address(request) or ""
     now = timezone.now()
-    failures = Lockout.objects.filter(client_id=client_id, address=address).first()
+    failures = Lockout.of(client_id, address).first()
     if failures is not None and failures.is_locked(now):
         raise ClientLocked(max(1, round((failures.locked_until - now).total_seconds())))
     client = OAuthClient.objects.authenticate(client_id, secret)
@@ -45,7 +45,7 @@ def authenticate_client(request, client_id, secret):
 def _count_failure(request, client_id, address, now):
     with transaction.atomic():
         row, _ = Lockout.objects.select_for_update().get_or_create(
-            client_id=client_id, address=address, defaults={"last_failure_at": now}
+            client_key=Lockout.key_for(client_id), address=address, defaults={"last_failure_at": now}
         )
         # A run of failures ends when a lock has run out or the last failure is a lock period old.
         stale = now - timedelta(seconds=settings.LOCKOUT_SECONDS)
@@ -57,7 +57,8 @@ def _count_failure(request, client_id, address, now):
         if newly_locked:
             row.locked_until = now + timedelta(seconds=settings.LOCKOUT_SECONDS)
         row.save(update_fields=["failures", "last_failure_at", "locked_until"])
-    if newly_locked:
+    # PostgreSQL refuses text with NUL bytes; no client has such an ID.
+    if newly_locked and "\x00" not in client_id:
         client = OAuthClient.objects.select_related("group").filter(client_id=client_id).first()
         if client is not None:
             record(request, client.group, Action.CLIENT_LOCKED, f"{client.name} from {address or 'unknown'}")
@@ -65,14 +66,15 @@ def _count_failure(request, client_id, address, now):
 
 def unlock(client, address):
     """Lift the lock of (client, address) and forget its failures. Returns whether one was lifted."""
-    deleted, _ = Lockout.objects.filter(client_id=client.client_id, address=address).delete()
+    deleted, _ = Lockout.of(client.client_id, address).delete()
     return bool(deleted)
 
 
 def active_lockouts(client_ids):
     """Current locks for these client IDs, as {client_id: [Lockout, ...]}."""
+    keys = {Lockout.key_for(client_id): client_id for client_id in client_ids}
     by_client = {}
-    locks = Lockout.objects.filter(client_id__in=client_ids, locked_until__gt=timezone.now())
+    locks = Lockout.objects.filter(client_key__in=keys, locked_until__gt=timezone.now())
     for lock in locks.order_by("locked_until"):
-        by_client.setdefault(lock.client_id, []).append(lock)
+        by_client.setdefault(keys[lock.client_key], []).append(lock)
     return by_client

@@ -15,11 +15,18 @@ class CredentialNameForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.existing = existing
 
+    NAME_TAKEN = "This group already has a credential with this name."
+
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
         if self.existing.filter(name=name).exists():
-            raise forms.ValidationError("This group already has a credential with this name.")
+            raise forms.ValidationError(self.NAME_TAKEN)
         return name
+
+    def name_taken(self):
+        """This form, with the error for a name taken after it was validated."""
+        self.add_error("name", self.NAME_TAKEN)
+        return self
 
 
 class RegenerateSecretForm(forms.Form):

@@ -1,3 +1,4 @@
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -103,7 +104,7 @@ class ApiKeyQuerySet(models.QuerySet):
             return None
         digest = secrets.digest(raw)
         key = self.select_related("credential__group").filter(digest=digest).first()
-        if key is None or not secrets.digests_match(key.digest, digest):
+        if key is None or not secrets.same(key.digest, digest):
             return None
         key.touch(source_address)
         return key
@@ -159,9 +160,9 @@ class OAuthClientQuerySet(models.QuerySet):
             .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()), digest=digest)
             .first()
         )
-        if secret is None or not secrets.digests_match(secret.digest, digest):
+        if secret is None or not secrets.same(secret.digest, digest):
             return None
-        if not secrets.digests_match(secret.client.client_id, client_id):
+        if not secrets.same(secret.client.client_id, client_id):
             return None
         return secret.client
 
@@ -357,7 +358,7 @@ class AccessTokenQuerySet(models.QuerySet):
             return None
         digest = secrets.digest(raw)
         token = self.select_related("client__group").filter(digest=digest).first()
-        if token is None or not secrets.digests_match(token.digest, digest):
+        if token is None or not secrets.same(token.digest, digest):
             return None
         if token.revoked_at is not None or token.expires_at <= timezone.now():
             return None
@@ -389,7 +390,7 @@ class RefreshTokenQuerySet(models.QuerySet):
             return None
         digest = secrets.digest(raw)
         token = self.filter(digest=digest).first()
-        if token is None or not secrets.digests_match(token.digest, digest):
+        if token is None or not secrets.same(token.digest, digest):
             return None
         return token
 
@@ -454,21 +455,30 @@ class RefreshToken(models.Model):
 class Lockout(models.Model):
     """Failed client authentications of one (client ID, source address) pair, and its lock.
 
-    Client IDs are stored as sent, known or not, so that an unknown ID is counted and locked
-    exactly like a known one and a 429 reveals nothing about which clients exist.
+    Client IDs are whatever a caller sent, known or not, so an unknown ID is counted and locked
+    exactly like a known one and a 429 reveals nothing about which clients exist. They are kept
+    as a SHA-256 digest: fixed length and safe to store whatever bytes were sent.
     """
 
-    client_id = models.CharField(max_length=200)
+    client_key = models.CharField(max_length=64)
     address = models.CharField(max_length=45)
     failures = models.PositiveIntegerField(default=0)
     last_failure_at = models.DateTimeField()
     locked_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["client_id", "address"], name="one_lockout_per_pair")]
+        constraints = [models.UniqueConstraint(fields=["client_key", "address"], name="one_lockout_per_pair")]
 
     def __str__(self):
-        return f"failures of {self.client_id[:24]} from {self.address}"
+        return f"failures of client {self.client_key[:8]} from {self.address}"
+
+    @staticmethod
+    def key_for(client_id):
+        return hashlib.sha256(client_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+    @classmethod
+    def of(cls, client_id, address):
+        return cls.objects.filter(client_key=cls.key_for(client_id), address=address)
 
     def is_locked(self, now):
         return self.locked_until is not None and self.locked_until > now

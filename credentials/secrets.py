@@ -76,8 +76,9 @@ def digest(raw):
     return hmac.new(key, raw.encode("ascii"), hashlib.sha256).hexdigest()
 
 
-def digests_match(stored, computed):
-    return hmac.compare_digest(stored, computed)
+def same(a, b):
+    """Constant-time equality of two strings, whatever characters a caller put in them."""
+    return hmac.compare_digest(a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass"))
 
 
 def hint(raw):

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -66,6 +66,11 @@ def _render_tab(request, group, revealed=None):
     return render(request, "credentials/auth_info.html", context)
 
 
+def _render_new(request, group, form, kind, intro):
+    context = {"group": group, "form": form, "kind": kind, "intro": intro}
+    return render(request, "credentials/credential_new.html", context)
+
+
 def _require_show_enabled():
     if not settings.CREDENTIALS_SHOW:
         raise PermissionDenied("Show is turned off on this portal: regenerate the value instead.")
@@ -105,17 +110,19 @@ def api_key_create(request, slug):
     group = group_for_write(request, slug)
     form = CredentialNameForm(request.POST or None, existing=group.api_key_credentials)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            credential, values = ApiKeyCredential.create_with_keys(
-                group, form.cleaned_data["name"], request.user
-            )
-            record(request, group, Action.API_KEY_CREATED, credential.name)
+        try:
+            with transaction.atomic():
+                credential, values = ApiKeyCredential.create_with_keys(
+                    group, form.cleaned_data["name"], request.user
+                )
+                record(request, group, Action.API_KEY_CREATED, credential.name)
+        except IntegrityError:  # the same name, created at the same moment by someone else
+            return _render_new(request, group, form.name_taken(), "an API key credential", API_KEY_INTRO)
         messages.success(request, f"API key {credential.name} created. Copy its keys now.")
         return _render_tab(
             request, group, {(credential.public_id, slot): value for slot, value in values.items()}
         )
-    context = {"group": group, "form": form, "kind": "an API key credential", "intro": API_KEY_INTRO}
-    return render(request, "credentials/credential_new.html", context)
+    return _render_new(request, group, form, "an API key credential", API_KEY_INTRO)
 
 
 @login_required
@@ -165,13 +172,15 @@ def oauth_client_create(request, slug):
     group = group_for_write(request, slug)
     form = CredentialNameForm(request.POST or None, existing=group.oauth_clients)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            client, value = OAuthClient.create_with_secret(group, form.cleaned_data["name"], request.user)
-            record(request, group, Action.OAUTH_CLIENT_CREATED, client.name)
+        try:
+            with transaction.atomic():
+                client, value = OAuthClient.create_with_secret(group, form.cleaned_data["name"], request.user)
+                record(request, group, Action.OAUTH_CLIENT_CREATED, client.name)
+        except IntegrityError:  # the same name, created at the same moment by someone else
+            return _render_new(request, group, form.name_taken(), "an OAuth client", OAUTH_CLIENT_INTRO)
         messages.success(request, f"OAuth client {client.name} created. Copy its client secret now.")
         return _render_tab(request, group, {(client.public_id, SECRET_ROW): value})
-    context = {"group": group, "form": form, "kind": "an OAuth client", "intro": OAUTH_CLIENT_INTRO}
-    return render(request, "credentials/credential_new.html", context)
+    return _render_new(request, group, form, "an OAuth client", OAUTH_CLIENT_INTRO)
 
 
 @login_required

@@ -270,7 +270,7 @@ def test_unlock_lifts_the_lock_for_that_address(cast, oauth):
 
     assertRedirects(response, "/groups/payments/")
     assertContains(response, f"Checkout unlocked for {HERE}.")
-    assert not Lockout.objects.filter(client_id=oauth[0].client_id, address=HERE).exists()
+    assert not Lockout.of(oauth[0].client_id, HERE).exists()
     assert status_of_correct_secret(oauth) == 200
 
 

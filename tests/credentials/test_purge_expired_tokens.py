@@ -51,13 +51,17 @@ def test_expired_families_secrets_and_lockouts_go():
     ClientSecret.objects.filter(client=client, expires_at__isnull=False).update(expires_at=past(seconds=1))
     for address, locked_until in [("10.0.0.1", past(seconds=1)), ("10.0.0.2", past(seconds=-60))]:
         Lockout.objects.create(
-            client_id=client.client_id,
+            client_key=Lockout.key_for(client.client_id),
             address=address,
             last_failure_at=past(minutes=1),
             locked_until=locked_until,
         )
-    Lockout.objects.create(client_id=client.client_id, address="10.0.0.3", last_failure_at=past(days=1))
-    Lockout.objects.create(client_id=client.client_id, address="10.0.0.4", last_failure_at=past(minutes=1))
+    Lockout.objects.create(
+        client_key=Lockout.key_for(client.client_id), address="10.0.0.3", last_failure_at=past(days=1)
+    )
+    Lockout.objects.create(
+        client_key=Lockout.key_for(client.client_id), address="10.0.0.4", last_failure_at=past(minutes=1)
+    )
 
     purge()
 
