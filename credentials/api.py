@@ -1,13 +1,237 @@
-"""The service APIs that applications and gateways call with a credential."""
+"""The JSON APIs: the token API applications call with a client ID and secret, and the service
+APIs they call with a credential. Errors are {"error", "error_description"} (RFC 6749 5.2)."""
 
-from django.http import HttpResponse
+import base64
+import binascii
+import json
+import re
+from urllib.parse import unquote_plus
+
+from django.conf import settings
+from django.http import HttpResponse, QueryDict
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET
-from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework import exceptions
+from rest_framework.decorators import (
+    api_view,
+    authentication_classes,
+    parser_classes,
+    permission_classes,
+)
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
 
-from credentials.authentication import CredentialAuthentication, credential_required
+from credentials.authentication import INVALID_CREDENTIALS, CredentialAuthentication, credential_required
+from credentials.client_auth import ClientLocked, InvalidClient, authenticate_client
+from credentials.models import RefreshError, RefreshToken
+from groups.activity import record
+from groups.models import Action
+
+# RFC 6749 5.1: responses carrying tokens or credentials must not be cached.
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+BASIC_CHALLENGE = 'Basic realm="tokens", charset="UTF-8"'
+
+
+# RFC 6749 5.2: error_description may only use %x20-21 / %x23-5B / %x5D-7E.
+_NOT_ALLOWED_IN_DESCRIPTION = re.compile(r"[^\x20\x21\x23-\x5B\x5D-\x7E]")
+
+
+def _description(text):
+    return _NOT_ALLOWED_IN_DESCRIPTION.sub("'", str(text))
+
+
+class TokenRequestError(Exception):
+    """A token endpoint's error response (RFC 6749 5.2)."""
+
+    def __init__(self, error, description, status=400, headers=None):
+        super().__init__(description)
+        self.error, self.description, self.status, self.headers = error, description, status, headers or {}
+
+
+def exception_handler(exc, context):
+    """Every API error in the spec's shape: {"error", "error_description"}, never cached."""
+    if isinstance(exc, TokenRequestError):
+        body = {"error": exc.error, "error_description": _description(exc.description)}
+        return Response(body, status=exc.status, headers={**NO_STORE, **exc.headers})
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        response.data = INVALID_CREDENTIALS
+    elif isinstance(exc, exceptions.ParseError | exceptions.UnsupportedMediaType):
+        response.status_code = 400
+        response.data = {"error": "invalid_request", "error_description": "The request body is not valid."}
+    else:
+        # RFC 6749 5.2 registers no code for these (405, 406, 429...): invalid_request fits all.
+        response.data = {"error": "invalid_request", "error_description": _description(exc.detail)}
+    for name, value in NO_STORE.items():
+        response[name] = value
+    return response
+
+
+def _invalid_request(description):
+    return TokenRequestError("invalid_request", description)
+
+
+def _check_size(request):
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if not length.isdigit() or int(length) > settings.TOKEN_REQUEST_MAX_BYTES:
+        raise TokenRequestError("invalid_request", "The request body is too large.", status=413)
+
+
+def _media_type(request):
+    return request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+
+
+def _form(request):
+    """The form parameters, each at most once; empty values count as omitted (RFC 6749 3.2)."""
+    _check_size(request)
+    if _media_type(request) not in ("", "application/x-www-form-urlencoded"):
+        raise _invalid_request("Send the parameters as application/x-www-form-urlencoded.")
+    if "client_secret" in request.query_params:
+        raise _invalid_request("Client credentials must not be sent in the URL.")
+    # Without a Content-Type (a bare `curl -X POST`), DRF parses nothing and gives a plain dict.
+    data = request.data if isinstance(request.data, QueryDict) else QueryDict()
+    params = {}
+    for name, values in data.lists():
+        if len(values) > 1:
+            raise _invalid_request("A parameter is repeated.")
+        if values[0] != "":
+            params[name] = values[0]
+    return params
+
+
+@sensitive_variables("header", "decoded", "secret")
+def _client_credentials(request, params):
+    """(client ID, secret) from HTTP Basic or the form, never both (RFC 6749 2.3.1)."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    in_form = "client_id" in params or "client_secret" in params
+    if header[:6].lower() == "basic ":
+        if in_form:
+            raise _invalid_request("Use one client authentication method: HTTP Basic or form fields.")
+        try:
+            decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise _invalid_client() from None
+        client_id, colon, secret = decoded.partition(":")
+        if not colon:
+            raise _invalid_client()
+        # Appendix B: both parts are form-urlencoded before base64.
+        return unquote_plus(client_id), unquote_plus(secret)
+    if in_form:
+        return params.get("client_id", ""), params.get("client_secret", "")
+    raise _invalid_client()
+
+
+def _invalid_client(status=401):
+    description = "Client authentication failed: unknown client or wrong secret."
+    return TokenRequestError("invalid_client", description, status, {"WWW-Authenticate": BASIC_CHALLENGE})
+
+
+@sensitive_variables("secret")
+def _authenticated_client(request, client_id, secret):
+    try:
+        return authenticate_client(request, client_id, secret)
+    except ClientLocked as locked:
+        raise TokenRequestError(
+            "temporarily_unavailable",
+            "Too many failed client authentications from this address: try again later.",
+            status=429,
+            headers={"Retry-After": str(locked.retry_after)},
+        ) from None
+    except InvalidClient:
+        raise _invalid_client() from None
+
+
+@api_view(["POST"])
+@parser_classes([FormParser])
+@sensitive_variables("client_id", "secret", "raw")
+def token_v2(request):
+    """OAuth 2.0 client credentials grant (RFC 6749 4.4). `grant_type` defaults to client_credentials."""
+    params = _form(request)
+    grant_type = params.get("grant_type", "client_credentials")
+    client_id, secret = _client_credentials(request, params)
+    if grant_type != "client_credentials":
+        raise TokenRequestError("unsupported_grant_type", "Only client_credentials is supported here.")
+    client = _authenticated_client(request, client_id, secret)
+    _, raw = client.issue_access_token()
+    body = {"access_token": raw, "token_type": "Bearer", "expires_in": settings.ACCESS_TOKEN_TTL}
+    return Response(body, headers=NO_STORE)
+
+
+@api_view(["POST"])
+@parser_classes([FormParser])
+@sensitive_variables("client_id", "secret", "raw")
+def revoke_v2(request):
+    """Token revocation (RFC 7009): 200 whether or not the token was valid, so nothing leaks."""
+    params = _form(request)
+    client_id, secret = _client_credentials(request, params)
+    raw = params.get("token")
+    if raw is None:
+        raise _invalid_request("The token parameter is required.")
+    client = _authenticated_client(request, client_id, secret)
+    client.revoke_token(raw)
+    return Response(status=200, headers=NO_STORE)
+
+
+def _json_object(request, *fields):
+    _check_size(request)
+    if _media_type(request) != "application/json":
+        raise _invalid_request("Send a JSON body with Content-Type: application/json.")
+    try:
+        body = json.loads(request.body)
+    except (ValueError, RecursionError):
+        raise _invalid_request("The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise _invalid_request("The request body must be a JSON object.")
+    values = [body.get(field) for field in fields]
+    missing = [
+        field for field, value in zip(fields, values, strict=True) if not isinstance(value, str) or not value
+    ]
+    if missing:
+        raise _invalid_request(f"{', '.join(missing)} must be a non-empty string.")
+    return values
+
+
+def _conventional_body(pair):
+    remaining = (pair.expires_at - timezone.now()).total_seconds()
+    return {
+        "accessToken": pair.access_token,
+        "refreshToken": pair.refresh_token,
+        "tokenType": "Bearer",
+        "expiresIn": settings.ACCESS_TOKEN_TTL,
+        "refreshTokenExpiresIn": max(0, round(remaining)),
+    }
+
+
+@api_view(["POST", "PATCH"])
+@parser_classes([])
+@sensitive_variables("client_id", "secret", "raw", "pair")
+def tokens_v1(request):
+    """The conventional method: POST issues a pair for a client ID and secret, PATCH refreshes."""
+    if request.method == "PATCH":
+        return _refresh_v1(request)
+    client_id, secret = _json_object(request, "clientId", "clientSecret")
+    client = _authenticated_client(request, client_id, secret)
+    pair = client.issue_token_pair()
+    return Response(_conventional_body(pair), status=201, headers=NO_STORE)
+
+
+@sensitive_variables("raw", "pair")
+def _refresh_v1(request):
+    (raw,) = _json_object(request, "refreshToken")
+    try:
+        pair = RefreshToken.objects.rotate(raw)
+    except RefreshError as error:
+        if error.revoked_family is not None:
+            client = error.revoked_family.client
+            record(request, client.group, Action.REFRESH_TOKEN_REUSE, client.name)
+        raise TokenRequestError("invalid_grant", error.description) from None
+    return Response(_conventional_body(pair), headers=NO_STORE)
 
 
 @api_view(["GET"])

@@ -5,18 +5,17 @@ from functools import wraps
 from django.http import JsonResponse
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from credentials.verification import WWW_AUTHENTICATE, identify, presents_credential
 
 INVALID_CREDENTIALS = {
     "error": "invalid_credentials",
-    "error_description": "Send a valid API key in the X-Api-Key header.",
+    "error_description": "Send a valid API key in X-Api-Key or access token in X-Access-Token.",
 }
 
 
 class CredentialAuthentication(BaseAuthentication):
-    """DRF authentication by X-Api-Key: `request.user` and `request.auth` become the Identity."""
+    """DRF authentication by API key or access token: `request.user` and `request.auth` are the Identity."""
 
     def authenticate(self, request):
         if not presents_credential(request):
@@ -46,12 +45,4 @@ def credential_required(view):
 def unauthorized():
     response = JsonResponse(INVALID_CREDENTIALS, status=401)
     response["WWW-Authenticate"] = WWW_AUTHENTICATE
-    return response
-
-
-def exception_handler(exc, context):
-    """DRF's handler, with the spec's error body for a missing or invalid credential."""
-    response = drf_exception_handler(exc, context)
-    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
-        response.data = INVALID_CREDENTIALS
     return response

@@ -15,8 +15,35 @@ class CredentialNameForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.existing = existing
 
+    NAME_TAKEN = "This group already has a credential with this name."
+
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
         if self.existing.filter(name=name).exists():
-            raise forms.ValidationError("This group already has a credential with this name.")
+            raise forms.ValidationError(self.NAME_TAKEN)
         return name
+
+    def name_taken(self):
+        """This form, with the error for a name taken after it was validated."""
+        self.add_error("name", self.NAME_TAKEN)
+        return self
+
+
+class RegenerateSecretForm(forms.Form):
+    GRACE_CHOICES = [
+        (0, "Now"),
+        (3600, "After 1 hour"),
+        (86400, "After 24 hours"),
+        (604800, "After 7 days"),
+    ]
+
+    grace_seconds = forms.TypedChoiceField(
+        choices=GRACE_CHOICES, coerce=int, initial=0, label="The old secret stops working"
+    )
+    revoke_tokens = forms.BooleanField(
+        required=False, initial=True, label="Revoke every token issued with this client so far"
+    )
+
+
+class UnlockForm(forms.Form):
+    address = forms.GenericIPAddressField(required=False)

@@ -1,4 +1,6 @@
+import hashlib
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -20,10 +22,16 @@ class Slot(models.TextChoices):
         return Slot.SECONDARY if self == Slot.PRIMARY else Slot.PRIMARY
 
 
+def stored_fields(raw):
+    """What the database keeps of a value that can be shown again: never the value itself."""
+    return {"digest": secrets.digest(raw), "encrypted": secrets.encrypt(raw), "hint": secrets.hint(raw)}
+
+
 class ApiKeyCredential(models.Model):
     """A named API key credential of a group, holding a primary and a secondary key."""
 
-    RESET_ON_REGENERATE = ("created_at", "last_used_at", "last_used_address")
+    kind = "API key"
+    delete_consequence = "both of its keys stop working at once."
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="api_key_credentials")
@@ -48,7 +56,7 @@ class ApiKeyCredential(models.Model):
         values = {}
         for slot in Slot:
             values[slot] = secrets.generate(Kind.API_KEY)
-            ApiKey.objects.create(credential=credential, slot=slot, **ApiKey.fields_for(values[slot]))
+            ApiKey.objects.create(credential=credential, slot=slot, **stored_fields(values[slot]))
         return credential, values
 
     def key(self, slot):
@@ -56,18 +64,14 @@ class ApiKeyCredential(models.Model):
         return next(key for key in self.keys.all() if key.slot == slot)
 
     def regenerate(self, slot):
-        """Replace the key in `slot` only; the old value stops working at once. Returns the new one."""
+        """Replace the key in `slot` only; the old value stops working at once. Returns the new one.
+
+        One UPDATE: concurrent regenerations of a slot are serialised by the row's write lock.
+        """
         raw = secrets.generate(Kind.API_KEY)
-        with transaction.atomic():
-            # The row lock makes two simultaneous regenerations of one slot happen one after the
-            # other, so neither administrator is shown a value that the other one replaced.
-            key = ApiKey.objects.select_for_update().get(credential=self, slot=slot)
-            for field, value in ApiKey.fields_for(raw).items():
-                setattr(key, field, value)
-            key.created_at, key.last_used_at, key.last_used_address = timezone.now(), None, None
-            key.save(
-                update_fields=[*ApiKey.fields_for(raw), "created_at", "last_used_at", "last_used_address"]
-            )
+        self.keys.filter(slot=slot).update(
+            **stored_fields(raw), created_at=timezone.now(), last_used_at=None, last_used_address=None
+        )
         return raw
 
     def reveal(self, slot):
@@ -100,7 +104,7 @@ class ApiKeyQuerySet(models.QuerySet):
             return None
         digest = secrets.digest(raw)
         key = self.select_related("credential__group").filter(digest=digest).first()
-        if key is None or not secrets.digests_match(key.digest, digest):
+        if key is None or not secrets.same(key.digest, digest):
             return None
         key.touch(source_address)
         return key
@@ -127,10 +131,6 @@ class ApiKey(models.Model):
     def __str__(self):
         return f"{self.credential} {self.slot} ({self.hint})"
 
-    @staticmethod
-    def fields_for(raw):
-        return {"digest": secrets.digest(raw), "encrypted": secrets.encrypt(raw), "hint": secrets.hint(raw)}
-
     def touch(self, source_address):
         """Record use at most once per LAST_USED_INTERVAL, so verifying is rarely a write.
 
@@ -143,3 +143,342 @@ class ApiKey(models.Model):
         ApiKey.objects.filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale), pk=self.pk).update(
             last_used_at=now, last_used_address=source_address
         )
+
+
+class OAuthClientQuerySet(models.QuerySet):
+    def authenticate(self, client_id, raw_secret):
+        """The client whose ID and current secret these are, or None.
+
+        One query by the secret's digest whatever the client ID, so an unknown client ID and a
+        wrong secret cost the same and cannot be told apart.
+        """
+        if not secrets.is_well_formed(raw_secret, Kind.CLIENT_SECRET):
+            return None
+        digest = secrets.digest(raw_secret)
+        secret = (
+            ClientSecret.objects.select_related("client__group")
+            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()), digest=digest)
+            .first()
+        )
+        if secret is None or not secrets.same(secret.digest, digest):
+            return None
+        if not secrets.same(secret.client.client_id, client_id):
+            return None
+        return secret.client
+
+
+class OAuthClient(models.Model):
+    """An OAuth client of a group: a public client ID and a secret, for /v2/tokens and /v1/tokens."""
+
+    kind = "OAuth client"
+    delete_consequence = (
+        "its Client ID and Client Secret stop working at once and all its tokens are revoked."
+    )
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="oauth_clients")
+    name = models.CharField(max_length=100)
+    client_id = models.CharField(max_length=40, unique=True, default=secrets.generate_client_id)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OAuthClientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "name"], name="oauth_client_name_unique_in_group")
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @classmethod
+    @transaction.atomic
+    def create_with_secret(cls, group, name, created_by):
+        """Create the client and its first secret; returns it and the secret's value."""
+        client = cls.objects.create(group=group, name=name, created_by=created_by)
+        raw = secrets.generate(Kind.CLIENT_SECRET)
+        ClientSecret.objects.create(client=client, **stored_fields(raw))
+        return client, raw
+
+    def current_secret(self):
+        """The secret that stays valid, using prefetched secrets when there are any."""
+        return next(secret for secret in self.secrets.all() if secret.expires_at is None)
+
+    def old_secrets(self):
+        """Replaced secrets still inside their grace period, newest first."""
+        now = timezone.now()
+        return [s for s in self.secrets.all() if s.expires_at is not None and s.expires_at > now]
+
+    def reveal_secret(self):
+        return secrets.decrypt(self.current_secret().encrypted)
+
+    def regenerate_secret(self, grace_seconds=0, revoke_tokens=True):
+        """Issue a new secret. Older secrets end now or after `grace_seconds`; tokens issued so far
+        are revoked unless `revoke_tokens` is False. Returns the new value."""
+        raw = secrets.generate(Kind.CLIENT_SECRET)
+        now = timezone.now()
+        with transaction.atomic():
+            # Locking the client row serialises two simultaneous regenerations: each replaces
+            # the secret the other one issued, and no administrator sees a value that never worked.
+            OAuthClient.objects.select_for_update().filter(pk=self.pk).first()
+            # Every older secret ends by the chosen time: "now" ends them all (the emergency case).
+            if grace_seconds:
+                ends = now + timedelta(seconds=grace_seconds)
+                self.secrets.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=ends)).update(
+                    expires_at=ends
+                )
+            else:
+                self.secrets.all().delete()
+            ClientSecret.objects.create(client=self, **stored_fields(raw))
+            if revoke_tokens:
+                self.revoke_tokens()
+        return raw
+
+    def revoke_tokens(self):
+        """Revoke every access and refresh token issued to this client so far."""
+        now = timezone.now()
+        AccessToken.objects.filter(client=self, revoked_at__isnull=True).update(revoked_at=now)
+        TokenFamily.objects.filter(client=self, revoked_at__isnull=True).update(revoked_at=now)
+
+    def revoke_token(self, raw):
+        """RFC 7009 2.1: revoke this client's access token (only it) or refresh token (its whole
+        family, access tokens included). Other clients' tokens and garbage are ignored."""
+        now = timezone.now()
+        if secrets.is_well_formed(raw, Kind.ACCESS_TOKEN):
+            mine = AccessToken.objects.filter(
+                client=self, digest=secrets.digest(raw), revoked_at__isnull=True
+            )
+            mine.update(revoked_at=now)
+        else:
+            token = RefreshToken.objects.lookup(raw)
+            if token is not None and token.family.client_id == self.pk:
+                token.family.revoke(now)
+
+    def issue_access_token(self, family=None):
+        """A new access token for this client (RFC 6749 4.4.3); returns it and its value."""
+        raw = secrets.generate(Kind.ACCESS_TOKEN)
+        token = AccessToken.objects.create(
+            client=self,
+            family=family,
+            digest=secrets.digest(raw),
+            expires_at=timezone.now() + timedelta(seconds=settings.ACCESS_TOKEN_TTL),
+        )
+        return token, raw
+
+    @transaction.atomic
+    def issue_token_pair(self):
+        """The conventional method's first issue: an access token and a refresh token starting a
+        new family whose absolute expiry (REFRESH_TOKEN_TTL from now) no rotation extends."""
+        family = TokenFamily.objects.create(
+            client=self, expires_at=timezone.now() + timedelta(seconds=settings.REFRESH_TOKEN_TTL)
+        )
+        return family.issue_pair(parent=None)
+
+
+class ClientSecret(models.Model):
+    """A client's secret: the current one (no expiry) or a replaced one in its grace period."""
+
+    client = models.ForeignKey(OAuthClient, on_delete=models.CASCADE, related_name="secrets")
+    digest = models.CharField(max_length=64, unique=True)
+    encrypted = models.TextField()
+    hint = models.CharField(max_length=16)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.client} secret ({self.hint})"
+
+
+class TokenFamily(models.Model):
+    """The chain of tokens descended from one POST /v1/tokens: rotation never outlives it, and
+    reuse of a rotated refresh token revokes all of it (RFC 9700 4.14.2)."""
+
+    client = models.ForeignKey(OAuthClient, on_delete=models.CASCADE, related_name="token_families")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "token families"
+
+    def __str__(self):
+        return f"token family {self.pk} of {self.client}"
+
+    def is_live(self, now):
+        return self.revoked_at is None and now < self.expires_at
+
+    def issue_pair(self, parent):
+        access, access_raw = self.client.issue_access_token(family=self)
+        refresh_raw = secrets.generate(Kind.REFRESH_TOKEN)
+        refresh = RefreshToken.objects.create(
+            family=self, parent=parent, access_token=access, digest=secrets.digest(refresh_raw)
+        )
+        return TokenPair(access_raw, refresh_raw, access, refresh)
+
+    def revoke(self, now):
+        TokenFamily.objects.filter(pk=self.pk).update(revoked_at=now)
+        AccessToken.objects.filter(family=self, revoked_at__isnull=True).update(revoked_at=now)
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    access: "AccessToken"
+    refresh: "RefreshToken"
+
+    @property
+    def expires_at(self):
+        return self.refresh.family.expires_at
+
+
+class RefreshError(Exception):
+    """The refresh token is unknown, expired, used or revoked: `invalid_grant` (RFC 6749 5.2).
+
+    `revoked_family` is set when the token's reuse has just revoked its family.
+    """
+
+    def __init__(self, description, revoked_family=None):
+        super().__init__(description)
+        self.description = description
+        self.revoked_family = revoked_family
+
+
+class AccessTokenQuerySet(models.QuerySet):
+    def verify(self, raw):
+        """The live access token matching `raw`, with its client and group, or None."""
+        if not secrets.is_well_formed(raw, Kind.ACCESS_TOKEN):
+            return None
+        digest = secrets.digest(raw)
+        token = self.select_related("client__group").filter(digest=digest).first()
+        if token is None or not secrets.same(token.digest, digest):
+            return None
+        if token.revoked_at is not None or token.expires_at <= timezone.now():
+            return None
+        return token
+
+
+class AccessToken(models.Model):
+    client = models.ForeignKey(OAuthClient, on_delete=models.CASCADE, related_name="access_tokens")
+    family = models.ForeignKey(
+        TokenFamily, null=True, blank=True, on_delete=models.CASCADE, related_name="access_tokens"
+    )
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AccessTokenQuerySet.as_manager()
+
+    def __str__(self):
+        return f"access token {self.pk} of {self.client_id}"
+
+    def revoke(self):
+        AccessToken.objects.filter(pk=self.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+class RefreshTokenQuerySet(models.QuerySet):
+    def lookup(self, raw):
+        if not secrets.is_well_formed(raw, Kind.REFRESH_TOKEN):
+            return None
+        digest = secrets.digest(raw)
+        token = self.filter(digest=digest).first()
+        if token is None or not secrets.same(token.digest, digest):
+            return None
+        return token
+
+    def rotate(self, raw):
+        """PATCH /v1/tokens: exchange a refresh token for a new pair (RFC 9700 4.14.2).
+
+        The current token of a live family rotates: it is marked used and a new pair is issued,
+        keeping the family's absolute expiry. The token rotated just before, presented again within
+        REFRESH_GRACE_SECONDS and only once, gets a fresh pair while the pair its first rotation
+        produced is revoked: a client whose response was lost is not stranded. Any other use of a
+        used token is reuse, and revokes the whole family.
+        """
+        found = self.lookup(raw)
+        if found is None:
+            raise RefreshError("The refresh token is not valid.")
+        now = timezone.now()
+        with transaction.atomic():
+            # Every rotation of a family runs under this row lock, so concurrent requests with
+            # the same token are served one after the other and see each other's writes.
+            family = TokenFamily.objects.select_for_update().select_related("client").get(pk=found.family_id)
+            token = RefreshToken.objects.select_for_update().get(pk=found.pk)
+            if not family.is_live(now):
+                raise RefreshError("The refresh token has expired or was revoked.")
+            if token.used_at is None:
+                token.used_at = now
+                token.save(update_fields=["used_at"])
+                return family.issue_pair(parent=token)
+            successor = family.refresh_tokens.filter(parent=token, used_at__isnull=True).first()
+            grace = timedelta(seconds=settings.REFRESH_GRACE_SECONDS)
+            if not token.grace_used and successor is not None and now - token.used_at <= grace:
+                token.grace_used = True
+                token.save(update_fields=["grace_used"])
+                successor.used_at = now
+                successor.save(update_fields=["used_at"])
+                if successor.access_token is not None:
+                    successor.access_token.revoke()
+                return family.issue_pair(parent=token)
+            family.revoke(now)
+        # The revocation above is committed; the caller is told the token is not valid.
+        raise RefreshError("The refresh token was already used.", revoked_family=family)
+
+
+class RefreshToken(models.Model):
+    family = models.ForeignKey(TokenFamily, on_delete=models.CASCADE, related_name="refresh_tokens")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # The access token issued with this refresh token, revoked if the pair is superseded by a retry.
+    # Access tokens expire long before refresh tokens and are purged first: the link then empties.
+    access_token = models.ForeignKey(
+        AccessToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    grace_used = models.BooleanField(default=False)
+
+    objects = RefreshTokenQuerySet.as_manager()
+
+    def __str__(self):
+        return f"refresh token {self.pk} of family {self.family_id}"
+
+
+class Lockout(models.Model):
+    """Failed client authentications of one (client ID, source address) pair, and its lock.
+
+    Client IDs are whatever a caller sent, known or not, so an unknown ID is counted and locked
+    exactly like a known one and a 429 reveals nothing about which clients exist. They are kept
+    as a SHA-256 digest: fixed length and safe to store whatever bytes were sent.
+    """
+
+    client_key = models.CharField(max_length=64)
+    address = models.CharField(max_length=45)
+    failures = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["client_key", "address"], name="one_lockout_per_pair")]
+
+    def __str__(self):
+        return f"failures of client {self.client_key[:8]} from {self.address}"
+
+    @staticmethod
+    def key_for(client_id):
+        return hashlib.sha256(client_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+    @classmethod
+    def of(cls, client_id, address):
+        return cls.objects.filter(client_key=cls.key_for(client_id), address=address)
+
+    def is_locked(self, now):
+        return self.locked_until is not None and self.locked_until > now

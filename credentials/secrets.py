@@ -57,6 +57,11 @@ def generate(kind):
     return head + _checksum(head)
 
 
+def generate_client_id():
+    """A public OAuth client ID: not a secret, but unguessable so clients cannot be enumerated."""
+    return "gpc_" + _base62(int.from_bytes(secrets.token_bytes(16)), 22)
+
+
 def is_well_formed(raw, kind):
     """True if `raw` has this kind's prefix, length, alphabet and a matching checksum (no I/O)."""
     if not isinstance(raw, str) or not _SHAPE[kind].match(raw):
@@ -71,8 +76,9 @@ def digest(raw):
     return hmac.new(key, raw.encode("ascii"), hashlib.sha256).hexdigest()
 
 
-def digests_match(stored, computed):
-    return hmac.compare_digest(stored, computed)
+def same(a, b):
+    """Constant-time equality of two strings, whatever characters a caller put in them."""
+    return hmac.compare_digest(a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass"))
 
 
 def hint(raw):

@@ -18,4 +18,13 @@ urlpatterns = [
         name="regenerate-key",
     ),
     path("api-keys/<uuid:public_id>/delete/", views.api_key_delete, name="delete-api-key"),
+    path("oauth-clients/new/", views.oauth_client_create, name="create-oauth-client"),
+    path("oauth-clients/<uuid:public_id>/secret/show/", views.oauth_secret_show, name="show-secret"),
+    path(
+        "oauth-clients/<uuid:public_id>/secret/regenerate/",
+        views.oauth_secret_regenerate,
+        name="regenerate-secret",
+    ),
+    path("oauth-clients/<uuid:public_id>/delete/", views.oauth_client_delete, name="delete-oauth-client"),
+    path("oauth-clients/<uuid:public_id>/unlock/", views.oauth_client_unlock, name="unlock-oauth-client"),
 ]

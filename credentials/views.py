@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,8 +16,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
-from credentials.forms import CredentialNameForm
-from credentials.models import ApiKey, ApiKeyCredential, Slot
+from credentials import client_auth
+from credentials.forms import CredentialNameForm, RegenerateSecretForm, UnlockForm
+from credentials.models import ApiKey, ApiKeyCredential, ClientSecret, OAuthClient, Slot
 from groups.access import group_for, group_for_write
 from groups.activity import record
 from groups.models import Action
@@ -28,16 +29,72 @@ def _api_key_credentials(group):
     return group.api_key_credentials.select_related("created_by").prefetch_related(keys)
 
 
+def _oauth_clients(group):
+    return group.oauth_clients.select_related("created_by").prefetch_related(
+        Prefetch("secrets", queryset=ClientSecret.objects.order_by("-created_at", "-id"))
+    )
+
+
+API_KEY_INTRO = "The credential gets a primary and a secondary key. Both work at the same time."
+OAUTH_CLIENT_INTRO = (
+    "The client gets a Client ID and a Client Secret. Both work with OAuth 2.0 (POST /v2/tokens) "
+    "and the conventional method (POST /v1/tokens)."
+)
+SECRET_ROW = "client-secret"  # noqa: S105  (the key of a row in `revealed`, not a secret)
+
+
 def _render_tab(request, group, revealed=None):
-    """The tab, with `revealed` {(credential public id, slot): value} shown in clear."""
+    """The tab, with `revealed` {(credential public id, slot or SECRET_ROW): value} shown in clear."""
     revealed = revealed or {}
     credentials = list(_api_key_credentials(group))
     for credential in credentials:
         for key in credential.keys.all():
             key.value = revealed.get((credential.public_id, key.slot))
             key.warnings = credential.rotation_warnings(key.slot)
-    context = {"group": group, "api_key_credentials": credentials, "show_enabled": settings.CREDENTIALS_SHOW}
+    clients = list(_oauth_clients(group))
+    lockouts = client_auth.active_lockouts([client.client_id for client in clients])
+    for client in clients:
+        client.secret_value = revealed.get((client.public_id, SECRET_ROW))
+        client.lockouts = lockouts.get(client.client_id, [])
+    context = {
+        "group": group,
+        "api_key_credentials": credentials,
+        "oauth_clients": clients,
+        "regenerate_form": RegenerateSecretForm(),
+        "show_enabled": settings.CREDENTIALS_SHOW,
+    }
     return render(request, "credentials/auth_info.html", context)
+
+
+def _render_new(request, group, form, kind, intro):
+    context = {"group": group, "form": form, "kind": kind, "intro": intro}
+    return render(request, "credentials/credential_new.html", context)
+
+
+def _require_show_enabled():
+    if not settings.CREDENTIALS_SHOW:
+        raise PermissionDenied("Show is turned off on this portal: regenerate the value instead.")
+
+
+def _shown(request, group, revealed, action, target):
+    """Record a Show, then answer with the tab (a form post) or the value (Copy's JSON request)."""
+    record(request, group, action, target)
+    if request.accepts("text/html"):
+        return _render_tab(request, group, revealed)
+    (value,) = revealed.values()
+    return JsonResponse({"value": value})
+
+
+def _delete(request, group, credential, action):
+    """Ask for confirmation on GET; delete on POST and go back to the tab."""
+    if request.method != "POST":
+        context = {"group": group, "credential": credential}
+        return render(request, "credentials/credential_delete.html", context)
+    with transaction.atomic():
+        credential.delete()
+        record(request, group, action, credential.name)
+    messages.success(request, f"{credential.kind} {credential.name} deleted: {credential.delete_consequence}")
+    return redirect("credentials:auth-info", group.slug)
 
 
 @login_required
@@ -53,16 +110,19 @@ def api_key_create(request, slug):
     group = group_for_write(request, slug)
     form = CredentialNameForm(request.POST or None, existing=group.api_key_credentials)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            credential, values = ApiKeyCredential.create_with_keys(
-                group, form.cleaned_data["name"], request.user
-            )
-            record(request, group, Action.API_KEY_CREATED, credential.name)
+        try:
+            with transaction.atomic():
+                credential, values = ApiKeyCredential.create_with_keys(
+                    group, form.cleaned_data["name"], request.user
+                )
+                record(request, group, Action.API_KEY_CREATED, credential.name)
+        except IntegrityError:  # the same name, created at the same moment by someone else
+            return _render_new(request, group, form.name_taken(), "an API key credential", API_KEY_INTRO)
         messages.success(request, f"API key {credential.name} created. Copy its keys now.")
         return _render_tab(
             request, group, {(credential.public_id, slot): value for slot, value in values.items()}
         )
-    return render(request, "credentials/api_key_new.html", {"group": group, "form": form})
+    return _render_new(request, group, form, "an API key credential", API_KEY_INTRO)
 
 
 @login_required
@@ -71,14 +131,11 @@ def api_key_create(request, slug):
 @sensitive_variables("value")
 def api_key_show(request, slug, public_id, slot):
     group = group_for_write(request, slug)
-    if not settings.CREDENTIALS_SHOW:
-        raise PermissionDenied("Show is turned off on this portal: regenerate the key instead.")
+    _require_show_enabled()
     credential = get_object_or_404(_api_key_credentials(group), public_id=public_id)
     value = credential.reveal(slot)
-    record(request, group, Action.API_KEY_SHOWN, f"{credential.name} {slot} key")
-    if request.accepts("text/html"):
-        return _render_tab(request, group, {(credential.public_id, slot): value})
-    return JsonResponse({"value": value})
+    revealed = {(credential.public_id, slot): value}
+    return _shown(request, group, revealed, Action.API_KEY_SHOWN, f"{credential.name} {slot} key")
 
 
 @login_required
@@ -105,10 +162,80 @@ def api_key_regenerate(request, slug, public_id, slot):
 def api_key_delete(request, slug, public_id):
     group = group_for_write(request, slug)
     credential = get_object_or_404(group.api_key_credentials, public_id=public_id)
-    if request.method != "POST":
-        return render(request, "credentials/api_key_delete.html", {"group": group, "credential": credential})
+    return _delete(request, group, credential, Action.API_KEY_DELETED)
+
+
+@login_required
+@never_cache
+@sensitive_variables("value")
+def oauth_client_create(request, slug):
+    group = group_for_write(request, slug)
+    form = CredentialNameForm(request.POST or None, existing=group.oauth_clients)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                client, value = OAuthClient.create_with_secret(group, form.cleaned_data["name"], request.user)
+                record(request, group, Action.OAUTH_CLIENT_CREATED, client.name)
+        except IntegrityError:  # the same name, created at the same moment by someone else
+            return _render_new(request, group, form.name_taken(), "an OAuth client", OAUTH_CLIENT_INTRO)
+        messages.success(request, f"OAuth client {client.name} created. Copy its client secret now.")
+        return _render_tab(request, group, {(client.public_id, SECRET_ROW): value})
+    return _render_new(request, group, form, "an OAuth client", OAUTH_CLIENT_INTRO)
+
+
+@login_required
+@never_cache
+@require_POST
+@sensitive_variables("value")
+def oauth_secret_show(request, slug, public_id):
+    group = group_for_write(request, slug)
+    _require_show_enabled()
+    client = get_object_or_404(_oauth_clients(group), public_id=public_id)
+    value = client.reveal_secret()
+    return _shown(
+        request, group, {(client.public_id, SECRET_ROW): value}, Action.OAUTH_SECRET_SHOWN, client.name
+    )
+
+
+@login_required
+@never_cache
+@sensitive_variables("value")
+def oauth_secret_regenerate(request, slug, public_id):
+    group = group_for_write(request, slug)
+    client = get_object_or_404(_oauth_clients(group), public_id=public_id)
+    form = RegenerateSecretForm(request.POST or None)
+    if request.method != "POST" or not form.is_valid():
+        context = {"group": group, "client": client, "regenerate_form": form}
+        return render(request, "credentials/oauth_secret_regenerate.html", context)
+    grace, revoke = form.cleaned_data["grace_seconds"], form.cleaned_data["revoke_tokens"]
     with transaction.atomic():
-        credential.delete()
-        record(request, group, Action.API_KEY_DELETED, credential.name)
-    messages.success(request, f"API key {credential.name} deleted: both of its keys no longer work.")
+        value = client.regenerate_secret(grace_seconds=grace, revoke_tokens=revoke)
+        record(request, group, Action.OAUTH_SECRET_REGENERATED, client.name)
+    ends = "at once" if not grace else f"in {dict(form.GRACE_CHOICES)[grace].removeprefix('After ')}"
+    revoked = " Tokens issued so far were revoked." if revoke else ""
+    messages.success(
+        request, f"Client secret of {client.name} regenerated: the old one stops working {ends}.{revoked}"
+    )
+    return _render_tab(request, group, {(client.public_id, SECRET_ROW): value})
+
+
+@login_required
+def oauth_client_delete(request, slug, public_id):
+    group = group_for_write(request, slug)
+    client = get_object_or_404(group.oauth_clients, public_id=public_id)
+    return _delete(request, group, client, Action.OAUTH_CLIENT_DELETED)
+
+
+@login_required
+@require_POST
+def oauth_client_unlock(request, slug, public_id):
+    group = group_for_write(request, slug)
+    client = get_object_or_404(group.oauth_clients, public_id=public_id)
+    form = UnlockForm(request.POST)
+    if form.is_valid() and client_auth.unlock(client, form.cleaned_data["address"]):
+        where = form.cleaned_data["address"] or "an unknown address"
+        record(request, group, Action.CLIENT_UNLOCKED, f"{client.name} from {where}")
+        messages.success(request, f"{client.name} unlocked for {where}.")
+    else:
+        messages.info(request, "That address was not locked.")
     return redirect("credentials:auth-info", group.slug)

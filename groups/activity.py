@@ -34,8 +34,11 @@ def _valid_or_none(address):
 
 
 def record(request, group, action, target):
-    """Add one Activity row for an action the signed-in user took on the group."""
-    user = request.user if request.user.is_authenticated else None
+    """Add one Activity row for an action on the group: by the signed-in user, or by the system
+    (for example a lockout) when the request has none."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        user = None
     return Activity.objects.create(
         group=group,
         actor=user,

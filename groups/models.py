@@ -70,6 +70,13 @@ class Action(models.TextChoices):
     API_KEY_SHOWN = "api_key.shown", "showed"
     API_KEY_REGENERATED = "api_key.regenerated", "regenerated"
     API_KEY_DELETED = "api_key.deleted", "deleted API key"
+    OAUTH_CLIENT_CREATED = "oauth_client.created", "created OAuth client"
+    OAUTH_SECRET_SHOWN = "oauth_client.secret_shown", "showed the client secret of"
+    OAUTH_SECRET_REGENERATED = "oauth_client.secret_regenerated", "regenerated the client secret of"
+    OAUTH_CLIENT_DELETED = "oauth_client.deleted", "deleted OAuth client"
+    CLIENT_LOCKED = "oauth_client.locked", "locked after failed authentications:"
+    CLIENT_UNLOCKED = "oauth_client.unlocked", "unlocked"
+    REFRESH_TOKEN_REUSE = "oauth_client.refresh_reuse", "revoked a token chain after refresh token reuse:"
 
 
 class Activity(models.Model):

@@ -35,6 +35,18 @@ CREDENTIALS_SHOW = env.bool("CREDENTIALS_SHOW", default=True)
 LAST_USED_INTERVAL = env.int("LAST_USED_INTERVAL", default=60)
 # Seconds within which a slot's use makes the Regenerate confirmation warn.
 RECENT_USE_WARNING = env.int("RECENT_USE_WARNING", default=600)
+# Lifetimes, in seconds: access tokens (both methods), and the refresh token chain of the
+# conventional method counted from its first issue (never extended by rotation).
+ACCESS_TOKEN_TTL = env.int("ACCESS_TOKEN_TTL", default=3600)
+REFRESH_TOKEN_TTL = env.int("REFRESH_TOKEN_TTL", default=86400)
+# Seconds after a rotation during which the previous refresh token may be presented once more.
+REFRESH_GRACE_SECONDS = env.int("REFRESH_GRACE_SECONDS", default=10)
+# Consecutive failed client authentications from one address that lock (client ID, address),
+# and for how many seconds.
+LOCKOUT_THRESHOLD = env.int("LOCKOUT_THRESHOLD", default=5)
+LOCKOUT_SECONDS = env.int("LOCKOUT_SECONDS", default=1800)
+# Largest token request body accepted, in bytes.
+TOKEN_REQUEST_MAX_BYTES = env.int("TOKEN_REQUEST_MAX_BYTES", default=8192)
 # Addresses of reverse proxies whose X-Forwarded-For is believed; empty trusts no header.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
@@ -86,6 +98,10 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 # Persistent connections, checked before reuse so a restarted database costs one failed check.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Writers from several gunicorn workers queue for the lock instead of failing with
+    # "database is locked" when two transactions try to upgrade a read lock at once.
+    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 if env.str("REDIS_URL", default=""):
@@ -142,7 +158,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "credentials.authentication.exception_handler",
+    "EXCEPTION_HANDLER": "credentials.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 

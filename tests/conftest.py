@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from credentials.models import ApiKeyCredential
+from credentials.models import ApiKeyCredential, OAuthClient
 from groups.models import Group, Membership, Role
 
 PASSWORD = "correct horse battery staple 42"
@@ -78,6 +78,11 @@ def make_member(group, role=Role.VIEWER, username=None):
 def make_api_key(group, name="Billing app", created_by=None):
     """An API key credential in `group`; returns it and its values {slot: raw}."""
     return ApiKeyCredential.create_with_keys(group, name, created_by)
+
+
+def make_oauth_client(group, name="Checkout", created_by=None):
+    """An OAuth client in `group`; returns it and its secret's value."""
+    return OAuthClient.create_with_secret(group, name, created_by)
 
 
 def client_for(user):

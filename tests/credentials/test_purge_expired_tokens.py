@@ -1,0 +1,71 @@
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from credentials.models import AccessToken, ClientSecret, Lockout, RefreshToken, TokenFamily
+from tests.conftest import make_group, make_oauth_client
+
+pytestmark = pytest.mark.django_db
+
+
+def purge():
+    call_command("purge_expired_tokens", batch_size=2, stdout=StringIO())
+
+
+def past(**delta):
+    return timezone.now() - timedelta(**delta)
+
+
+def test_expired_access_tokens_go_and_live_ones_stay():
+    client, _ = make_oauth_client(make_group())
+    expired = [client.issue_access_token()[0] for _ in range(5)]
+    AccessToken.objects.filter(pk__in=[t.pk for t in expired]).update(expires_at=past(seconds=1))
+    live, raw = client.issue_access_token()
+
+    purge()
+
+    assert list(AccessToken.objects.values_list("pk", flat=True)) == [live.pk]
+    assert AccessToken.objects.verify(raw) == live
+
+
+def test_refresh_token_still_rotates_after_its_access_token_was_purged():
+    client, _ = make_oauth_client(make_group())
+    pair = client.issue_token_pair()
+    AccessToken.objects.filter(pk=pair.access.pk).update(expires_at=past(seconds=1))
+
+    purge()
+
+    assert not AccessToken.objects.filter(pk=pair.access.pk).exists()
+    assert RefreshToken.objects.rotate(pair.refresh_token).refresh_token.startswith("gpr_")
+
+
+def test_expired_families_secrets_and_lockouts_go():
+    client, _ = make_oauth_client(make_group())
+    old_family = client.issue_token_pair().refresh.family
+    TokenFamily.objects.filter(pk=old_family.pk).update(expires_at=past(seconds=1))
+    live_family = client.issue_token_pair().refresh.family
+    client.regenerate_secret(grace_seconds=3600)
+    ClientSecret.objects.filter(client=client, expires_at__isnull=False).update(expires_at=past(seconds=1))
+    for address, locked_until in [("10.0.0.1", past(seconds=1)), ("10.0.0.2", past(seconds=-60))]:
+        Lockout.objects.create(
+            client_key=Lockout.key_for(client.client_id),
+            address=address,
+            last_failure_at=past(minutes=1),
+            locked_until=locked_until,
+        )
+    Lockout.objects.create(
+        client_key=Lockout.key_for(client.client_id), address="10.0.0.3", last_failure_at=past(days=1)
+    )
+    Lockout.objects.create(
+        client_key=Lockout.key_for(client.client_id), address="10.0.0.4", last_failure_at=past(minutes=1)
+    )
+
+    purge()
+
+    assert list(TokenFamily.objects.values_list("pk", flat=True)) == [live_family.pk]
+    assert not RefreshToken.objects.filter(family=old_family).exists()
+    assert ClientSecret.objects.filter(client=client).count() == 1
+    assert sorted(Lockout.objects.values_list("address", flat=True)) == ["10.0.0.2", "10.0.0.4"]
