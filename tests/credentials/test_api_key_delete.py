@@ -24,7 +24,7 @@ def test_confirmation_page_asks_before_deleting(cast, api_key):
 
     assert response.status_code == 200
     assertContains(response, "Delete API key Billing app?")
-    assertContains(response, "Both its primary and secondary keys stop working at once.")
+    assertContains(response, "both of its keys stop working at once.")
     assert ApiKeyCredential.objects.filter(pk=credential.pk).exists()
 
 
@@ -35,7 +35,7 @@ def test_writer_deletes_the_credential_and_both_keys(cast, api_key, role):
     response = client_for(getattr(cast, role)).post(delete_url(credential), follow=True)
 
     assertRedirects(response, "/groups/payments/")
-    assertContains(response, "API key Billing app deleted: both of its keys no longer work.")
+    assertContains(response, "API key Billing app deleted: both of its keys stop working at once.")
     assertContains(response, "No API keys yet")
     assert not ApiKeyCredential.objects.exists()
     assert not ApiKey.objects.exists()

@@ -8,9 +8,9 @@ from django.test import Client
 from django.urls import URLResolver, get_resolver, reverse
 from pytest_django.asserts import assertContains, assertRedirects
 
-from credentials.models import ApiKey, ApiKeyCredential
+from credentials.models import ApiKey, ApiKeyCredential, ClientSecret, Lockout, OAuthClient
 from groups.models import Activity, Group, Membership, Role
-from tests.conftest import PASSWORD, client_for, make_api_key, make_group, make_member
+from tests.conftest import PASSWORD, client_for, make_api_key, make_group, make_member, make_oauth_client
 
 KWARG = re.compile(r"<(?:[^>:]+:)?([^>]+)>")
 
@@ -26,14 +26,32 @@ KNOWN_NAMES = {
     "credentials:show-key",
     "credentials:regenerate-key",
     "credentials:delete-api-key",
+    "credentials:create-oauth-client",
+    "credentials:show-secret",
+    "credentials:regenerate-secret",
+    "credentials:delete-oauth-client",
+    "credentials:unlock-oauth-client",
 }
 # Pages a viewer may read; every other group-scoped URL is a write.
 READ_PAGES = {"groups:members", "groups:activity", "credentials:auth-info"}
 # Actions that accept only POST answer a GET with 405 before looking the group up. That tells an
 # outsider nothing: a group that does not exist gets the same answer (checked below).
-POST_ONLY = {"groups:member-add", "groups:member-role", "credentials:show-key"}
+POST_ONLY = {
+    "groups:member-add",
+    "groups:member-role",
+    "credentials:show-key",
+    "credentials:show-secret",
+    "credentials:unlock-oauth-client",
+}
 # Enough for every form behind these URLs to be valid, so only access control can stop the POST.
-POST_DATA = {"name": "Intruder", "username": "oscar", "role": "owner"}
+POST_DATA = {
+    "name": "Intruder",
+    "username": "oscar",
+    "role": "owner",
+    "grace_seconds": "0",
+    "revoke_tokens": "on",
+    "address": "127.0.0.1",
+}
 
 
 def walk(patterns, prefix="", namespace=""):
@@ -62,9 +80,11 @@ WRITE_IDS = [name for name, _ in WRITE_ROUTES]
 def url_for(name, route, **fill):
     kwargs = {}
     for kwarg in KWARG.findall(route):
-        if kwarg not in fill:
+        # A public_id under oauth-clients/ addresses an OAuth client, elsewhere an API key credential.
+        source = "client_public_id" if kwarg == "public_id" and "oauth-clients/" in route else kwarg
+        if source not in fill:
             pytest.fail(f"{name} ({route}) takes <{kwarg}>: teach the access matrix how to fill it")
-        kwargs[kwarg] = fill[kwarg]
+        kwargs[kwarg] = fill[source]
     return reverse(name, kwargs=kwargs)
 
 
@@ -72,9 +92,11 @@ def url_for(name, route, **fill):
 def target(cast):
     """A credential in the cast's group and the kwargs that address it and its owner."""
     credential, _ = make_api_key(cast.group)
+    client, _ = make_oauth_client(cast.group)
     fill = {
         "slug": cast.group.slug,
         "public_id": credential.public_id,
+        "client_public_id": client.public_id,
         "slot": "primary",
         "username": "olivia",
     }
@@ -88,6 +110,9 @@ def state():
         sorted(Membership.objects.values_list("group__slug", "user__username", "role")),
         sorted(ApiKeyCredential.objects.values_list("public_id", "name")),
         sorted(ApiKey.objects.values_list("credential__public_id", "slot", "digest")),
+        sorted(OAuthClient.objects.values_list("public_id", "name", "client_id")),
+        sorted(ClientSecret.objects.values_list("client__public_id", "digest", "expires_at")),
+        Lockout.objects.count(),
         Activity.objects.count(),
     )
 
@@ -99,7 +124,15 @@ def test_matrix_finds_every_known_group_url():
 
 @pytest.mark.parametrize(("name", "route"), GROUP_ROUTES, ids=ROUTE_IDS)
 def test_matrix_knows_every_url_argument(name, route):
-    url = url_for(name, route, slug="payments", public_id=uuid.uuid4(), slot="primary", username="olivia")
+    url = url_for(
+        name,
+        route,
+        slug="payments",
+        public_id=uuid.uuid4(),
+        client_public_id=uuid.uuid4(),
+        slot="primary",
+        username="olivia",
+    )
 
     assert url.startswith("/groups/payments/")
 
@@ -152,6 +185,14 @@ def test_objects_of_another_group_are_404_through_ones_own_group(cast, target, n
         ("post", "credentials:regenerate-key"),
         ("get", "credentials:delete-api-key"),
         ("post", "credentials:delete-api-key"),
+        ("get", "credentials:create-oauth-client"),
+        ("post", "credentials:create-oauth-client"),
+        ("post", "credentials:show-secret"),
+        ("get", "credentials:regenerate-secret"),
+        ("post", "credentials:regenerate-secret"),
+        ("get", "credentials:delete-oauth-client"),
+        ("post", "credentials:delete-oauth-client"),
+        ("post", "credentials:unlock-oauth-client"),
         ("post", "groups:member-add"),
         ("post", "groups:member-role"),
         ("get", "groups:member-remove"),
