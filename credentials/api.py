@@ -8,11 +8,10 @@ import re
 from urllib.parse import unquote_plus
 
 from django.conf import settings
-from django.http import HttpResponse, QueryDict
+from django.http import QueryDict
 from django.utils import timezone
-from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
-from django.views.decorators.http import require_GET
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 from rest_framework.decorators import (
     api_view,
@@ -25,7 +24,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from credentials.authentication import INVALID_CREDENTIALS, CredentialAuthentication, credential_required
+from credentials import schema
+from credentials.authentication import INVALID_CREDENTIALS, CredentialAuthentication
 from credentials.client_auth import ClientLocked, InvalidClient, authenticate_client
 from credentials.models import RefreshError, RefreshToken
 from groups.activity import record
@@ -147,6 +147,25 @@ def _authenticated_client(request, client_id, secret):
         raise _invalid_client() from None
 
 
+@extend_schema(
+    operation_id="issue_token_v2",
+    summary="Issue an access token (OAuth 2.0 client credentials)",
+    description="RFC 6749 4.4. Authenticate with HTTP Basic (Username = Client ID, Password = Client "
+    "Secret: the lock icon) or with the client_id and client_secret fields, never both. The access "
+    "token is valid for one hour; ask again the same way when it expires.",
+    tags=["Tokens (OAuth 2.0)"],
+    auth=[{schema.CLIENT_CREDENTIALS: []}],
+    request={"application/x-www-form-urlencoded": schema.ClientCredentialsRequest},
+    responses={200: schema.AccessTokenResponse, **schema.TOKEN_ERRORS},
+    examples=[
+        OpenApiExample(
+            "Issued",
+            value={"access_token": "gpa_…", "token_type": "Bearer", "expires_in": 3600},
+            response_only=True,
+            status_codes=["200"],
+        )
+    ],
+)
 @api_view(["POST"])
 @parser_classes([FormParser])
 @sensitive_variables("client_id", "secret", "raw")
@@ -163,6 +182,16 @@ def token_v2(request):
     return Response(body, headers=NO_STORE)
 
 
+@extend_schema(
+    operation_id="revoke_token",
+    summary="Revoke an access token or refresh token (RFC 7009)",
+    description="Answers 200 whether or not the token was valid. Revoking a refresh token revokes its "
+    "whole chain, access tokens included. Client authentication as for POST /v2/tokens.",
+    tags=["Tokens (OAuth 2.0)"],
+    auth=[{schema.CLIENT_CREDENTIALS: []}],
+    request={"application/x-www-form-urlencoded": schema.RevokeRequest},
+    responses={200: OpenApiResponse(description="Revoked, or was not valid."), **schema.TOKEN_ERRORS},
+)
 @api_view(["POST"])
 @parser_classes([FormParser])
 @sensitive_variables("client_id", "secret", "raw")
@@ -208,6 +237,53 @@ def _conventional_body(pair):
     }
 
 
+CONVENTIONAL_ERRORS = {code: response for code, response in schema.TOKEN_ERRORS.items() if code != 400}
+
+
+@extend_schema(
+    methods=["POST"],
+    operation_id="issue_tokens_v1",
+    summary="Issue an access token and a refresh token (conventional method)",
+    description="Kept for interface compatibility; OAuth 2.0 (POST /v2/tokens) is recommended and uses "
+    "the same Client ID and Client Secret. The refresh token works once with PATCH /v1/tokens, "
+    "for one day from this request.",
+    tags=["Tokens (conventional method)"],
+    auth=[],
+    request={"application/json": schema.ConventionalTokenRequest},
+    responses={
+        201: schema.ConventionalTokenResponse,
+        400: schema.error("Malformed request.", "invalid_request"),
+        **CONVENTIONAL_ERRORS,
+    },
+    examples=[
+        OpenApiExample(
+            "Client ID and Client Secret",
+            value={"clientId": "gpc_…", "clientSecret": "gps_…"},
+            request_only=True,
+        )
+    ],
+)
+@extend_schema(
+    methods=["PATCH"],
+    operation_id="refresh_tokens_v1",
+    summary="Refresh: a new access token and refresh token for a refresh token (conventional method)",
+    description="The refresh token sent stops working; the new one keeps the original expiry. "
+    "A refresh token used twice revokes every token descended from the same POST.",
+    tags=["Tokens (conventional method)"],
+    auth=[],
+    request={"application/json": schema.RefreshRequest},
+    responses={
+        200: schema.ConventionalTokenResponse,
+        400: schema.error(
+            "Malformed request, or unknown, expired, used or revoked refresh token.",
+            "invalid_request",
+            "invalid_grant",
+        ),
+        405: schema.TOKEN_ERRORS[405],
+        413: schema.TOKEN_ERRORS[413],
+    },
+    examples=[OpenApiExample("Refresh token", value={"refreshToken": "gpr_…"}, request_only=True)],
+)
 @api_view(["POST", "PATCH"])
 @parser_classes([])
 @sensitive_variables("client_id", "secret", "raw", "pair")
@@ -234,22 +310,45 @@ def _refresh_v1(request):
     return Response(_conventional_body(pair), headers=NO_STORE)
 
 
+@extend_schema(
+    operation_id="whoami",
+    summary="Who am I: a sample service API",
+    description="Answers with the group and credential that authenticated the call. Send an API key "
+    "(X-Api-Key) or an access token (X-Access-Token, or Authorization: Bearer).",
+    tags=["Service APIs"],
+    responses={200: schema.WhoAmIResponse, 401: schema.UNAUTHORIZED},
+)
 @api_view(["GET"])
 @authentication_classes([CredentialAuthentication])
 @permission_classes([IsAuthenticated])
 def whoami(request):
-    """A sample service API: the group and credential that authenticated the call."""
     return Response(request.auth.as_dict())
 
 
-@never_cache
-@require_GET
-@credential_required
+@extend_schema(
+    operation_id="verify",
+    summary="Verify a credential (for gateways)",
+    description="For nginx auth_request and Envoy ext_authz: 204 with X-Auth-Group, X-Auth-Method and "
+    "X-Auth-Credential for a valid API key or access token, else 401. Never 429: rate limits belong "
+    "in the gateway.",
+    tags=["Service APIs"],
+    responses={
+        204: OpenApiResponse(
+            description="Valid. The group is in X-Auth-Group, the method in X-Auth-Method "
+            "(api_key or access_token) and the credential's name in X-Auth-Credential."
+        ),
+        401: schema.UNAUTHORIZED,
+    },
+)
+@api_view(["GET"])
+@authentication_classes([CredentialAuthentication])
+@permission_classes([IsAuthenticated])
 def verify(request):
-    """For gateways (nginx auth_request, Envoy ext_authz): 204 and who it is, or 401. Never 429."""
-    identity = request.identity
-    response = HttpResponse(status=204)
-    response["X-Auth-Group"] = identity.group_slug
-    response["X-Auth-Method"] = identity.method
-    response["X-Auth-Credential"] = identity.credential
-    return response
+    identity = request.auth
+    headers = {
+        "X-Auth-Group": identity.group_slug,
+        "X-Auth-Method": identity.method,
+        "X-Auth-Credential": identity.credential,
+        "Cache-Control": "no-store",
+    }
+    return Response(status=204, headers=headers)

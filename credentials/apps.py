@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class CredentialsConfig(AppConfig):
     name = "credentials"
     verbose_name = "Credentials"
+
+    def ready(self):
+        from credentials import schema  # noqa: F401  (registers the OpenAPI authentication extension)

@@ -162,6 +162,41 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 
+SPECTACULAR_SETTINGS = {
+    "TITLE": "API Authentication API Reference",
+    "DESCRIPTION": (
+        "Issue access tokens with a Client ID and Client Secret, and call the service APIs with an "
+        "API key (X-Api-Key) or an access token (X-Access-Token). To try it: click Authorize (the "
+        "lock icon), enter the Client ID as Username and the Client Secret as Password, Authorize, "
+        "Close; then Try it out on POST /v2/tokens and Execute."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # PATCH /v1/tokens is not a partial update: its refreshToken is required.
+    "COMPONENT_SPLIT_PATCH": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Credentials typed into Authorize stay in the page, never in the browser's storage.
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": False, "deepLinking": True},
+    # HTTP Basic for the token endpoints (credentials.schema.CLIENT_CREDENTIALS); the X-Api-Key and
+    # X-Access-Token schemes come from the authentication class's extension in credentials.schema.
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "ClientCredentials": {
+                "type": "http",
+                "scheme": "basic",
+                "description": "Username = Client ID, Password = Client Secret (from OAuth Information).",
+            }
+        }
+    },
+    "TAGS": [
+        {"name": "Tokens (OAuth 2.0)", "description": "Recommended: client credentials grant."},
+        {"name": "Tokens (conventional method)", "description": "Kept for interface compatibility."},
+        {"name": "Service APIs", "description": "Called with an API key or an access token."},
+    ],
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

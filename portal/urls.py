@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from credentials import api
 
@@ -14,5 +15,7 @@ urlpatterns = [
     path("v1/tokens", api.tokens_v1, name="tokens-v1"),
     path("v1/whoami", api.whoami, name="whoami"),
     path("v1/verify", api.verify, name="verify"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
 ]

@@ -4,7 +4,7 @@ Authentication Information, Create, Copy, Show, use the key, Regenerate the prim
 import pytest
 
 from groups.models import Role
-from tests.conftest import PASSWORD, make_api_key, make_group, make_member
+from tests.conftest import PASSWORD, make_api_key, make_group, make_member, make_oauth_client
 from tests.e2e.conftest import shot, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -80,15 +80,21 @@ def test_viewer_sees_masked_values_and_no_actions(page):
     group = make_group("Payments")
     viewer = make_member(group, Role.VIEWER, "vera")
     _, values = make_api_key(group, "Billing service")
+    client, secret = make_oauth_client(group, "Checkout")
 
     sign_in(page, viewer.username, PASSWORD)
     page.get_by_role("link", name="Payments").click()
 
     content = page.content()
-    assert "Billing service" in content
-    assert values["primary"] not in content and values["secondary"] not in content
+    assert "Billing service" in content and "Checkout" in content
+    assert page.locator("[data-client-id]").inner_text() == client.client_id
+    for value in (*values.values(), secret):
+        assert value not in content
     assert page.locator("[data-secret]").count() == 0
-    for name in ("Show", "Copy", "Regenerate", "Delete", "Create"):
+    for name in ("Show", "Regenerate", "Delete", "Create", "Unlock"):
         assert page.get_by_role("button", name=name).count() == 0
         assert page.get_by_role("link", name=name).count() == 0
+    # The only thing a viewer may copy is the public Client ID.
+    copy = page.get_by_role("button", name="Copy")
+    assert copy.count() == 1 and copy.get_attribute("data-copy").startswith("client-id-")
     shot(page, "viewer-auth-info")

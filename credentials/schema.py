@@ -1,0 +1,134 @@
+"""How the APIs describe themselves in the OpenAPI document (/api/schema/, Swagger UI at /api/docs/).
+
+The shapes here are the token API's contract: views parse requests by hand to return RFC 6749's
+exact errors, and these serializers document what they accept and answer.
+"""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from rest_framework import serializers
+
+# The HTTP Basic scheme of the token endpoints, declared in SPECTACULAR_SETTINGS.
+CLIENT_CREDENTIALS = "ClientCredentials"
+
+
+class CredentialAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "credentials.authentication.CredentialAuthentication"
+    name = ["ApiKey", "AccessToken"]
+
+    def get_security_requirement(self, auto_schema):
+        return [{"ApiKey": []}, {"AccessToken": []}]
+
+    def get_security_definition(self, auto_schema):
+        return [
+            {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-Api-Key",
+                "description": "An API key: the Primary key or Secondary key of an API key credential.",
+            },
+            {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-Access-Token",
+                "description": "An access token from POST /v2/tokens or POST /v1/tokens "
+                "(Authorization: Bearer is accepted too).",
+            },
+        ]
+
+
+class OAuthError(serializers.Serializer):
+    error = serializers.CharField(help_text="An RFC 6749 5.2 error code, e.g. invalid_client.")
+    error_description = serializers.CharField(help_text="What went wrong, for a developer.")
+
+
+class ClientCredentialsRequest(serializers.Serializer):
+    grant_type = serializers.ChoiceField(
+        choices=["client_credentials"], required=False, help_text="Optional; client_credentials if omitted."
+    )
+    # Empty defaults keep Swagger UI from filling in sample values, which would be sent next to the
+    # Authorize dialog's HTTP Basic credentials: empty form fields are not sent.
+    client_id = serializers.CharField(
+        required=False, default="", help_text="Only without HTTP Basic: the Client ID (never both methods)."
+    )
+    client_secret = serializers.CharField(
+        required=False,
+        default="",
+        help_text="Only without HTTP Basic: the Client Secret (never both methods).",
+    )
+
+
+class AccessTokenResponse(serializers.Serializer):
+    access_token = serializers.CharField(help_text="Send it as X-Access-Token to the service APIs.")
+    token_type = serializers.ChoiceField(choices=["Bearer"])
+    expires_in = serializers.IntegerField(help_text="Seconds until the access token expires (3600).")
+
+
+class RevokeRequest(serializers.Serializer):
+    token = serializers.CharField(help_text="An access token or refresh token issued to this client.")
+    token_type_hint = serializers.ChoiceField(choices=["access_token", "refresh_token"], required=False)
+    client_id = serializers.CharField(required=False, default="", help_text="Only without HTTP Basic.")
+    client_secret = serializers.CharField(required=False, default="", help_text="Only without HTTP Basic.")
+
+
+class ConventionalTokenRequest(serializers.Serializer):
+    clientId = serializers.CharField(help_text="The Client ID.")
+    clientSecret = serializers.CharField(help_text="The Client Secret.")
+
+
+class RefreshRequest(serializers.Serializer):
+    refreshToken = serializers.CharField(help_text="The refresh token from the last response.")
+
+
+class ConventionalTokenResponse(serializers.Serializer):
+    accessToken = serializers.CharField(help_text="Send it as X-Access-Token.")
+    refreshToken = serializers.CharField(help_text="Use once with PATCH /v1/tokens.")
+    tokenType = serializers.ChoiceField(choices=["Bearer"])
+    expiresIn = serializers.IntegerField(help_text="Seconds until the access token expires.")
+    refreshTokenExpiresIn = serializers.IntegerField(
+        help_text="Seconds until the refresh token chain expires: one day after POST, never extended."
+    )
+
+
+class WhoAmIGroup(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+
+
+class WhoAmIAuth(serializers.Serializer):
+    method = serializers.ChoiceField(choices=["api_key", "access_token"])
+    credential = serializers.CharField(help_text="The API key credential's or OAuth client's name.")
+    slot = serializers.ChoiceField(choices=["primary", "secondary"], allow_null=True)
+
+
+class WhoAmIResponse(serializers.Serializer):
+    group = WhoAmIGroup()
+    auth = WhoAmIAuth()
+
+
+class InvalidCredentials(serializers.Serializer):
+    error = serializers.ChoiceField(choices=["invalid_credentials"])
+    error_description = serializers.CharField()
+
+
+def error(description, *codes):
+    return OpenApiResponse(
+        OAuthError,
+        description=description,
+        examples=[OpenApiExample(code, value={"error": code, "error_description": "..."}) for code in codes],
+    )
+
+
+TOKEN_ERRORS = {
+    400: error("Malformed request or unsupported grant type.", "invalid_request", "unsupported_grant_type"),
+    401: error("Unknown client or wrong secret (never told apart).", "invalid_client"),
+    405: error("Method not allowed.", "invalid_request"),
+    413: error("Request body too large.", "invalid_request"),
+    429: error(
+        "Too many failed client authentications from this address: see Retry-After.",
+        "temporarily_unavailable",
+    ),
+}
+UNAUTHORIZED = OpenApiResponse(
+    InvalidCredentials, description="Missing, invalid, expired or revoked credential (with WWW-Authenticate)."
+)
