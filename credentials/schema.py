@@ -65,19 +65,21 @@ class AccessTokenResponse(serializers.Serializer):
 
 
 class RevokeRequest(serializers.Serializer):
-    token = serializers.CharField(help_text="An access token or refresh token issued to this client.")
+    token = serializers.CharField(
+        min_length=1, help_text="An access token or refresh token issued to this client."
+    )
     token_type_hint = serializers.ChoiceField(choices=["access_token", "refresh_token"], required=False)
     client_id = serializers.CharField(required=False, default="", help_text="Only without HTTP Basic.")
     client_secret = serializers.CharField(required=False, default="", help_text="Only without HTTP Basic.")
 
 
 class ConventionalTokenRequest(serializers.Serializer):
-    clientId = serializers.CharField(help_text="The Client ID.")
-    clientSecret = serializers.CharField(help_text="The Client Secret.")
+    clientId = serializers.CharField(min_length=1, help_text="The Client ID.")
+    clientSecret = serializers.CharField(min_length=1, help_text="The Client Secret.")
 
 
 class RefreshRequest(serializers.Serializer):
-    refreshToken = serializers.CharField(help_text="The refresh token from the last response.")
+    refreshToken = serializers.CharField(min_length=1, help_text="The refresh token from the last response.")
 
 
 class ConventionalTokenResponse(serializers.Serializer):

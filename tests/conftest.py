@@ -30,6 +30,15 @@ class _RecordingHandler(logging.Handler):
             self.leaks.append(f"{record.name}: {SECRET_SHAPE.sub('<secret>', text)[:200]}")
 
 
+# Figures a test wants shown after the run (pytest's capture hides what tests print when they pass).
+SUMMARY_LINES = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    for line in SUMMARY_LINES:
+        terminalreporter.write_line(line)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def no_secret_in_any_log_line():
     """Every log record of the whole run, at every level, is checked for a secret-shaped value."""
