@@ -9,5 +9,6 @@ bind = f"{env.str('HOST', default='127.0.0.1')}:{env.int('PORT', default=8000)}"
 workers = env.int("WEB_CONCURRENCY", default=2)
 wsgi_app = "portal.wsgi:application"
 # The access log carries method, path, status and timing, never request headers (credentials).
-accesslog = "-"
+# ACCESS_LOG=off turns it off (the benchmark does).
+accesslog = None if env.str("ACCESS_LOG", default="-") == "off" else env.str("ACCESS_LOG", default="-")
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'

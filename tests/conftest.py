@@ -68,6 +68,12 @@ def fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def no_verification_memory(settings):
+    # Tests check refusals right after a change; the one-second memory has tests of its own.
+    settings.VERIFY_CACHE_SECONDS = 0
+
+
 def make_user(username, **extra):
     return get_user_model().objects.create_user(username=username, password=PASSWORD, **extra)
 

@@ -33,13 +33,32 @@ async function valueFor(button) {
   return (await response.json()).value;
 }
 
+// A confirmation dialog shared by every row: the opener's href is both the no-script
+// confirmation page and the address the dialog's form posts to.
+function openConfirmation(opener, dialog) {
+  dialog.querySelector("form[method=post]").action = opener.href;
+  for (const field of ["title", "text", "verb"]) {
+    const target = dialog.querySelector(`[data-fill=${field}]`);
+    if (target) {
+      target.textContent = opener.dataset[field] || "";
+    }
+  }
+  const warnings = dialog.querySelector("[data-fill=warnings]");
+  if (warnings) {
+    const source = opener.parentElement.querySelector("template.warnings");
+    warnings.querySelector("ul").replaceChildren(...(source ? source.content.cloneNode(true).childNodes : []));
+    warnings.hidden = !source;
+  }
+  dialog.showModal();
+}
+
 document.addEventListener("click", async (event) => {
-  const opener = event.target.closest("[data-dialog]");
+  const opener = event.target.closest("[data-confirm]");
   if (opener) {
-    const dialog = document.getElementById(opener.dataset.dialog);
+    const dialog = document.getElementById(opener.dataset.confirm);
     if (dialog && typeof dialog.showModal === "function") {
       event.preventDefault();
-      dialog.showModal();
+      openConfirmation(opener, dialog);
     }
     return;
   }

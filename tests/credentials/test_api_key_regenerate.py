@@ -44,10 +44,14 @@ def whoami_slot(client, value):
 
 
 def dialog(response, credential, slot):
-    """The in-page Regenerate dialog of one slot on the Authentication Information tab."""
+    """What the in-page Regenerate dialog of one slot shows: the title its button carries and the
+    warnings of its row, which the page's script copies into the shared dialog."""
     page = response.content.decode()
-    start = page.index(f'<dialog id="regenerate-{credential.public_id}-{slot}"')
-    return page[start : page.index("</dialog>", start)]
+    start = page.index(f'href="/groups/payments/api-keys/{credential.public_id}/{slot}/regenerate/"')
+    end = page.index("</div>", start)
+    button, row = page[start : page.index(">", start)], page[start:end]
+    warnings = row[row.index('<template class="warnings">') :] if '<template class="warnings">' in row else ""
+    return button + (WARNING + warnings if warnings else "")
 
 
 def test_confirmation_page_names_the_slot_and_changes_nothing(cast, api_key):

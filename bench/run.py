@@ -1,0 +1,226 @@
+"""`make bench`: the product under gunicorn on 127.0.0.1, driven by wrk, scenario by scenario.
+
+Seeds a database (a fresh SQLite file, or DATABASE_URL), starts gunicorn with production-like
+settings (DEBUG off, no access log), runs every scenario RUNS times for DURATION seconds each,
+and reports the median run of each: requests/s, p50, p99, errors and the ratio to scenario 0,
+printed as a table and written to bench-results.json.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+THREADS = int(os.environ.get("BENCH_THREADS", "2"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
+PORT = int(os.environ.get("BENCH_PORT", "18765"))
+WORKERS = os.environ.get("WEB_CONCURRENCY", "")
+REFRESH_CHAINS = 64
+
+
+def django_setup(database_url):
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def seed(workdir):
+    """The bench group: 50 API key credentials, 50 OAuth clients, tokens, a signed-in owner."""
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.test import Client
+
+    from credentials.models import ApiKeyCredential, OAuthClient
+    from groups.models import Group, Membership, Role
+
+    call_command("migrate", verbosity=0)
+    Group.objects.filter(slug="bench").delete()
+    group = Group.objects.create(name="Bench", slug="bench")
+    owner, _ = get_user_model().objects.get_or_create(username="bench-owner")
+    Membership.objects.get_or_create(group=group, user=owner, defaults={"role": Role.OWNER})
+    keys = [ApiKeyCredential.create_with_keys(group, f"key-{n:02}", owner)[1] for n in range(50)]
+    clients = [OAuthClient.create_with_secret(group, f"client-{n:02}", owner) for n in range(50)]
+    client, secret = clients[0]
+    _, access_token = client.issue_access_token()
+    chains = [client.issue_token_pair().refresh_token for _ in range(REFRESH_CHAINS)]
+    browser = Client()
+    browser.force_login(owner)
+
+    pool = workdir / "refresh-tokens.txt"
+    pool.write_text("\n".join(chains) + "\n")
+    (workdir / "v2.body").write_text("grant_type=client_credentials")
+    (workdir / "v1.body").write_text(json.dumps({"clientId": client.client_id, "clientSecret": secret}))
+    return {
+        "api_key": keys[0]["primary"],
+        "access_token": access_token,
+        "basic": f"{client.client_id}:{secret}",
+        "session": browser.cookies["sessionid"].value,
+        "pool": pool,
+    }
+
+
+def scenarios(seeded, workdir):
+    import base64
+
+    basic = base64.b64encode(seeded["basic"].encode()).decode()
+    lua = ROOT / "bench"
+    form = "application/x-www-form-urlencoded"
+    return [
+        ("0 do-nothing view (/healthz)", "/healthz", [], []),
+        ("1 verify, X-Api-Key", "/v1/verify", ["-H", f"X-Api-Key: {seeded['api_key']}"], []),
+        ("2 verify, X-Access-Token", "/v1/verify", ["-H", f"X-Access-Token: {seeded['access_token']}"], []),
+        ("3 whoami, X-Api-Key", "/v1/whoami", ["-H", f"X-Api-Key: {seeded['api_key']}"], []),
+        (
+            "4 POST /v2/tokens",
+            "/v2/tokens",
+            ["-H", f"Authorization: Basic {basic}", "-s", str(lua / "post.lua")],
+            ["/v2/tokens", form, str(workdir / "v2.body")],
+        ),
+        (
+            "5 POST /v1/tokens",
+            "/v1/tokens",
+            ["-s", str(lua / "post.lua")],
+            ["/v1/tokens", "application/json", str(workdir / "v1.body")],
+        ),
+        (
+            "6 PATCH /v1/tokens",
+            "/v1/tokens",
+            ["-s", str(lua / "refresh.lua")],
+            [str(seeded["pool"]), str(THREADS)],
+        ),
+        (
+            "7 Authentication Information, 50+50",
+            "/groups/bench/",
+            ["-H", f"Cookie: sessionid={seeded['session']}"],
+            [],
+        ),
+    ]
+
+
+def wait_for_port(port, seconds=30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not listen on {port}")
+
+
+def start_server(database_url):
+    env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "false", "PORT": str(PORT)}
+    env["HOST"] = "127.0.0.1"
+    env["ACCESS_LOG"] = "off"
+    if WORKERS:
+        env["WEB_CONCURRENCY"] = WORKERS
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "--config", str(ROOT / "gunicorn.conf.py")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    wait_for_port(PORT)
+    return server
+
+
+def parse_wrk(output):
+    def latency_ms(label):
+        match = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    requests = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    errors = int(non_2xx.group(1)) if non_2xx else 0
+    if socket_errors:
+        errors += sum(int(n) for n in socket_errors.groups())
+    return {"rps": requests, "p50_ms": latency_ms("50"), "p99_ms": latency_ms("99"), "errors": errors}
+
+
+def run_wrk(path, options, script_args):
+    command = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{DURATION}s", "--latency", *options]
+    command.append(f"http://127.0.0.1:{PORT}{path}")
+    if script_args:
+        command += ["--", *script_args]
+    result = subprocess.run(command, capture_output=True, text=True, check=True, timeout=DURATION + 60)
+    return parse_wrk(result.stdout)
+
+
+def worker_memory_mb(server):
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    sizes = []
+    for pid in children:
+        status = Path(f"/proc/{pid}/status").read_text()
+        sizes.append(int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024)
+    return max(sizes) if sizes else 0.0
+
+
+def main():
+    if not shutil.which("wrk"):
+        sys.exit("wrk is missing: apt-get install wrk")
+    workdir = Path(tempfile.mkdtemp(prefix="portal-bench-"))
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{workdir / 'bench.sqlite3'}"
+    django_setup(database_url)
+    seeded = seed(workdir)
+    server = start_server(database_url)
+    try:
+        runs = {}
+        for _ in range(RUNS):
+            for name, path, options, script_args in scenarios(seeded, workdir):
+                runs.setdefault(name, []).append(run_wrk(path, options, script_args))
+        memory = worker_memory_mb(server)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    report(runs, memory, database_url)
+
+
+def report(runs, memory, database_url):
+    medians = {
+        name: sorted(results, key=lambda r: r["rps"])[len(results) // 2] for name, results in runs.items()
+    }
+    baseline = next(iter(medians.values()))["rps"]
+    print(f"\n{'scenario':40} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'ratio':>6}")
+    for name, result in medians.items():
+        result["ratio"] = round(result["rps"] / baseline, 3)
+        print(
+            f"{name:40} {result['rps']:9.0f} {result['p50_ms']:8.2f} {result['p99_ms']:8.2f} "
+            f"{result['errors']:7d} {result['ratio']:6.2f}"
+        )
+    print(f"\nlargest gunicorn worker after the bench: {memory:.0f} MB resident")
+    results = {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+        "database": database_url.split(":", 1)[0],
+        "cache": "redis" if os.environ.get("REDIS_URL") else "file",
+        "seconds_per_run": DURATION,
+        "runs": RUNS,
+        "threads": THREADS,
+        "connections": CONNECTIONS,
+        "worker_rss_mb": round(memory, 1),
+        "median": medians,
+        "all_runs": runs,
+        "spread": {name: round(statistics.pstdev(r["rps"] for r in rs), 1) for name, rs in runs.items()},
+    }
+    (ROOT / "bench-results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print("written to bench-results.json")
+
+
+if __name__ == "__main__":
+    main()
