@@ -154,12 +154,12 @@ def parse_wrk(output):
     return {"rps": requests, "p50_ms": latency_ms("50"), "p99_ms": latency_ms("99"), "errors": errors}
 
 
-def run_wrk(path, options, script_args):
-    command = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{DURATION}s", "--latency", *options]
+def run_wrk(path, options, script_args, seconds=DURATION):
+    command = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", *options]
     command.append(f"http://127.0.0.1:{PORT}{path}")
     if script_args:
         command += ["--", *script_args]
-    result = subprocess.run(command, capture_output=True, text=True, check=True, timeout=DURATION + 60)
+    result = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60)
     return parse_wrk(result.stdout)
 
 
@@ -181,6 +181,9 @@ def main():
     seeded = seed(workdir)
     server = start_server(database_url)
     try:
+        # Warm every worker up (imports, connections, caches) before anything is measured.
+        for _name, path, options, script_args in scenarios(seeded, workdir)[:5]:
+            run_wrk(path, options, script_args, seconds=2)
         runs = {}
         for _ in range(RUNS):
             for name, path, options, script_args in scenarios(seeded, workdir):

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from credentials import hot_path
 from credentials.models import Lockout, OAuthClient
 from groups.activity import record, source_address
 from groups.models import Action
@@ -30,15 +31,18 @@ def authenticate_client(request, client_id, secret):
     """The OAuthClient these credentials belong to; raises ClientLocked or InvalidClient."""
     address = source_address(request) or ""
     now = timezone.now()
-    failures = Lockout.of(client_id, address).first()
-    if failures is not None and failures.is_locked(now):
-        raise ClientLocked(max(1, round((failures.locked_until - now).total_seconds())))
+    failures = hot_path.fetch_one(
+        hot_path.lockout, [hot_path.db_time(now), Lockout.key_for(client_id), address]
+    )
+    if failures is not None and failures[1]:
+        locked_until = Lockout.objects.get(pk=failures[0]).locked_until
+        raise ClientLocked(max(1, round((locked_until - now).total_seconds())))
     client = OAuthClient.objects.authenticate(client_id, secret)
     if client is None:
         _count_failure(request, client_id, address, now)
         raise InvalidClient()
     if failures is not None:
-        failures.delete()  # a success ends the run of consecutive failures
+        Lockout.objects.filter(pk=failures[0]).delete()  # a success ends the run of failures
     return client
 
 

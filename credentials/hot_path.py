@@ -12,6 +12,11 @@ from functools import cache
 from django.db import connection
 
 
+def insert(statement, params):
+    """Run an INSERT ... RETURNING id and return the new row's id."""
+    return fetch_one(statement, params)[0]
+
+
 def fetch_one(statement, params):
     with connection.cursor() as cursor:
         cursor.execute(statement(), params)
@@ -24,7 +29,16 @@ def db_time(value):
 
 
 def _tables():
-    from credentials.models import AccessToken, ApiKey, ApiKeyCredential, ClientSecret, Lockout, OAuthClient
+    from credentials.models import (
+        AccessToken,
+        ApiKey,
+        ApiKeyCredential,
+        ClientSecret,
+        Lockout,
+        OAuthClient,
+        RefreshToken,
+        TokenFamily,
+    )
     from groups.models import Group
 
     return {
@@ -35,6 +49,8 @@ def _tables():
         "client": OAuthClient._meta.db_table,
         "secret": ClientSecret._meta.db_table,
         "lockout": Lockout._meta.db_table,
+        "family": TokenFamily._meta.db_table,
+        "refresh": RefreshToken._meta.db_table,
     }
 
 
@@ -62,3 +78,61 @@ def access_token():
         f"JOIN {t['group']} g ON g.id = c.group_id "
         "WHERE a.digest = %s AND a.revoked_at IS NULL AND a.expires_at > %s"
     )
+
+
+@cache
+def client_secret():
+    """Params: digest, now. Row: secret digest, client id, client_id, name, group id, for a secret
+    that is current or still in its grace period."""
+    t = _tables()
+    return (
+        "SELECT s.digest, c.id, c.client_id, c.name, c.group_id "
+        f"FROM {t['secret']} s JOIN {t['client']} c ON c.id = s.client_id "
+        "WHERE s.digest = %s AND (s.expires_at IS NULL OR s.expires_at > %s)"
+    )
+
+
+@cache
+def lockout():
+    """Params: now, client key, address. Row: id, whether the pair is locked now."""
+    t = _tables()
+    return (
+        "SELECT l.id, (l.locked_until IS NOT NULL AND l.locked_until > %s) "
+        f"FROM {t['lockout']} l WHERE l.client_key = %s AND l.address = %s"
+    )
+
+
+@cache
+def new_access_token():
+    """Params: client id, family id or None, digest, created, expires. Returns the new id."""
+    t = _tables()
+    return (
+        f"INSERT INTO {t['token']} (client_id, family_id, digest, created_at, expires_at, revoked_at) "
+        "VALUES (%s, %s, %s, %s, %s, NULL) RETURNING id"
+    )
+
+
+@cache
+def new_token_family():
+    """Params: client id, created, expires. Returns the new id."""
+    t = _tables()
+    return (
+        f"INSERT INTO {t['family']} (client_id, created_at, expires_at, revoked_at) "
+        "VALUES (%s, %s, %s, NULL) RETURNING id"
+    )
+
+
+@cache
+def new_refresh_token():
+    """Params: family id, parent id or None, access token id, digest, created. Returns the new id."""
+    t = _tables()
+    return (
+        f"INSERT INTO {t['refresh']} (family_id, parent_id, access_token_id, digest, created_at, used_at, "
+        "grace_used) VALUES (%s, %s, %s, %s, %s, NULL, %s) RETURNING id"
+    )
+
+
+@cache
+def refresh_token():
+    """Params: digest. Row: id, digest, family id."""
+    return f"SELECT r.id, r.digest, r.family_id FROM {_tables()['refresh']} r WHERE r.digest = %s"
