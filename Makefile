@@ -39,9 +39,10 @@ test: $(VENV)/.dev .env lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Throughput and latency of every hot path under gunicorn, driven by wrk on 127.0.0.1.
+# SCALE=1000000 (PostgreSQL only) then repeats the lookups at a million tokens and during a purge.
 bench: $(VENV)/.dev .env
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
-	$(PY) bench/run.py
+	SCALE=$(SCALE) $(PY) bench/run.py
 
 clean:
 	rm -rf $(VENV) staticfiles var test-artifacts .pytest_cache .ruff_cache

@@ -27,12 +27,15 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 PORT = int(os.environ.get("BENCH_PORT", "18765"))
 WORKERS = os.environ.get("WEB_CONCURRENCY", "")
 REFRESH_CHAINS = 64
+SCALE = int(os.environ.get("SCALE") or 0)
+SCALE_SCENARIOS = ("0 ", "1 ", "2 ", "4 ")
 
 
 def django_setup(database_url):
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "bench"))
     import django
 
     django.setup()
@@ -56,12 +59,10 @@ def seed(workdir):
     clients = [OAuthClient.create_with_secret(group, f"client-{n:02}", owner) for n in range(50)]
     client, secret = clients[0]
     _, access_token = client.issue_access_token()
-    chains = [client.issue_token_pair().refresh_token for _ in range(REFRESH_CHAINS)]
     browser = Client()
     browser.force_login(owner)
 
     pool = workdir / "refresh-tokens.txt"
-    pool.write_text("\n".join(chains) + "\n")
     (workdir / "v2.body").write_text("grant_type=client_credentials")
     (workdir / "v1.body").write_text(json.dumps({"clientId": client.client_id, "clientSecret": secret}))
     return {
@@ -70,7 +71,15 @@ def seed(workdir):
         "basic": f"{client.client_id}:{secret}",
         "session": browser.cookies["sessionid"].value,
         "pool": pool,
+        "client": client,
     }
+
+
+def fresh_refresh_pool(seeded):
+    """New refresh-token chains for one PATCH run: a run leaves its chains rotated past the
+    tokens in the file, and sending those again would be reuse (and revoke the chains)."""
+    chains = [seeded["client"].issue_token_pair().refresh_token for _ in range(REFRESH_CHAINS)]
+    seeded["pool"].write_text("\n".join(chains) + "\n")
 
 
 def scenarios(seeded, workdir):
@@ -121,8 +130,8 @@ def wait_for_port(port, seconds=30):
     raise RuntimeError(f"gunicorn did not listen on {port}")
 
 
-def start_server(database_url):
-    env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "false", "PORT": str(PORT)}
+def start_server(database_url, log, **extra_env):
+    env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "false", "PORT": str(PORT), **extra_env}
     env["HOST"] = "127.0.0.1"
     env["ACCESS_LOG"] = "off"
     if WORKERS:
@@ -132,7 +141,7 @@ def start_server(database_url):
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
         start_new_session=True,
     )
     wait_for_port(PORT)
@@ -172,6 +181,28 @@ def worker_memory_mb(server):
     return max(sizes) if sizes else 0.0
 
 
+def stop_server(server):
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+
+
+def measure(seeded, server_scenarios, runs=RUNS):
+    """Each scenario `runs` times, after a warm-up."""
+    for _name, path, options, script_args in server_scenarios[:5]:
+        run_wrk(path, options, script_args, seconds=2)
+    results = {}
+    for _ in range(runs):
+        for name, path, options, script_args in server_scenarios:
+            if name.startswith("6 "):
+                fresh_refresh_pool(seeded)
+            results.setdefault(name, []).append(run_wrk(path, options, script_args))
+    return results
+
+
 def main():
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install wrk")
@@ -179,29 +210,88 @@ def main():
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{workdir / 'bench.sqlite3'}"
     django_setup(database_url)
     seeded = seed(workdir)
-    server = start_server(database_url)
+    everything = scenarios(seeded, workdir)
+    log = (workdir / "gunicorn.log").open("w")
+    print(f"server log: {log.name}")
+    server = start_server(database_url, log)
     try:
-        # Warm every worker up (imports, connections, caches) before anything is measured.
-        for _name, path, options, script_args in scenarios(seeded, workdir)[:5]:
-            run_wrk(path, options, script_args, seconds=2)
-        runs = {}
-        for _ in range(RUNS):
-            for name, path, options, script_args in scenarios(seeded, workdir):
-                runs.setdefault(name, []).append(run_wrk(path, options, script_args))
+        runs = measure(seeded, everything)
         memory = worker_memory_mb(server)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        stop_server(server)
     report(runs, memory, database_url)
+    if SCALE:
+        at_scale(database_url, log, seeded, [s for s in everything if s[0].startswith(SCALE_SCENARIOS)])
+
+
+def at_scale(database_url, log, seeded, subset):
+    """The same lookups at SCALE rows, with and without the per-worker memory, and during a purge."""
+    import scale
+
+    figures = {}
+    uncached = {"VERIFY_CACHE_SECONDS": "0"}
+    server = start_server(database_url, log, **uncached)
+    try:
+        figures["small, no memory"] = medians(measure(seeded, subset))
+    finally:
+        stop_server(server)
+    started = time.monotonic()
+    scale.seed(SCALE)
+    figures["seed seconds"] = round(time.monotonic() - started, 1)
+    for label, env in [("large", {}), ("large, no memory", uncached)]:
+        server = start_server(database_url, log, **env)
+        try:
+            figures[label] = medians(measure(seeded, subset))
+        finally:
+            stop_server(server)
+    figures["during purge, no memory"] = during_purge(database_url, log, subset)
+    figures["query plans"] = scale.query_plans(seeded["api_key"], seeded["access_token"])
+    for label, value in figures.items():
+        print(f"\n{label}: {json.dumps(value, indent=2) if isinstance(value, dict) else value}")
+    results = json.loads((ROOT / "bench-results.json").read_text())
+    results["scale"] = {"rows": SCALE, **figures}
+    (ROOT / "bench-results.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
+def during_purge(database_url, log, subset):
+    """Verification while purge_expired_tokens deletes the expired rows, as in production."""
+    server = start_server(database_url, log, VERIFY_CACHE_SECONDS="0")
+    try:
+        verify = next(s for s in subset if s[0].startswith("1 "))
+        run_wrk(verify[1], verify[2], verify[3], seconds=2)
+        started = time.monotonic()
+        purge = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "purge_expired_tokens"],
+            cwd=ROOT,
+            env={**os.environ, "DATABASE_URL": database_url},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        during = []
+        while purge.poll() is None:
+            during.append(run_wrk(verify[1], verify[2], verify[3], seconds=5))
+        output = purge.communicate()[0]
+        return {
+            "purge seconds": round(time.monotonic() - started, 1),
+            "purge output": output.strip().splitlines(),
+            "verify req/s during purge (5 s windows)": [round(r["rps"]) for r in during],
+            "errors": sum(r["errors"] for r in during),
+        }
+    finally:
+        stop_server(server)
+
+
+def medians(runs):
+    return {
+        name: sorted(results, key=lambda r: r["rps"])[len(results) // 2] for name, results in runs.items()
+    }
 
 
 def report(runs, memory, database_url):
-    medians = {
-        name: sorted(results, key=lambda r: r["rps"])[len(results) // 2] for name, results in runs.items()
-    }
-    baseline = next(iter(medians.values()))["rps"]
+    median = medians(runs)
+    baseline = next(iter(median.values()))["rps"]
     print(f"\n{'scenario':40} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'ratio':>6}")
-    for name, result in medians.items():
+    for name, result in median.items():
         result["ratio"] = round(result["rps"] / baseline, 3)
         print(
             f"{name:40} {result['rps']:9.0f} {result['p50_ms']:8.2f} {result['p99_ms']:8.2f} "
@@ -217,7 +307,7 @@ def report(runs, memory, database_url):
         "threads": THREADS,
         "connections": CONNECTIONS,
         "worker_rss_mb": round(memory, 1),
-        "median": medians,
+        "median": median,
         "all_runs": runs,
         "spread": {name: round(statistics.pstdev(r["rps"] for r in rs), 1) for name, rs in runs.items()},
     }

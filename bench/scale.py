@@ -1,0 +1,94 @@
+"""Bulk rows for `make bench SCALE=N`: N access tokens (nine in ten expired), N/10 API key
+credentials (two keys each) and N/100 OAuth clients, loaded with PostgreSQL's COPY.
+
+The values are random stand-ins: only their digests and shapes matter to the lookups measured.
+"""
+
+import secrets
+import uuid
+from datetime import timedelta
+
+from django.db import connection
+from django.utils import timezone
+
+from credentials.models import AccessToken, ApiKey, ApiKeyCredential, OAuthClient
+from groups.models import Group
+
+GROUPS = 100
+
+
+def _copy(table, columns, rows):
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
+
+
+def _ids(model, **filters):
+    return list(model.objects.filter(**filters).order_by("pk").values_list("pk", flat=True))
+
+
+def seed(tokens):
+    if connection.vendor != "postgresql":
+        raise SystemExit("SCALE needs PostgreSQL: set DATABASE_URL=postgres://...")
+    now = timezone.now()
+    Group.objects.filter(slug__startswith="scale-").delete()
+    Group.objects.bulk_create([Group(name=f"Scale {n}", slug=f"scale-{n}") for n in range(GROUPS)])
+    groups = _ids(Group, slug__startswith="scale-")
+    credentials, clients = tokens // 10, tokens // 100
+
+    _copy(
+        ApiKeyCredential._meta.db_table,
+        ["public_id", "group_id", "name", "created_at"],
+        ((uuid.uuid4(), groups[n % GROUPS], f"key-{n}", now) for n in range(credentials)),
+    )
+    credential_ids = _ids(ApiKeyCredential, group_id__in=groups)
+    _copy(
+        ApiKey._meta.db_table,
+        ["credential_id", "slot", "digest", "encrypted", "hint", "created_at"],
+        (
+            (credential, slot, secrets.token_hex(32), "-", "gpk_…", now)
+            for credential in credential_ids
+            for slot in ("primary", "secondary")
+        ),
+    )
+    _copy(
+        OAuthClient._meta.db_table,
+        ["public_id", "group_id", "name", "client_id", "created_at"],
+        (
+            (uuid.uuid4(), groups[n % GROUPS], f"client-{n}", f"gpc_scale{n:017d}", now)
+            for n in range(clients)
+        ),
+    )
+    client_ids = _ids(OAuthClient, group_id__in=groups)
+    expired, live = now - timedelta(hours=2), now + timedelta(hours=1)
+    _copy(
+        AccessToken._meta.db_table,
+        ["client_id", "digest", "created_at", "expires_at"],
+        (
+            (client_ids[n % len(client_ids)], secrets.token_hex(32), now, expired if n % 10 else live)
+            for n in range(tokens)
+        ),
+    )
+    with connection.cursor() as cursor:
+        for model in (ApiKeyCredential, ApiKey, OAuthClient, AccessToken):
+            cursor.execute(f"ANALYZE {model._meta.db_table}")
+
+
+def query_plans(api_key, access_token):
+    """EXPLAIN ANALYZE of the two verification lookups, as PostgreSQL runs them."""
+    from credentials import hot_path
+    from credentials import secrets as portal_secrets
+
+    now = hot_path.db_time(timezone.now())
+    plans = {}
+    with connection.cursor() as cursor:
+        for name, statement, params in [
+            ("api key", hot_path.api_key(), [now, portal_secrets.digest(api_key)]),
+            ("access token", hot_path.access_token(), [portal_secrets.digest(access_token), now]),
+        ]:
+            cursor.execute("EXPLAIN ANALYZE " + statement, params)
+            plans[name] = "\n".join(row[0] for row in cursor.fetchall())
+    return plans
