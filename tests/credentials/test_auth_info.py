@@ -1,11 +1,13 @@
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
 from credentials.models import Slot
-from tests.conftest import client_for, make_api_key
+from tests.conftest import client_for, make_api_key, make_oauth_client
 
 TAB = "/groups/payments/"
 SECRET_ELEMENT = re.compile(r'data-secret="([\w-]+)"[^>]*>([^<]*)<')
@@ -157,3 +159,24 @@ def test_anonymous_is_sent_to_sign_in(client, cast):
     response = client.get(TAB)
 
     assertRedirects(response, f"/accounts/login/?next={TAB}", fetch_redirect_response=False)
+
+
+def count_tab_queries(user, slug):
+    client = client_for(user)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(f"/groups/{slug}/").status_code == 200
+    return len(queries)
+
+
+def test_the_tab_costs_the_same_queries_whatever_the_number_of_credentials(cast):
+    make_api_key(cast.group, "only key")
+    make_oauth_client(cast.group, "only client")
+    few = count_tab_queries(cast.owner, cast.group.slug)
+
+    for n in range(9):
+        make_api_key(cast.group, f"key {n}")
+        client, _ = make_oauth_client(cast.group, f"client {n}")
+        client.regenerate_secret(grace_seconds=3600)
+    many = count_tab_queries(cast.owner, cast.group.slug)
+
+    assert many == few
