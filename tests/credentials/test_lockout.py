@@ -13,7 +13,7 @@ from credentials import secrets
 from credentials.models import Lockout
 from credentials.secrets import Kind
 from groups.models import Activity
-from tests.conftest import make_group, make_oauth_client
+from tests.conftest import make_oauth_client
 
 FORM = "application/x-www-form-urlencoded"
 HERE, ELSEWHERE, PROXY = "203.0.113.10", "198.51.100.20", "10.0.0.254"
@@ -39,11 +39,6 @@ def wrong():
 
 def fail(client_id, times, **where):
     return [attempt(client_id, wrong(), **where).status_code for _ in range(times)]
-
-
-@pytest.fixture
-def group(db):
-    return make_group()
 
 
 @pytest.fixture

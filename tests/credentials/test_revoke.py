@@ -10,7 +10,7 @@ from django.test import Client
 from credentials import secrets
 from credentials.models import AccessToken, OAuthClient
 from credentials.secrets import Kind
-from tests.conftest import make_group, make_oauth_client
+from tests.conftest import make_oauth_client
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -44,11 +44,6 @@ def revoke(client_id, secret, **params):
     body = urlencode(params)
     headers = {"Authorization": basic(client_id, secret)}
     return Client().post("/v2/tokens/revoke", body, content_type=FORM, headers=headers, CONTENT_TYPE=FORM)
-
-
-@pytest.fixture
-def group(db):
-    return make_group()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from django.test import Client
 from credentials import secrets
 from credentials.models import AccessToken, OAuthClient
 from credentials.secrets import Kind
-from tests.conftest import make_group, make_oauth_client
+from tests.conftest import make_oauth_client
 
 FORM = "application/x-www-form-urlencoded"
 # RFC 6749 5.2: error_description is %x20-21 / %x23-5B / %x5D-7E (no quote, backslash, CR, LF, TAB).
@@ -30,11 +30,6 @@ def post(params=None, authorization=None, content_type=FORM, path="/v2/tokens", 
     body = params if isinstance(params, str) else urlencode(params or {}, doseq=True)
     send = getattr(Client(), method)
     return send(path, body, content_type=content_type, headers=headers, CONTENT_TYPE=content_type)
-
-
-@pytest.fixture
-def group(db):
-    return make_group()
 
 
 @pytest.fixture

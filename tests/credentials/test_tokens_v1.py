@@ -13,7 +13,7 @@ from credentials import secrets
 from credentials.models import RefreshToken, TokenFamily
 from credentials.secrets import Kind
 from groups.models import Activity
-from tests.conftest import make_group, make_oauth_client
+from tests.conftest import make_oauth_client
 
 PAIR_KEYS = {"accessToken", "refreshToken", "tokenType", "expiresIn", "refreshTokenExpiresIn"}
 
@@ -44,11 +44,6 @@ def leave_grace_window(settings):
     """Move every rotation back in time so that it lies outside REFRESH_GRACE_SECONDS."""
     past = timedelta(seconds=settings.REFRESH_GRACE_SECONDS + 1)
     RefreshToken.objects.filter(used_at__isnull=False).update(used_at=F("used_at") - past)
-
-
-@pytest.fixture
-def group(db):
-    return make_group()
 
 
 @pytest.fixture
