@@ -498,6 +498,3 @@ class Lockout(models.Model):
     @classmethod
     def of(cls, client_id, address):
         return cls.objects.filter(client_key=cls.key_for(client_id), address=address)
-
-    def is_locked(self, now):
-        return self.locked_until is not None and self.locked_until > now
