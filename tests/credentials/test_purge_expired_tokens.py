@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def purge():
-    call_command("purge_expired_tokens", batch_size=2, stdout=StringIO())
+    call_command("purge_expired_tokens", batch_size=2, duty=1, stdout=StringIO())
 
 
 def past(**delta):

@@ -1,3 +1,4 @@
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -17,8 +18,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--batch-size", type=int, default=5000, help="rows per DELETE (default 5000)")
+        parser.add_argument(
+            "--duty",
+            type=float,
+            default=0.5,
+            help="share of the time the purge may work; after each batch it rests in proportion, "
+            "leaving the database and CPU to live traffic (default 0.5, 1 never rests)",
+        )
 
-    def handle(self, *args, batch_size, **options):
+    def handle(self, *args, batch_size, duty, **options):
         now = timezone.now()
         expired = {
             "access tokens": AccessToken.objects.filter(expires_at__lt=now),
@@ -33,16 +41,20 @@ class Command(BaseCommand):
             ),
         }
         for label, queryset in expired.items():
-            deleted = _delete_in_batches(queryset, batch_size)
+            deleted = _delete_in_batches(queryset, batch_size, duty)
             self.stdout.write(f"Deleted {deleted} expired {label}.")
 
 
-def _delete_in_batches(queryset, batch_size):
-    """Delete by primary key, a batch per transaction, so no lock is held for long."""
+def _delete_in_batches(queryset, batch_size, duty):
+    """Delete by primary key, a batch per transaction so that no lock is held for long, resting
+    after each batch so that the purge works at most `duty` of the time."""
     total = 0
     while True:
+        started = time.monotonic()
         batch = list(queryset.order_by("pk").values_list("pk", flat=True)[:batch_size])
         if not batch:
             return total
         queryset.model.objects.filter(pk__in=batch).delete()
         total += len(batch)
+        if len(batch) == batch_size and duty < 1:
+            time.sleep((time.monotonic() - started) * (1 - duty) / duty)
