@@ -104,9 +104,11 @@ class ApiKeyQuerySet(models.QuerySet):
         The key carries its credential's and group's names as credential_name, group_slug and
         group_name, and records its use at most once per LAST_USED_INTERVAL.
         """
-        if not secrets.is_well_formed(raw, Kind.API_KEY):
-            return None
-        digest = secrets.digest(raw)
+        digest = secrets.digest_of(raw, Kind.API_KEY)
+        return None if digest is None else self.verify_digest(digest, source_address)
+
+    def verify_digest(self, digest, source_address=None):
+        """verify() for a value already checked and digested (by the verification memory)."""
         stale_before = timezone.now() - timedelta(seconds=settings.LAST_USED_INTERVAL)
         row = hot_path.fetch_one(hot_path.api_key, [hot_path.db_time(stale_before), digest])
         if row is None or not secrets.same(row[1], digest):
@@ -158,9 +160,9 @@ class OAuthClientQuerySet(models.QuerySet):
         One query by the secret's digest whatever the client ID (hot_path.client_secret), so an
         unknown client ID and a wrong secret cost the same and cannot be told apart.
         """
-        if not secrets.is_well_formed(raw_secret, Kind.CLIENT_SECRET):
+        digest = secrets.digest_of(raw_secret, Kind.CLIENT_SECRET)
+        if digest is None:
             return None
-        digest = secrets.digest(raw_secret)
         row = hot_path.fetch_one(hot_path.client_secret, [digest, hot_path.db_time(timezone.now())])
         if row is None or not secrets.same(row[0], digest) or not secrets.same(row[2], client_id):
             return None
@@ -248,11 +250,11 @@ class OAuthClient(models.Model):
         """RFC 7009 2.1: revoke this client's access token (only it) or refresh token (its whole
         family, access tokens included). Other clients' tokens and garbage are ignored."""
         now = timezone.now()
-        if secrets.is_well_formed(raw, Kind.ACCESS_TOKEN):
-            mine = AccessToken.objects.filter(
-                client=self, digest=secrets.digest(raw), revoked_at__isnull=True
+        digest = secrets.digest_of(raw, Kind.ACCESS_TOKEN)
+        if digest is not None:
+            AccessToken.objects.filter(client=self, digest=digest, revoked_at__isnull=True).update(
+                revoked_at=now
             )
-            mine.update(revoked_at=now)
         else:
             token = RefreshToken.objects.lookup(raw)
             if token is not None and token.family.client_id == self.pk:
@@ -373,9 +375,11 @@ class AccessTokenQuerySet(models.QuerySet):
 
         The token carries its client's and group's names as client_name, group_slug and group_name.
         """
-        if not secrets.is_well_formed(raw, Kind.ACCESS_TOKEN):
-            return None
-        digest = secrets.digest(raw)
+        digest = secrets.digest_of(raw, Kind.ACCESS_TOKEN)
+        return None if digest is None else self.verify_digest(digest)
+
+    def verify_digest(self, digest):
+        """verify() for a value already checked and digested (by the verification memory)."""
         row = hot_path.fetch_one(hot_path.access_token, [digest, hot_path.db_time(timezone.now())])
         if row is None or not secrets.same(row[1], digest):
             return None
@@ -405,9 +409,9 @@ class AccessToken(models.Model):
 
 class RefreshTokenQuerySet(models.QuerySet):
     def lookup(self, raw):
-        if not secrets.is_well_formed(raw, Kind.REFRESH_TOKEN):
+        digest = secrets.digest_of(raw, Kind.REFRESH_TOKEN)
+        if digest is None:
             return None
-        digest = secrets.digest(raw)
         row = hot_path.fetch_one(hot_path.refresh_token, [digest])
         if row is None or not secrets.same(row[1], digest):
             return None

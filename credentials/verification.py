@@ -89,34 +89,37 @@ def identify(request):
     """
     raw_key = request.headers.get("X-Api-Key")
     if raw_key is not None:
-        return _remembered(raw_key, secrets.Kind.API_KEY, lambda: _api_key_identity(request, raw_key))
+        return _remembered(raw_key, secrets.Kind.API_KEY, lambda digest: _api_key_identity(request, digest))
     raw_token = _access_token(request)
     if raw_token is not None:
-        return _remembered(raw_token, secrets.Kind.ACCESS_TOKEN, lambda: _token_identity(raw_token))
+        return _remembered(raw_token, secrets.Kind.ACCESS_TOKEN, _token_identity)
     return None
 
 
-def _remembered(raw, kind, verify):
-    if not secrets.is_well_formed(raw, kind) or settings.VERIFY_CACHE_SECONDS <= 0:
-        return verify()
-    digest = secrets.digest(raw)
+def _remembered(raw, kind, lookup):
+    """The identity for `raw`: checked and digested once, then from memory or `lookup(digest)`."""
+    digest = secrets.digest_of(raw, kind)
+    if digest is None:
+        return None
+    if settings.VERIFY_CACHE_SECONDS <= 0:
+        return lookup(digest)
     identity = recently_verified.get(digest)
     if identity is None:
-        identity = verify()
+        identity = lookup(digest)
         if identity is not None:
             recently_verified.put(digest, identity)
     return identity
 
 
-def _api_key_identity(request, raw):
-    key = ApiKey.objects.verify(raw, source_address(request))
+def _api_key_identity(request, digest):
+    key = ApiKey.objects.verify_digest(digest, source_address(request))
     if key is None:
         return None
     return Identity(key.group_slug, key.group_name, "api_key", key.credential_name, key.slot)
 
 
-def _token_identity(raw):
-    token = AccessToken.objects.verify(raw)
+def _token_identity(digest):
+    token = AccessToken.objects.verify_digest(digest)
     if token is None:
         return None
     return Identity(token.group_slug, token.group_name, "access_token", token.client_name, None)
