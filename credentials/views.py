@@ -22,6 +22,7 @@ from credentials.models import ApiKey, ApiKeyCredential, ClientSecret, OAuthClie
 from groups.access import group_for, group_for_write
 from groups.activity import record
 from groups.models import Action
+from portal.sessions import recent_password_required
 
 
 def _api_key_credentials(group):
@@ -128,6 +129,7 @@ def api_key_create(request, slug):
 @login_required
 @never_cache
 @require_POST
+@recent_password_required
 @sensitive_variables("value")
 def api_key_show(request, slug, public_id, slot):
     group = group_for_write(request, slug)
@@ -140,6 +142,7 @@ def api_key_show(request, slug, public_id, slot):
 
 @login_required
 @never_cache
+@recent_password_required
 @sensitive_variables("value")
 def api_key_regenerate(request, slug, public_id, slot):
     group = group_for_write(request, slug)
@@ -186,6 +189,7 @@ def oauth_client_create(request, slug):
 @login_required
 @never_cache
 @require_POST
+@recent_password_required
 @sensitive_variables("value")
 def oauth_secret_show(request, slug, public_id):
     group = group_for_write(request, slug)
@@ -199,6 +203,7 @@ def oauth_secret_show(request, slug, public_id):
 
 @login_required
 @never_cache
+@recent_password_required
 @sensitive_variables("value")
 def oauth_secret_regenerate(request, slug, public_id):
     group = group_for_write(request, slug)

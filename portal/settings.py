@@ -5,6 +5,7 @@ with a default that runs on a laptop: SQLite and a file cache shared by all guni
 Environment names equal setting names; durations carry their unit in a comment.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -52,6 +53,12 @@ LOCKOUT_SECONDS = env.int("LOCKOUT_SECONDS", default=1800)
 TOKEN_REQUEST_MAX_BYTES = env.int("TOKEN_REQUEST_MAX_BYTES", default=8192)
 # Addresses of reverse proxies whose X-Forwarded-For is believed; empty trusts no header.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+# Seconds a password entry stays fresh enough for Show and Regenerate; older asks for it again.
+REAUTHENTICATE_AFTER = env.int("REAUTHENTICATE_AFTER", default=15 * 60)
+# A portal session ends after this many seconds without a request, and in any case this long
+# after sign-in.
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
+SESSION_MAX_AGE = env.int("SESSION_MAX_AGE", default=12 * 60 * 60)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -63,6 +70,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "portal",
     "groups",
     "credentials",
@@ -75,8 +83,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.sessions.SessionLifetimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "portal.headers.ContentSecurityPolicyMiddleware",
+    # Last, so that it sees the sign-in attempts the views make.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -101,6 +113,11 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 # Persistent connections, checked before reuse so a restarted database costs one failed check.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # An unreachable server fails a request in seconds (503) instead of holding a worker.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=3)
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers from several gunicorn workers queue for the lock instead of failing with
     # "database is locked" when two transactions try to upgrade a read lock at once.
@@ -141,12 +158,47 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "groups:list"
 LOGOUT_REDIRECT_URL = "login"
 
+# Portal sign-in: five wrong passwords for one username from one address lock that pair for
+# 30 minutes (django-axes, counted in the database, so across workers and servers).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(seconds=env.int("LOGIN_LOCKOUT_SECONDS", default=1800))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "groups.activity.source_address"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_ALLOWED_CORS_ORIGINS = "null"
+AXES_VERBOSE = False
+
+# HTTPS: on behind a TLS-terminating proxy that sets X-Forwarded-Proto (see docs/deploy.md).
+# It turns on the redirect to https, HSTS for a year, and Secure, __Host- cookies.
+HTTPS = env.bool("HTTPS", default=False)
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    # The gateway's verification subrequest and the load balancer's liveness probe may come over
+    # the private network in plain HTTP; a redirect would only break them.
+    SECURE_REDIRECT_EXEMPT = [r"^v1/verify$", r"^healthz$"]
+    SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    # Preloading binds every subdomain of the registered domain to HTTPS in browsers for good:
+    # that is the domain owner's decision, not the portal's. Until HSTS_PRELOAD=true says it was
+    # made, `check --deploy`'s reminder about it (security.W021) is silenced.
+    SECURE_HSTS_PRELOAD = env.bool("HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS or env.bool("SECURE_COOKIES", default=False)
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = SESSION_MAX_AGE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 LANGUAGE_CODE = "en-us"

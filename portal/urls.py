@@ -4,10 +4,12 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from credentials import api
+from portal.sessions import reauthenticate
 from portal.views import healthz
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="groups:list"), name="home"),
+    path("accounts/reauthenticate/", reauthenticate, name="reauthenticate"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("groups/", include("groups.urls")),
     path("groups/<slug:slug>/", include("credentials.urls")),
@@ -21,3 +23,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
 ]
+
+# Every uncaught error: a generic page or JSON body, and 503 when the database is unreachable.
+handler500 = "portal.views.server_error"

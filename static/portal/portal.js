@@ -27,6 +27,14 @@ async function valueFor(button) {
     headers: { "Accept": "application/json", "X-CSRFToken": csrfToken() },
     credentials: "same-origin",
   });
+  if (response.status === 403) {
+    // The password was typed too long ago: confirm it, then come back here.
+    const body = await response.json().catch(() => ({}));
+    if (body.reauthenticate_url) {
+      window.location.assign(body.reauthenticate_url);
+      return new Promise(() => {});
+    }
+  }
   if (!response.ok) {
     throw new Error("The server refused to show this value (" + response.status + ").");
   }

@@ -54,10 +54,14 @@ def page(browser, live_server, request):
     )
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     page = context.new_page()
+    # The Content-Security-Policy has no 'unsafe-inline': anything it blocks is a bug of a page.
+    violations = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
     yield page
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / f"{request.node.name}-last.png", full_page=True)
     context.close()
+    assert not violations, f"Content-Security-Policy violations: {violations}"
 
 
 def shot(page, name):

@@ -4,10 +4,16 @@ from io import StringIO
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 
 from tests.conftest import make_user
 
 User = get_user_model()
+
+
+def sign_in(username, password):
+    """What the login form does: authenticate with a request (django-axes requires one)."""
+    return authenticate(RequestFactory().post("/accounts/login/"), username=username, password=password)
 
 
 def ensure_admin():
@@ -32,7 +38,7 @@ def test_creates_superuser_from_environment(db, no_admin_env, monkeypatch):
     assert "a long chosen passphrase 7" not in output
     admin = User.objects.get()
     assert (admin.username, admin.is_superuser, admin.is_staff) == ("root", True, True)
-    assert authenticate(username="root", password="a long chosen passphrase 7") == admin
+    assert sign_in(username="root", password="a long chosen passphrase 7") == admin
 
 
 def test_prints_a_generated_one_time_password_when_none_is_set(db, no_admin_env):
@@ -41,7 +47,7 @@ def test_prints_a_generated_one_time_password_when_none_is_set(db, no_admin_env)
     match = re.search(r"Created administrator 'admin' with one-time password: (\S+)", output)
     assert match, output
     assert len(match.group(1)) >= 20
-    admin = authenticate(username="admin", password=match.group(1))
+    admin = sign_in(username="admin", password=match.group(1))
     assert admin is not None and admin.is_superuser
 
 
@@ -59,7 +65,7 @@ def test_uses_admin_username_with_a_generated_password(db, no_admin_env, monkeyp
     output = ensure_admin()
 
     password = re.search(r"Created administrator 'root' with one-time password: (\S+)", output).group(1)
-    assert authenticate(username="root", password=password).is_superuser
+    assert sign_in(username="root", password=password).is_superuser
 
 
 def test_does_nothing_the_second_time(db, no_admin_env):
@@ -71,7 +77,7 @@ def test_does_nothing_the_second_time(db, no_admin_env):
     assert "Created" not in output
     assert first_password not in output
     assert User.objects.count() == 1
-    assert authenticate(username="admin", password=first_password) is not None
+    assert sign_in(username="admin", password=first_password) is not None
 
 
 def test_does_nothing_when_a_superuser_already_exists(db, no_admin_env, monkeypatch):

@@ -1,0 +1,117 @@
+"""Portal sessions: how long they last, and a fresh password before secrets are shown or replaced.
+
+Sign-in stamps the session with three times (seconds since the epoch): when the user signed in,
+when they last typed their password, and when they were last seen. A session ends after
+SESSION_IDLE_TIMEOUT without a request and SESSION_MAX_AGE after sign-in, whatever the activity.
+Show and Regenerate need a password typed within REAUTHENTICATE_AFTER seconds.
+"""
+
+import time
+from functools import wraps
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import authenticate, logout
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
+from django.http import JsonResponse
+from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+
+SIGNED_IN_AT = "signed_in_at"
+AUTHENTICATED_AT = "authenticated_at"
+SEEN_AT = "seen_at"
+# Seconds between two writes of SEEN_AT: the idle timeout is exact to within this.
+SEEN_RESOLUTION = 60
+
+
+@receiver(user_logged_in)
+def stamp_sign_in(sender, request, user, **kwargs):
+    if request is not None and hasattr(request, "session"):
+        now = time.time()
+        request.session.update({SIGNED_IN_AT: now, AUTHENTICATED_AT: now, SEEN_AT: now})
+
+
+class SessionLifetimeMiddleware:
+    """Ends a signed-in session that was idle too long or began too long ago."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.session.session_key and request.user.is_authenticated:
+            session, now = request.session, time.time()
+            signed_in = session.get(SIGNED_IN_AT, 0)
+            seen = session.get(SEEN_AT, 0)
+            if now - signed_in > settings.SESSION_MAX_AGE or now - seen > settings.SESSION_IDLE_TIMEOUT:
+                logout(request)
+            elif now - seen > SEEN_RESOLUTION:
+                session[SEEN_AT] = now
+        return self.get_response(request)
+
+
+def password_is_fresh(request):
+    age = time.time() - request.session.get(AUTHENTICATED_AT, 0)
+    return age <= settings.REAUTHENTICATE_AFTER
+
+
+def recent_password_required(view):
+    """Asks for the password again when the last one typed is older than REAUTHENTICATE_AFTER.
+
+    A page (GET) comes back to itself afterwards; an action (POST) goes back to the group's
+    Authentication Information tab, where it can be repeated: a POST is never replayed.
+    Copy's JSON request gets 403 with the address of the password page.
+    """
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if password_is_fresh(request):
+            return view(request, *args, **kwargs)
+        if request.method == "GET":
+            back = request.get_full_path()
+        else:
+            back = reverse("credentials:auth-info", args=[kwargs["slug"]])
+        url = f"{reverse('reauthenticate')}?{urlencode({'next': back})}"
+        if not request.accepts("text/html"):
+            return JsonResponse({"error": "reauthentication_required", "reauthenticate_url": url}, status=403)
+        return redirect(url)
+
+    return wrapper
+
+
+class PasswordForm(forms.Form):
+    password = forms.CharField(
+        label="Password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+
+    def __init__(self, request, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        user = authenticate(self.request, username=self.request.user.get_username(), password=password)
+        if user is None or user.pk != self.request.user.pk:
+            raise forms.ValidationError("That is not your password.")
+        return password
+
+
+@never_cache
+@sensitive_post_parameters("password")
+@login_required
+def reauthenticate(request):
+    """The password page in front of Show and Regenerate."""
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+        next_url = resolve_url(settings.LOGIN_REDIRECT_URL)
+    form = PasswordForm(request, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        request.session.cycle_key()
+        request.session[AUTHENTICATED_AT] = time.time()
+        return redirect(next_url)
+    context = {"form": form, "next": next_url, "minutes": settings.REAUTHENTICATE_AFTER // 60}
+    return render(request, "registration/reauthenticate.html", context)

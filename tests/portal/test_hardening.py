@@ -1,0 +1,377 @@
+"""Portal hardening: headers, production settings, cookies, sessions, re-authentication, sign-in lockout,
+and the last-resort error answers (security-requirements.md sections 4 and 7)."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from django.db import OperationalError
+from django.test import Client, RequestFactory
+from django.urls import reverse
+
+from credentials.models import ApiKey
+from groups.models import Activity
+from portal import sessions
+from portal.views import server_error
+from tests.conftest import PASSWORD, client_for, make_api_key, make_oauth_client
+
+ROOT = Path(__file__).resolve().parents[2]
+EVIL = "https://evil.example"
+
+
+def production_environment(**extra):
+    """What docs/deploy.md tells an operator to set, with freshly generated keys."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(
+        DEBUG="false",
+        HTTPS="true",
+        ALLOWED_HOSTS="portal.example.com",
+        CSRF_TRUSTED_ORIGINS="https://portal.example.com",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        CREDENTIALS_DIGEST_KEY=secrets.token_urlsafe(32),
+        CREDENTIALS_ENCRYPTION_KEY=Fernet.generate_key().decode(),
+    )
+    env.update(extra)
+    return env
+
+
+def production_settings(*names):
+    """The values these settings take in a fresh process started with the production environment."""
+    code = (
+        "import json, django; from django.conf import settings; django.setup(); "
+        f"print(json.dumps({{n: getattr(settings, n) for n in {list(names)!r}}}))"
+    )
+    env = production_environment(DJANGO_SETTINGS_MODULE="portal.settings")
+    out = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout)
+
+
+def test_check_deploy_gives_no_warning_with_the_production_settings():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=production_environment(),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_check_deploy_fails_with_the_development_keys(settings):
+    env = production_environment(SECRET_KEY=settings.DEV_SECRET_KEY)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "portal.E001" in result.stderr
+
+
+@pytest.fixture
+def https_settings(settings):
+    """This process switched to what HTTPS=true gives a production process."""
+    values = production_settings(
+        "SECURE_PROXY_SSL_HEADER",
+        "SECURE_SSL_REDIRECT",
+        "SECURE_REDIRECT_EXEMPT",
+        "SECURE_HSTS_SECONDS",
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+        "SESSION_COOKIE_NAME",
+        "CSRF_COOKIE_NAME",
+        "SESSION_COOKIE_SECURE",
+        "CSRF_COOKIE_SECURE",
+        "SESSION_COOKIE_HTTPONLY",
+        "SESSION_COOKIE_SAMESITE",
+        "CSRF_COOKIE_SAMESITE",
+    )
+    for name, value in values.items():
+        setattr(settings, name, tuple(value) if name == "SECURE_PROXY_SSL_HEADER" else value)
+    settings.ALLOWED_HOSTS = ["portal.example.com"]
+    settings.CSRF_TRUSTED_ORIGINS = ["https://portal.example.com"]
+    return values
+
+
+def https_client(**kwargs):
+    return Client(HTTP_HOST="portal.example.com", HTTP_X_FORWARDED_PROTO="https", **kwargs)
+
+
+def assert_hardened_headers(response, hsts=True):
+    csp = response.headers["Content-Security-Policy"]
+    for directive in ("object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "script-src 'self'"):
+        assert directive in csp
+    assert "unsafe-inline" not in csp
+    assert "unsafe-eval" not in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    if hsts:
+        assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/accounts/login/",
+        "/groups/",
+        "/groups/payments/",
+        "/groups/no-such-group/",
+        "/api/docs/",
+        "/api/schema/",
+        "/v1/whoami",
+        "/v1/verify",
+        "/healthz",
+        "/no-such-page",
+        "/admin/login/",
+    ],
+)
+def test_every_kind_of_response_carries_the_security_headers(cast, https_settings, path):
+    client = https_client(HTTP_ORIGIN=EVIL)
+    client.force_login(cast.owner)
+    response = client.get(path)
+    assert response.status_code < 500
+    assert_hardened_headers(response)
+
+
+def test_the_500_page_carries_the_security_headers_and_no_detail(db, https_settings):
+    request = RequestFactory().get("/groups/", secure=True, HTTP_HOST="portal.example.com")
+    try:
+        raise ValueError("/srv/portal/secret/path.py line 42 SELECT * FROM credentials")
+    except ValueError:
+        response = server_error(request)
+    assert response.status_code == 500
+    body = response.content.decode()
+    assert "Server error" in body
+    for detail in ("Traceback", "SELECT", "/srv/portal", "line 42"):
+        assert detail not in body
+
+
+def test_plain_http_is_redirected_except_the_gateway_check_and_liveness(cast, https_settings):
+    plain = Client(HTTP_HOST="portal.example.com")
+    response = plain.get("/groups/")
+    assert response.status_code == 301
+    assert response["Location"] == "https://portal.example.com/groups/"
+    assert plain.get("/healthz").status_code == 200
+    assert plain.get("/v1/verify").status_code == 401
+
+
+def test_unreachable_database_answers_503_with_retry_after(rf):
+    for path, content_type in [("/v1/whoami", "application/json"), ("/groups/", "text/html")]:
+        try:
+            raise OperationalError('connection to server at "127.0.0.1", port 5432 failed')
+        except OperationalError:
+            response = server_error(rf.get(path))
+        assert response.status_code == 503
+        assert response["Retry-After"] == "5"
+        assert response["Content-Type"].startswith(content_type)
+        assert "5432" not in response.content.decode()
+    assert json.loads(server_error(rf.get("/v2/tokens")).content) == {"error": "server_error"}
+
+
+def test_login_sets_host_prefixed_secure_cookies_and_rotates_the_session(cast, https_settings):
+    client = https_client(enforce_csrf_checks=True)
+    page = client.get("/accounts/login/")
+    csrf = page.cookies["__Host-csrftoken"]
+    assert csrf["secure"] and csrf["path"] == "/" and not csrf["domain"] and csrf["samesite"] == "Lax"
+    before = client.session.session_key
+    response = client.post(
+        "/accounts/login/",
+        {"username": "olivia", "password": PASSWORD, "csrfmiddlewaretoken": csrf.value},
+        HTTP_REFERER="https://portal.example.com/accounts/login/",
+    )
+    assert response.status_code == 302
+    session = response.cookies["__Host-sessionid"]
+    assert session.value and session.value != before
+    assert session["secure"] and session["httponly"] and session["samesite"] == "Lax"
+    assert session["path"] == "/" and not session["domain"]
+    # After signing out, the old session cookie is worth nothing.
+    old = session.value
+    csrf_value = client.cookies["__Host-csrftoken"].value
+    client.post(
+        "/accounts/logout/",
+        {"csrfmiddlewaretoken": csrf_value},
+        HTTP_REFERER="https://portal.example.com/groups/",
+    )
+    replay = https_client()
+    replay.cookies["__Host-sessionid"] = old
+    assert replay.get("/groups/").status_code == 302
+
+
+def test_a_post_from_another_origin_is_refused(cast, https_settings):
+    client = https_client(enforce_csrf_checks=True)
+    client.force_login(cast.staff)
+    client.get("/groups/new/")
+    token = client.cookies["__Host-csrftoken"].value
+    response = client.post("/groups/new/", {"csrfmiddlewaretoken": token, "name": "X"}, HTTP_ORIGIN=EVIL)
+    assert response.status_code == 403
+
+
+def age_session(client, **seconds_ago):
+    session = client.session
+    for key, ago in seconds_ago.items():
+        session[key] = time.time() - ago
+    session.save()
+
+
+def test_an_idle_session_ends_after_30_minutes(cast):
+    client = client_for(cast.owner)
+    age_session(client, seen_at=29 * 60)
+    assert client.get("/groups/").status_code == 200
+    age_session(client, seen_at=31 * 60)
+    response = client.get("/groups/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_a_busy_session_still_ends_12_hours_after_sign_in(cast):
+    client = client_for(cast.owner)
+    age_session(client, signed_in_at=12 * 3600 - 60, seen_at=10)
+    assert client.get("/groups/").status_code == 200
+    age_session(client, signed_in_at=12 * 3600 + 1, seen_at=10)
+    assert client.get("/groups/").status_code == 302
+
+
+def test_activity_refreshes_the_idle_clock_at_most_once_a_minute(cast):
+    client = client_for(cast.owner)
+    age_session(client, seen_at=30)
+    seen = client.session["seen_at"]
+    client.get("/groups/")
+    assert client.session["seen_at"] == seen
+    age_session(client, seen_at=25 * 60)
+    client.get("/groups/")
+    assert time.time() - client.session["seen_at"] < 5
+
+
+@pytest.fixture
+def stale(cast):
+    """The owner, signed in with a password typed 16 minutes ago."""
+    client = client_for(cast.owner)
+    age_session(client, authenticated_at=16 * 60)
+    return client
+
+
+def key_urls(group, credential, slot="primary"):
+    args = [group.slug, credential.public_id, slot]
+    return reverse("credentials:show-key", args=args), reverse("credentials:regenerate-key", args=args)
+
+
+def test_regenerate_asks_for_the_password_again_after_15_minutes(cast, stale):
+    credential, values = make_api_key(cast.group)
+    _, regenerate = key_urls(cast.group, credential)
+    tab = reverse("credentials:auth-info", args=[cast.group.slug])
+
+    page = stale.get(regenerate)
+    assert page.status_code == 302
+    assert page["Location"].startswith(reverse("reauthenticate"))
+
+    response = stale.post(regenerate)
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('reauthenticate')}?next={tab.replace('/', '%2F')}"
+    assert ApiKey.objects.verify(values["primary"]) is not None, "nothing was regenerated"
+
+    wrong = stale.post(response["Location"], {"password": "not it", "next": tab})
+    assert wrong.status_code == 200
+    assert "That is not your password." in wrong.content.decode()
+    assert stale.post(regenerate).status_code == 302
+
+    confirmed = stale.post(reverse("reauthenticate"), {"password": PASSWORD, "next": tab})
+    assert confirmed.status_code == 302 and confirmed["Location"] == tab
+    assert stale.post(regenerate).status_code == 200
+    assert ApiKey.objects.verify(values["primary"]) is None
+
+
+def test_show_asks_for_the_password_again_and_copy_gets_its_address(cast, stale):
+    credential, _ = make_api_key(cast.group)
+    show, _ = key_urls(cast.group, credential)
+    response = stale.post(show, HTTP_ACCEPT="application/json")
+    assert response.status_code == 403
+    body = response.json()
+    assert body["error"] == "reauthentication_required"
+    assert body["reauthenticate_url"].startswith(reverse("reauthenticate") + "?next=")
+    assert stale.post(show).status_code == 302
+    assert not Activity.objects.filter(action="api_key_shown").exists()
+
+
+def test_secret_show_and_regenerate_ask_for_the_password_again(cast, stale):
+    client, _ = make_oauth_client(cast.group)
+    args = [cast.group.slug, client.public_id]
+    for name in ("credentials:show-secret", "credentials:regenerate-secret"):
+        response = stale.post(reverse(name, args=args))
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("reauthenticate"))
+
+
+def test_a_fresh_sign_in_needs_no_second_password(cast):
+    credential, _ = make_api_key(cast.group)
+    show, _ = key_urls(cast.group, credential)
+    response = client_for(cast.owner).post(show, HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+
+
+def test_reauthentication_goes_back_only_to_this_site(cast, stale):
+    response = stale.post(reverse("reauthenticate"), {"password": PASSWORD, "next": f"{EVIL}/steal"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("groups:list")
+
+
+def test_reauthentication_rotates_the_session_key(cast, stale):
+    before = stale.session.session_key
+    stale.post(reverse("reauthenticate"), {"password": PASSWORD})
+    assert stale.session.session_key != before
+    assert sessions.password_is_fresh(type("R", (), {"session": stale.session})())
+
+
+def sign_in(client, password, address="203.0.113.7"):
+    return client.post("/accounts/login/", {"username": "olivia", "password": password}, REMOTE_ADDR=address)
+
+
+def test_five_wrong_passwords_lock_the_username_from_that_address(cast):
+    client = Client()
+    for _ in range(4):
+        assert sign_in(client, "wrong password").status_code == 200
+    # The fifth wrong password locks, and says so; then even the right one is refused.
+    assert sign_in(client, "wrong password").status_code == 429
+    locked = sign_in(client, PASSWORD)
+    assert locked.status_code == 429
+    assert "Sign-in locked" in locked.content.decode()
+    assert "30 minutes" in locked.content.decode()
+    # The same user from another address signs in: an attacker cannot lock the owner out.
+    assert sign_in(Client(), PASSWORD, address="198.51.100.9").status_code == 302
+
+
+def test_a_correct_password_resets_the_count(cast):
+    client = Client()
+    for _ in range(4):
+        sign_in(client, "wrong password")
+    assert sign_in(client, PASSWORD).status_code == 302
+    for _ in range(4):
+        assert sign_in(Client(), "wrong password").status_code == 200
+    assert sign_in(Client(), PASSWORD).status_code == 302
+
+
+def test_password_validators_refuse_weak_passwords(cast):
+    client = client_for(cast.owner)
+    response = client.post(
+        "/accounts/password_change/",
+        {"old_password": PASSWORD, "new_password1": "12345678", "new_password2": "12345678"},
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "too common" in body
+    assert "entirely numeric" in body
