@@ -17,7 +17,7 @@ import secrets
 import zlib
 from functools import lru_cache
 
-from cryptography.fernet import Fernet, MultiFernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -103,3 +103,17 @@ def encrypt(raw):
 
 def decrypt(token):
     return _fernet(tuple(settings.CREDENTIALS_ENCRYPTION_KEY)).decrypt(token.encode()).decode()
+
+
+def is_under_first_key(token):
+    """Whether an encrypted copy is already under the key that encrypts now (the first one)."""
+    try:
+        Fernet(settings.CREDENTIALS_ENCRYPTION_KEY[0]).decrypt(token.encode())
+    except InvalidToken:
+        return False
+    return True
+
+
+def reencrypt(token):
+    """The same value encrypted under the first key; InvalidToken if no configured key opens it."""
+    return _fernet(tuple(settings.CREDENTIALS_ENCRYPTION_KEY)).rotate(token.encode()).decode()
