@@ -1,4 +1,7 @@
-"""gunicorn settings for `make run`; HOST, PORT and WEB_CONCURRENCY come from the environment or .env."""
+"""gunicorn settings for `make run` and production (docs/deploy.md); every value can come from the
+environment or .env."""
+
+import os
 
 import environ
 
@@ -6,13 +9,19 @@ env = environ.Env()
 environ.Env.read_env(".env")
 
 bind = f"{env.str('HOST', default='127.0.0.1')}:{env.int('PORT', default=8000)}"
-workers = env.int("WEB_CONCURRENCY", default=2)
+# One sync worker per core measured best on the hot paths (docs/performance.md, "Worker class").
+workers = env.int("WEB_CONCURRENCY", default=os.cpu_count() or 2)
 worker_class = env.str("GUNICORN_WORKER_CLASS", default="sync")
 threads = env.int("GUNICORN_THREADS", default=1)
 # Gateways and services keep connections open between calls (gthread workers honour keep-alive).
 keepalive = env.int("GUNICORN_KEEPALIVE", default=5)
+# A request still running after this many seconds is killed with its worker (which is replaced);
+# graceful_timeout is what a restart gives running requests to finish.
+timeout = env.int("GUNICORN_TIMEOUT", default=30)
+graceful_timeout = env.int("GUNICORN_GRACEFUL_TIMEOUT", default=30)
 wsgi_app = "portal.wsgi:application"
-# The access log carries method, path, status and timing, never request headers (credentials).
-# ACCESS_LOG=off turns it off (the benchmark does).
+# The access log carries method, path (no query string), status and timing, never request headers
+# or bodies (credentials). ACCESS_LOG=off turns it off (the benchmark does); a path writes a file.
 accesslog = None if env.str("ACCESS_LOG", default="-") == "off" else env.str("ACCESS_LOG", default="-")
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
+errorlog = env.str("ERROR_LOG", default="-")
