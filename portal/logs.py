@@ -1,0 +1,22 @@
+"""One JSON object per log line: what a log shipper parses, and what a client-controlled string
+(a client ID, a path) cannot break out of, since json.dumps escapes newlines and control characters."""
+
+import json
+import logging
+from datetime import UTC, datetime
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record):
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")[:-6] + "Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        status = getattr(record, "status_code", None)
+        if status is not None:
+            entry["status"] = status
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=True)
