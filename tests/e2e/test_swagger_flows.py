@@ -81,6 +81,13 @@ def test_oauth2_access_token_from_swagger_then_whoami(signed_in_admin):
         "auth": {"method": "access_token", "credential": "Checkout", "slot": None},
     }
 
+    # Nothing typed into Authorize outlives the page (persistAuthorization is off).
+    page.reload()
+    page.locator(".info .title").wait_for()
+    stored = page.evaluate("JSON.stringify(localStorage) + JSON.stringify(sessionStorage)")
+    for value in (client_secret, body["access_token"]):
+        assert value not in stored
+
 
 def test_conventional_tokens_and_refresh_from_swagger(signed_in_admin):
     page = signed_in_admin
