@@ -1,0 +1,299 @@
+"""Processes and HTTP for the system tests: gunicorn portals, nginx, plain requests on 127.0.0.1.
+
+Only processes started here are ever signalled, by their own id (or their own process group).
+"""
+
+import base64
+import contextlib
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from tests.conftest import SECRET_SHAPE
+
+ROOT = Path(__file__).resolve().parents[2]
+GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
+CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(check, seconds, what):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{what} not ready after {seconds} s")
+
+
+def listening(port):
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def stop_process(process, seconds=20):
+    """SIGTERM the process group this test started (gunicorn's master and its workers), then wait."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def secret_shaped_lines(path):
+    """Lines of a log file holding a value shaped like a key, secret or token (none expected)."""
+    if not path.exists():
+        return []
+    text = path.read_text(errors="replace")
+    return [
+        SECRET_SHAPE.sub("<secret>", line)[:200] for line in text.splitlines() if SECRET_SHAPE.search(line)
+    ]
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict
+    body: bytes
+    seconds: float
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def call(port, method, path, headers=None, body=None, timeout=10):
+    """One request on a fresh connection; connection errors propagate (OSError, HTTPException)."""
+    started = time.monotonic()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        answer = connection.getresponse()
+        body = answer.read()
+        headers = {name.lower(): value for name, value in answer.getheaders()}
+        return Response(answer.status, headers, body, time.monotonic() - started)
+    finally:
+        connection.close()
+
+
+def raw_status(port, data, timeout=5):
+    """Send raw bytes, return the status code of the answer (0 if the connection closed silently)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        # The server may answer and close before it has read everything.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(data)
+        received = b""
+        try:
+            while b"\r\n" not in received:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                received += chunk
+        except ConnectionResetError:
+            pass
+    status_line = received.split(b"\r\n", 1)[0].split()
+    return int(status_line[1]) if len(status_line) > 1 else 0
+
+
+class Portal:
+    """The portal under gunicorn, started as `make run` starts it, on a port of its own."""
+
+    def __init__(self, name, env, log_dir, workers=2):
+        self.name, self.port = name, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.error_log = log_dir / f"{name}.log"
+        self.access_log = log_dir / f"{name}.access.log"
+        env = {
+            **env,
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "WEB_CONCURRENCY": str(workers),
+            "ACCESS_LOG": str(self.access_log),
+        }
+        with self.error_log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [str(GUNICORN), "--config", "gunicorn.conf.py"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
+        self.workers = workers
+        try:
+            wait_for(self.healthy, 30, f"portal {name}")
+            wait_for(lambda: len(self.worker_pids()) == workers, 30, f"{workers} workers of {name}")
+        except AssertionError:
+            self.stop()
+            raise AssertionError(f"portal {name} did not start: {self.log_tail()}") from None
+
+    def healthy(self):
+        try:
+            return call(self.port, "GET", "/healthz", timeout=2).status == 200
+        except (OSError, http.client.HTTPException):
+            return False
+
+    def worker_pids(self):
+        """gunicorn's workers: the children of the master this test started."""
+        try:
+            children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text()
+        except FileNotFoundError:
+            return []
+        return [int(pid) for pid in children.split()]
+
+    def log_tail(self):
+        return self.error_log.read_text(errors="replace")[-2000:] if self.error_log.exists() else ""
+
+    def stop(self):
+        stop_process(self.process)
+
+    def leaked_secrets(self):
+        return secret_shaped_lines(self.error_log) + secret_shaped_lines(self.access_log)
+
+
+def python_process(script, *args, log):
+    """A helper script of this package under the project's Python, in its own process group."""
+    return subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name(script)), *map(str, args)],
+        cwd=ROOT,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
+
+
+def sign_in(portal, username, password):
+    """A browser-like session signed in to `portal` through its sign-in form (CSRF included)."""
+    browser = requests.Session()
+    page = browser.get(f"{portal.url}/accounts/login/", timeout=10)
+    assert page.status_code == 200, f"the sign-in page of {portal.name} answered {page.status_code}"
+    token = CSRF_FIELD.search(page.text).group(1)
+    answer = browser.post(
+        f"{portal.url}/accounts/login/",
+        data={"username": username, "password": password, "csrfmiddlewaretoken": token},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert answer.status_code == 302, f"sign-in to {portal.name} answered {answer.status_code}"
+    return browser
+
+
+def regenerate_key(portal, browser, group_slug, public_id, slot="primary"):
+    """Regenerate a key as an administrator does: the confirmation page, then its form's POST.
+
+    Returns the new value, read from the page that shows it.
+    """
+    url = f"{portal.url}/groups/{group_slug}/api-keys/{public_id}/{slot}/regenerate/"
+    confirmation = browser.get(url, timeout=10)
+    assert confirmation.status_code == 200, f"regenerate confirmation answered {confirmation.status_code}"
+    token = CSRF_FIELD.search(confirmation.text).group(1)
+    answer = browser.post(url, data={"csrfmiddlewaretoken": token}, allow_redirects=False, timeout=10)
+    assert answer.status_code == 200, f"regenerate answered {answer.status_code}"
+    values = set(SECRET_SHAPE.findall(answer.text))
+    assert len(values) == 1, "the page after Regenerate shows exactly one value in clear"
+    return values.pop()
+
+
+class Traffic:
+    """The requests a module sent and how many failed, for its line in the run's summary.
+
+    A failure is an answer other than the expected status, or no answer at all; it also fails
+    the test at once.
+    """
+
+    def __init__(self):
+        self.sent, self.failures, self.figures = 0, 0, []
+        self.lock = threading.Lock()
+
+    def count(self, failed=False):
+        with self.lock:
+            self.sent += not failed
+            self.failures += failed
+
+    def send(self, port, method, path, headers=None, body=None, expect=None, timeout=10):
+        self.count()
+        try:
+            response = call(port, method, path, headers, body, timeout)
+        except (OSError, http.client.HTTPException):
+            self.count(failed=True)
+            raise
+        expected = expect if isinstance(expect, tuple) else (expect,)
+        if expect is not None and response.status not in expected:
+            self.count(failed=True)
+            raise AssertionError(f"{method} {path} answered {response.status}, expected {expect}")
+        return response
+
+    def summary(self, label):
+        return ", ".join([f"{label}: {self.sent} requests, {self.failures} failures", *self.figures])
+
+
+@dataclass
+class Refusal:
+    """When, after a change, a credential stopped being accepted (seconds since the change)."""
+
+    polls: int
+    last_accepted: float | None  # send time of the last poll still accepted
+    refused_from: float  # send time of the first poll of the final run of refusals
+
+
+class Poller(threading.Thread):
+    """An application using a credential all the time: one request every `interval` seconds,
+    each answer recorded with the time it was sent. Every answer must be `accepted` or 401."""
+
+    def __init__(self, traffic, port, path, headers, accepted, interval=0.02):
+        super().__init__(daemon=True)
+        self.request = (traffic, port, path, headers, accepted)
+        self.interval, self.answers, self.error = interval, [], None
+        self.stopping = threading.Event()
+
+    def run(self):
+        traffic, port, path, headers, accepted = self.request
+        try:
+            while not self.stopping.is_set():
+                sent = time.monotonic()
+                status = traffic.send(port, "GET", path, headers, expect=(accepted, 401)).status
+                self.answers.append((sent, status == accepted))
+                self.stopping.wait(self.interval)
+        except BaseException as error:  # re-raised in the test's thread by refusal()
+            self.error = error
+
+    def wait_until_in_use(self, polls=20):
+        wait_for(lambda: self.error or len(self.answers) >= polls, 10, "polling")
+        assert all(accepted for _, accepted in self.answers), "refused before any change"
+
+    def refusal(self, changed_at, watch=1.6):
+        """Keep polling until `watch` s after `changed_at`, stop, and say when refusal began."""
+        self.stopping.wait(max(0.0, changed_at + watch - time.monotonic()))
+        self.stopping.set()
+        self.join(timeout=15)
+        if self.error is not None:
+            raise self.error
+        after = [(sent - changed_at, accepted) for sent, accepted in self.answers if sent >= changed_at]
+        accepted_at = [when for when, accepted in after if accepted]
+        last_accepted = max(accepted_at) if accepted_at else None
+        refusals = [when for when, accepted in after if not accepted and when > (last_accepted or -1)]
+        assert refusals, f"still accepted {watch} s after the change"
+        return Refusal(len(after), last_accepted, min(refusals))
+
+
+def basic_auth(client_id, secret):
+    token = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {token}", "Content-Type": "application/x-www-form-urlencoded"}

@@ -1,0 +1,204 @@
+"""nginx with deploy/nginx/gateway.conf in front of a service, asking the portal's /v1/verify.
+
+nginx runs the shipped file itself: only its ADDRESS lines and log directory are replaced.
+"""
+
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from credentials import secrets
+from credentials.secrets import Kind
+from tests.conftest import SECRET_SHAPE
+from tests.system.conftest import MEMORY_SECONDS, nginx_path, seed
+from tests.system.support import (
+    ROOT,
+    Poller,
+    basic_auth,
+    free_port,
+    listening,
+    python_process,
+    regenerate_key,
+    secret_shaped_lines,
+    sign_in,
+    stop_process,
+    wait_for,
+)
+
+LABEL = "gateway (nginx)"
+pytestmark = [pytest.mark.system("nginx"), pytest.mark.django_db(transaction=True)]
+GATEWAY_CONF = ROOT / "deploy" / "nginx" / "gateway.conf"
+
+# nginx's own settings for a private instance: every path in a directory of the test's.
+MAIN_CONF = """\
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log info;
+events {{ worker_connections 256; }}
+http {{
+    client_body_temp_path {dir}/client_body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    include {dir}/gateway.conf;
+}}
+"""
+
+
+def shipped_config(portal_port, service_port, listen_port, log_dir):
+    """deploy/nginx/gateway.conf with its three addresses and its log directory replaced."""
+    text = GATEWAY_CONF.read_text()
+    replacements = {
+        "server 127.0.0.1:8000;": f"server 127.0.0.1:{portal_port};",
+        "server 127.0.0.1:9000;": f"server 127.0.0.1:{service_port};",
+        "listen 80;": f"listen 127.0.0.1:{listen_port};",
+        "/var/log/nginx/": f"{log_dir}/",
+    }
+    for old, new in replacements.items():
+        assert text.count(old) == 1, f"{old!r} is expected once in {GATEWAY_CONF}"
+        text = text.replace(old, new)
+    return text
+
+
+@pytest.fixture(scope="module")
+def portal(start_portal):
+    # As an operator would run it behind this gateway (see the X-Forwarded-For comment there).
+    return start_portal("gateway-portal", TRUSTED_PROXIES="127.0.0.1")
+
+
+@pytest.fixture(scope="module")
+def service(log_dir):
+    port, seen = free_port(), log_dir / "service-seen.jsonl"
+    seen.touch()
+    with (log_dir / "service.log").open("ab") as log:
+        process = python_process("echo_service.py", port, seen, log=log)
+    wait_for(lambda: listening(port), 10, "echo service")
+    yield SimpleNamespace(port=port, requests=lambda: len(seen.read_text().splitlines()))
+    stop_process(process)
+
+
+@pytest.fixture(scope="module")
+def gateway(portal, service):
+    workdir = tempfile.TemporaryDirectory(prefix="gateway-nginx-")
+    directory = workdir.name
+    # nginx's workers run as an unprivileged user and keep their temporary files here.
+    os.chmod(directory, 0o755)  # noqa: S103
+    conf = f"{directory}/nginx.conf"
+    port = free_port()
+    with open(f"{directory}/gateway.conf", "w") as shipped:
+        shipped.write(shipped_config(portal.port, service.port, port, directory))
+    with open(conf, "w") as main:
+        main.write(MAIN_CONF.format(dir=directory))
+    command = [nginx_path(), "-p", directory, "-e", f"{directory}/error.log", "-c", conf]
+    checked = subprocess.run([*command, "-t", "-q"], capture_output=True, text=True, timeout=30)
+    assert checked.returncode == 0, f"nginx -t refused the configuration: {checked.stderr[-1000:]}"
+    with open(f"{directory}/stdout.log", "ab") as log:
+        process = subprocess.Popen(
+            [*command, "-g", "daemon off;"], stdout=log, stderr=log, start_new_session=True
+        )
+    try:
+        wait_for(lambda: listening(port), 10, "nginx")
+        yield SimpleNamespace(port=port, access_log=f"{directory}/gateway.access.log")
+    finally:
+        stop_process(process)
+        leaks = [line for log in Path(directory).glob("*.log") for line in secret_shaped_lines(log)]
+        workdir.cleanup()
+        assert not leaks, f"secret-shaped values in nginx's logs: {leaks}"
+
+
+def test_no_credential_is_refused_before_the_service(gateway, service, traffic):
+    before = service.requests()
+    refused = traffic.send(gateway.port, "GET", "/orders", expect=401)
+    assert "X-Api-Key" in refused.headers["www-authenticate"]  # the portal's, passed on by nginx
+    assert service.requests() == before
+
+
+def test_wrong_credentials_are_refused_whatever_group_they_claim(gateway, service, traffic):
+    before = service.requests()
+    claimed = {"X-Auth-Group": "payments", "X-Auth-Method": "api_key"}
+    unknown_key = secrets.generate(Kind.API_KEY)  # well formed, in no database
+    traffic.send(gateway.port, "GET", "/orders", {**claimed, "X-Api-Key": unknown_key}, expect=401)
+    traffic.send(gateway.port, "GET", "/orders", {**claimed, "X-Api-Key": "gpk_wrong"}, expect=401)
+    unknown_token = secrets.generate(Kind.ACCESS_TOKEN)
+    traffic.send(gateway.port, "GET", "/orders", {**claimed, "X-Access-Token": unknown_token}, expect=401)
+    assert service.requests() == before
+
+
+def test_api_key_reaches_the_service_with_its_group(gateway, traffic):
+    data = seed()
+    headers = {"X-Api-Key": data.keys["primary"], "X-Auth-Group": "someone-else"}
+    answer = traffic.send(gateway.port, "GET", "/orders?page=2", headers, expect=200)
+
+    seen = answer.json()  # the headers the service received
+    assert seen["x-auth-group"] == data.group.slug  # the portal's answer, not the client's claim
+    assert seen["x-auth-method"] == "api_key"
+    assert seen["x-auth-credential"] == "Billing service"
+    assert "x-api-key" not in seen
+
+
+def test_access_token_reaches_the_service_with_its_group(gateway, portal, traffic):
+    data = seed()
+    headers = basic_auth(data.client.client_id, data.secret)
+    issued = traffic.send(portal.port, "POST", "/v2/tokens", headers, "grant_type=client_credentials")
+    token = issued.json()["access_token"]
+
+    for presented in ({"X-Access-Token": token}, {"Authorization": f"Bearer {token}"}):
+        seen = traffic.send(gateway.port, "GET", "/orders", presented, expect=200).json()
+        assert seen["x-auth-group"] == data.group.slug
+        assert seen["x-auth-method"] == "access_token"
+        assert seen["x-auth-credential"] == "Checkout"
+        assert "x-access-token" not in seen
+        assert "authorization" not in seen
+
+
+def test_key_regenerated_in_the_portal_is_refused_through_nginx_within_one_second(gateway, portal, traffic):
+    data = seed()
+    browser = sign_in(portal, data.owner.username, data.password)
+    application = Poller(traffic, gateway.port, "/orders", {"X-Api-Key": data.keys["primary"]}, 200)
+    application.start()  # calls the service through nginx all along; the portal remembers the key
+    application.wait_until_in_use()
+
+    new_value = regenerate_key(portal, browser, data.group.slug, data.credential.public_id)
+    changed_at = time.monotonic()
+    traffic.send(gateway.port, "GET", "/orders", {"X-Api-Key": new_value}, expect=200)
+    refusal = application.refusal(changed_at)
+
+    # Every call sent a second or more after the change was refused (and refusal() saw some).
+    assert refusal.last_accepted is None or refusal.last_accepted < MEMORY_SECONDS
+    still = "never" if refusal.last_accepted is None else f"until {refusal.last_accepted:.2f} s"
+    traffic.figures.append(
+        f"regenerated key refused through nginx after {refusal.refused_from:.2f} s"
+        f" (accepted {still}, {refusal.polls} polls)"
+    )
+
+
+def test_a_credential_in_the_query_string_is_refused_and_not_logged(gateway, traffic):
+    data = seed()
+    key = data.keys["primary"]
+    traffic.send(gateway.port, "GET", f"/orders?api_key={key}", expect=401)
+    traffic.send(gateway.port, "GET", "/orders", {"X-Api-Key": key}, expect=200)
+
+    with open(gateway.access_log) as log:
+        lines = log.read().splitlines()
+    assert any('"GET /orders HTTP/1.1" 401' in line for line in lines)
+    assert any('"GET /orders HTTP/1.1" 200' in line and f"group={data.group.slug}" in line for line in lines)
+    assert not [line for line in lines if SECRET_SHAPE.search(line) or key in line]
+
+
+def test_an_unreachable_portal_fails_closed(gateway, portal, service, traffic):
+    data = seed()
+    key = {"X-Api-Key": data.keys["primary"]}
+    traffic.send(gateway.port, "GET", "/orders", key, expect=200)
+    portal.stop()  # the last test of the module: nothing after it needs the portal
+    time.sleep(MEMORY_SECONDS)
+    before = service.requests()
+
+    traffic.send(gateway.port, "GET", "/orders", key, expect=500)
+    assert service.requests() == before
+    traffic.figures.append("portal down: 500 from nginx, service not reached")
