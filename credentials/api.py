@@ -2,15 +2,15 @@
 APIs they call with a credential. Errors are {"error", "error_description"} (RFC 6749 5.2)."""
 
 import base64
-import binascii
 import json
 import re
 from urllib.parse import unquote_plus
 
 from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent
 from django.http import QueryDict
 from django.utils import timezone
-from django.views.decorators.debug import sensitive_variables
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 from rest_framework.decorators import (
@@ -54,6 +54,8 @@ class TokenRequestError(Exception):
 
 def exception_handler(exc, context):
     """Every API error in the spec's shape: {"error", "error_description"}, never cached."""
+    if isinstance(exc, TooManyFieldsSent):  # Django's DATA_UPLOAD_MAX_NUMBER_FIELDS, under the size limit
+        exc = _invalid_request("The request has too many parameters.")
     if isinstance(exc, TokenRequestError):
         body = {"error": exc.error, "error_description": _description(exc.description)}
         return Response(body, status=exc.status, headers={**NO_STORE, **exc.headers})
@@ -77,9 +79,13 @@ def _invalid_request(description):
     return TokenRequestError("invalid_request", description)
 
 
+# ASCII digits, few enough for int(): str.isdigit() also accepts "²", and int() refuses 4301 digits.
+_CONTENT_LENGTH = re.compile(r"[0-9]{1,18}")
+
+
 def _check_size(request):
     length = request.META.get("CONTENT_LENGTH") or "0"
-    if not length.isdigit() or int(length) > settings.TOKEN_REQUEST_MAX_BYTES:
+    if not _CONTENT_LENGTH.fullmatch(length) or int(length) > settings.TOKEN_REQUEST_MAX_BYTES:
         raise TokenRequestError("invalid_request", "The request body is too large.", status=413)
 
 
@@ -105,7 +111,7 @@ def _form(request):
     return params
 
 
-@sensitive_variables("header", "decoded", "secret")
+@sensitive_variables()
 def _client_credentials(request, params):
     """(client ID, secret) from HTTP Basic or the form, never both (RFC 6749 2.3.1)."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
@@ -115,7 +121,7 @@ def _client_credentials(request, params):
             raise _invalid_request("Use one client authentication method: HTTP Basic or form fields.")
         try:
             decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # not base64 (binascii.Error), not UTF-8, or not even ASCII text
             raise _invalid_client() from None
         client_id, colon, secret = decoded.partition(":")
         if not colon:
@@ -132,7 +138,7 @@ def _invalid_client(status=401):
     return TokenRequestError("invalid_client", description, status, {"WWW-Authenticate": BASIC_CHALLENGE})
 
 
-@sensitive_variables("secret")
+@sensitive_variables()
 def _authenticated_client(request, client_id, secret):
     try:
         return authenticate_client(request, client_id, secret)
@@ -147,6 +153,8 @@ def _authenticated_client(request, client_id, secret):
         raise _invalid_client() from None
 
 
+# Outside DRF's wrapper, where the request is still Django's: error reports hide the body.
+@sensitive_post_parameters()
 @extend_schema(
     operation_id="issue_token_v2",
     summary="Issue an access token (OAuth 2.0 client credentials)",
@@ -168,7 +176,7 @@ def _authenticated_client(request, client_id, secret):
 )
 @api_view(["POST"])
 @parser_classes([FormParser])
-@sensitive_variables("client_id", "secret", "raw")
+@sensitive_variables()
 def token_v2(request):
     """OAuth 2.0 client credentials grant (RFC 6749 4.4). `grant_type` defaults to client_credentials."""
     params = _form(request)
@@ -182,6 +190,8 @@ def token_v2(request):
     return Response(body, headers=NO_STORE)
 
 
+# Outside DRF's wrapper, where the request is still Django's: error reports hide the body.
+@sensitive_post_parameters()
 @extend_schema(
     operation_id="revoke_token",
     summary="Revoke an access token or refresh token (RFC 7009)",
@@ -194,7 +204,7 @@ def token_v2(request):
 )
 @api_view(["POST"])
 @parser_classes([FormParser])
-@sensitive_variables("client_id", "secret", "raw")
+@sensitive_variables()
 def revoke_v2(request):
     """Token revocation (RFC 7009): 200 whether or not the token was valid, so nothing leaks."""
     params = _form(request)
@@ -218,12 +228,22 @@ def _json_object(request, *fields):
     if not isinstance(body, dict):
         raise _invalid_request("The request body must be a JSON object.")
     values = [body.get(field) for field in fields]
-    missing = [
-        field for field, value in zip(fields, values, strict=True) if not isinstance(value, str) or not value
-    ]
+    missing = [field for field, value in zip(fields, values, strict=True) if not _is_text(value)]
     if missing:
         raise _invalid_request(f"{', '.join(missing)} must be a non-empty string.")
     return values
+
+
+def _is_text(value):
+    """A non-empty string of Unicode text. JSON's escapes can spell lone surrogates ("\\ud800"),
+    which no database driver can encode (RFC 8259 8.2)."""
+    if not isinstance(value, str) or not value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _conventional_body(pair):
@@ -240,6 +260,8 @@ def _conventional_body(pair):
 CONVENTIONAL_ERRORS = {code: response for code, response in schema.TOKEN_ERRORS.items() if code != 400}
 
 
+# Outside DRF's wrapper, where the request is still Django's: error reports hide the body.
+@sensitive_post_parameters()
 @extend_schema(
     methods=["POST"],
     operation_id="issue_tokens_v1",
@@ -286,7 +308,7 @@ CONVENTIONAL_ERRORS = {code: response for code, response in schema.TOKEN_ERRORS.
 )
 @api_view(["POST", "PATCH"])
 @parser_classes([])
-@sensitive_variables("client_id", "secret", "raw", "pair")
+@sensitive_variables()
 def tokens_v1(request):
     """The conventional method: POST issues a pair for a client ID and secret, PATCH refreshes."""
     if request.method == "PATCH":
@@ -297,7 +319,7 @@ def tokens_v1(request):
     return Response(_conventional_body(pair), status=201, headers=NO_STORE)
 
 
-@sensitive_variables("raw", "pair")
+@sensitive_variables()
 def _refresh_v1(request):
     (raw,) = _json_object(request, "refreshToken")
     try:
@@ -346,9 +368,18 @@ def whoami(request):
 def verify(request):
     identity = request.auth
     headers = {
-        "X-Auth-Group": identity.group_slug,
+        "X-Auth-Group": _header_value(identity.group_slug),
         "X-Auth-Method": identity.method,
-        "X-Auth-Credential": identity.credential,
+        "X-Auth-Credential": _header_value(identity.credential),
         "Cache-Control": "no-store",
     }
     return Response(status=204, headers=headers)
+
+
+# Names pass the portal's form validator, but not the admin's change form: a newline would make
+# Django refuse the header (a 500 that nginx reports), and other controls are invalid in HTTP.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _header_value(text):
+    return _CONTROL_CHARACTERS.sub(" ", text)

@@ -12,6 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 from credentials import secrets
 from credentials.models import AccessToken, ApiKey
@@ -82,6 +83,8 @@ class RecentlyVerified:
 recently_verified = RecentlyVerified()
 
 
+# Every frame below hides its variables from error reports: they hold the credential.
+@sensitive_variables()
 def identify(request):
     """The Identity for the request's X-Api-Key, X-Access-Token or Bearer header, or None.
 

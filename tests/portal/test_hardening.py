@@ -16,6 +16,7 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from credentials.models import ApiKey
+from credentials.secrets import Kind, generate
 from groups.models import Activity
 from portal import sessions
 from portal.views import server_error
@@ -30,7 +31,16 @@ def production_environment(**extra):
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE"}
+        # Not this test run's database, nor the browser tests' permission for sync code in async.
+        if key
+        not in {
+            "DATABASE_URL",
+            "REDIS_URL",
+            "DEBUG",
+            "SECRET_KEY",
+            "DJANGO_SETTINGS_MODULE",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+        }
     }
     env.update(
         DEBUG="false",
@@ -375,3 +385,89 @@ def test_password_validators_refuse_weak_passwords(cast):
     body = response.content.decode()
     assert "too common" in body
     assert "entirely numeric" in body
+
+
+def error_reports(caplog):
+    """The reports Django would e-mail to the admins (AdminEmailHandler) for each logged 500."""
+    from django.views.debug import ExceptionReporter
+
+    reports = []
+    for record in caplog.records:
+        if record.name == "django.request" and record.exc_info and hasattr(record, "request"):
+            reporter = ExceptionReporter(record.request, *record.exc_info, is_email=True)
+            reports.append(reporter.get_traceback_text() + reporter.get_traceback_html())
+    return reports
+
+
+def test_a_500_in_the_token_api_reports_no_credential(cast, settings, caplog):
+    from base64 import b64encode
+
+    oauth_client, secret = make_oauth_client(cast.group)
+    client_id = oauth_client.client_id
+    api_key, token = generate(Kind.API_KEY), generate(Kind.ACCESS_TOKEN)
+    # A misconfiguration that makes every credential check raise: a real 500 inside the views.
+    settings.CREDENTIALS_DIGEST_KEY = None
+    client = Client(raise_request_exception=False)
+    basic = "Basic " + b64encode(f"{client_id}:{secret}".encode()).decode()
+    requests = [
+        ("post", "/v2/tokens", "grant_type=client_credentials", "application/x-www-form-urlencoded", basic),
+        (
+            "post",
+            "/v2/tokens",
+            f"grant_type=client_credentials&client_id={client_id}&client_secret={secret}",
+            "application/x-www-form-urlencoded",
+            "",
+        ),
+        (
+            "post",
+            "/v1/tokens",
+            json.dumps({"clientId": client_id, "clientSecret": secret}),
+            "application/json",
+            "",
+        ),
+    ]
+    for method, path, body, content_type, authorization in requests:
+        response = getattr(client, method)(
+            path,
+            body,
+            content_type=content_type,
+            HTTP_AUTHORIZATION=authorization,
+            HTTP_X_API_KEY=api_key,
+            HTTP_X_ACCESS_TOKEN=token,
+        )
+        assert response.status_code == 500, path
+        assert response.json() == {"error": "server_error"}
+    for path in ("/v1/whoami", "/v1/verify"):
+        response = client.get(path, HTTP_X_API_KEY=api_key, HTTP_X_ACCESS_TOKEN=token)
+        assert response.status_code == 500
+    reports = error_reports(caplog)
+    assert len(reports) == 5
+    for report in reports:
+        for canary in (secret, api_key, token, basic.split()[1]):
+            assert canary not in report
+        assert "********************" in report
+
+
+def test_a_log_line_is_one_json_object_whatever_the_client_sent():
+    import logging
+
+    from portal.logs import JsonFormatter
+
+    hostile = 'x\n{"event":"login_ok"}\u001b[2J'
+    record = logging.LogRecord("credentials", logging.WARNING, __file__, 1, "client %s", (hostile,), None)
+    line = JsonFormatter().format(record)
+    assert "\n" not in line and "\u001b" not in line
+    entry = json.loads(line)
+    assert entry["message"] == f"client {hostile}"
+    assert entry["level"] == "WARNING"
+    assert entry["time"].endswith("Z")
+
+
+def test_deactivating_a_user_ends_their_live_session(cast):
+    client = client_for(cast.admin)
+    assert client.get("/groups/payments/").status_code == 200
+    cast.admin.is_active = False
+    cast.admin.save()
+    response = client.get("/groups/payments/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")

@@ -1,0 +1,545 @@
+"""The complete authorization matrix: every URL pattern of the project, every role, GET/POST/DELETE.
+
+The patterns are walked from get_resolver(), so a new URL that is not in MATRIX fails
+test_the_matrix_covers_every_url_pattern. The admin site counts as one entry ("admin/") that
+must keep everyone but staff out. tests/groups/test_access.py checks the group-scoped part in
+more ways; this file is the whole table.
+
+Each row is answered by six requests, one per role, each inside a savepoint that is rolled
+back, so that an owner's successful delete does not change what the next role meets.
+"""
+
+import re
+from http.cookies import SimpleCookie
+from urllib.parse import quote, urlencode
+
+import pytest
+from django.db import transaction
+from django.test import Client
+from django.urls import URLResolver, get_resolver, reverse
+
+from credentials.models import AccessToken, ApiKey, ApiKeyCredential, ClientSecret, OAuthClient
+from groups.models import Activity, Group, Membership, Role
+from tests.conftest import (
+    SECRET_SHAPE,
+    SUMMARY_LINES,
+    make_api_key,
+    make_group,
+    make_member,
+    make_oauth_client,
+)
+
+ROLES = ("owner", "admin", "viewer", "outsider", "staff", "anonymous")
+METHODS = ("GET", "POST", "DELETE")
+FORM = "application/x-www-form-urlencoded"
+
+LOGIN = "login"  # 302 to /accounts/login/?next=<the URL>
+ADMIN_LOGIN = "admin login"  # 302 to /admin/login/?next=<the URL>
+STAFF = "staff"  # the admin site lets staff in: anything but its login page or a 5xx
+
+
+class To(str):
+    """A 302 to this path."""
+
+
+GROUPS, AUTH_INFO, MEMBERS = To("/groups/"), To("/groups/payments/"), To("/groups/payments/members/")
+SIGNED_OUT, ADMIN_INDEX = To("/accounts/login/"), To("/admin/")
+
+
+def row(owner, admin, viewer, outsider, staff, anonymous):
+    return (owner, admin, viewer, outsider, staff, anonymous)
+
+
+def every(expected):
+    return (expected,) * len(ROLES)
+
+
+#   columns:  owner, admin, viewer, outsider, staff, anonymous
+MATRIX = {
+    "home": {"GET": every(GROUPS), "POST": every(GROUPS), "DELETE": every(GROUPS)},
+    # Accounts. Signing in, out and resetting a password are open to anyone by design.
+    "login": {"GET": every(200), "POST": every(200), "DELETE": every(405)},
+    "logout": {"GET": every(405), "POST": every(SIGNED_OUT), "DELETE": every(405)},
+    "reauthenticate": {
+        "GET": row(200, 200, 200, 200, 200, LOGIN),
+        "POST": row(200, 200, 200, 200, 200, LOGIN),
+        "DELETE": row(200, 200, 200, 200, 200, LOGIN),
+    },
+    "password_change": {
+        "GET": row(200, 200, 200, 200, 200, LOGIN),
+        "POST": row(200, 200, 200, 200, 200, LOGIN),
+        "DELETE": row(405, 405, 405, 405, 405, LOGIN),
+    },
+    "password_change_done": {
+        "GET": row(200, 200, 200, 200, 200, LOGIN),
+        "POST": row(405, 405, 405, 405, 405, LOGIN),
+        "DELETE": row(405, 405, 405, 405, 405, LOGIN),
+    },
+    "password_reset": {"GET": every(200), "POST": every(200), "DELETE": every(405)},
+    "password_reset_done": {"GET": every(200), "POST": every(405), "DELETE": every(405)},
+    "password_reset_confirm": {"GET": every(200), "POST": every(200), "DELETE": every(200)},
+    "password_reset_complete": {"GET": every(200), "POST": every(405), "DELETE": every(405)},
+    # Groups. Only staff create groups; an outsider meets 404 wherever a group is named.
+    "groups:list": {
+        "GET": row(200, 200, 200, 200, 200, LOGIN),
+        "POST": row(200, 200, 200, 200, 200, LOGIN),
+        "DELETE": row(200, 200, 200, 200, 200, LOGIN),
+    },
+    "groups:new": {
+        "GET": row(403, 403, 403, 403, 200, LOGIN),
+        "POST": row(403, 403, 403, 403, To("/groups/intruder/"), LOGIN),
+        "DELETE": row(403, 403, 403, 403, 200, LOGIN),
+    },
+    "groups:members": {
+        "GET": row(200, 200, 200, 404, 200, LOGIN),
+        "POST": row(200, 200, 200, 404, 200, LOGIN),
+        "DELETE": row(200, 200, 200, 404, 200, LOGIN),
+    },
+    "groups:member-add": {
+        "GET": row(405, 405, 405, 405, 405, LOGIN),
+        "POST": row(MEMBERS, 403, 403, 404, MEMBERS, LOGIN),
+        "DELETE": row(405, 405, 405, 405, 405, LOGIN),
+    },
+    "groups:member-role": {
+        "GET": row(405, 405, 405, 405, 405, LOGIN),
+        "POST": row(MEMBERS, 403, 403, 404, MEMBERS, LOGIN),
+        "DELETE": row(405, 405, 405, 405, 405, LOGIN),
+    },
+    "groups:member-remove": {
+        "GET": row(200, 403, 403, 404, 200, LOGIN),
+        "POST": row(MEMBERS, 403, 403, 404, MEMBERS, LOGIN),
+        "DELETE": row(200, 403, 403, 404, 200, LOGIN),
+    },
+    "groups:activity": {
+        "GET": row(200, 200, 200, 404, 200, LOGIN),
+        "POST": row(200, 200, 200, 404, 200, LOGIN),
+        "DELETE": row(200, 200, 200, 404, 200, LOGIN),
+    },
+    # Credentials. A viewer reads the tab and nothing else; writers get the value in the page.
+    "credentials:auth-info": {
+        "GET": row(200, 200, 200, 404, 200, LOGIN),
+        "POST": row(200, 200, 200, 404, 200, LOGIN),
+        "DELETE": row(200, 200, 200, 404, 200, LOGIN),
+    },
+    "credentials:create-api-key": {
+        "GET": row(200, 200, 403, 404, 200, LOGIN),
+        "POST": row(200, 200, 403, 404, 200, LOGIN),
+        "DELETE": row(200, 200, 403, 404, 200, LOGIN),
+    },
+    "credentials:show-key": {
+        "GET": row(405, 405, 405, 405, 405, LOGIN),
+        "POST": row(200, 200, 403, 404, 200, LOGIN),
+        "DELETE": row(405, 405, 405, 405, 405, LOGIN),
+    },
+    "credentials:regenerate-key": {
+        "GET": row(200, 200, 403, 404, 200, LOGIN),
+        "POST": row(200, 200, 403, 404, 200, LOGIN),
+        "DELETE": row(200, 200, 403, 404, 200, LOGIN),
+    },
+    "credentials:delete-api-key": {
+        "GET": row(200, 200, 403, 404, 200, LOGIN),
+        "POST": row(AUTH_INFO, AUTH_INFO, 403, 404, AUTH_INFO, LOGIN),
+        "DELETE": row(200, 200, 403, 404, 200, LOGIN),
+    },
+    "credentials:create-oauth-client": {
+        "GET": row(200, 200, 403, 404, 200, LOGIN),
+        "POST": row(200, 200, 403, 404, 200, LOGIN),
+        "DELETE": row(200, 200, 403, 404, 200, LOGIN),
+    },
+    "credentials:show-secret": {
+        "GET": row(405, 405, 405, 405, 405, LOGIN),
+        "POST": row(200, 200, 403, 404, 200, LOGIN),
+        "DELETE": row(405, 405, 405, 405, 405, LOGIN),
+    },
+    "credentials:regenerate-secret": {
+        "GET": row(200, 200, 403, 404, 200, LOGIN),
+        "POST": row(200, 200, 403, 404, 200, LOGIN),
+        "DELETE": row(200, 200, 403, 404, 200, LOGIN),
+    },
+    "credentials:delete-oauth-client": {
+        "GET": row(200, 200, 403, 404, 200, LOGIN),
+        "POST": row(AUTH_INFO, AUTH_INFO, 403, 404, AUTH_INFO, LOGIN),
+        "DELETE": row(200, 200, 403, 404, 200, LOGIN),
+    },
+    "credentials:unlock-oauth-client": {
+        "GET": row(405, 405, 405, 405, 405, LOGIN),
+        "POST": row(AUTH_INFO, AUTH_INFO, 403, 404, AUTH_INFO, LOGIN),
+        "DELETE": row(405, 405, 405, 405, 405, LOGIN),
+    },
+    # The APIs take no cookie: a portal session is no credential, whoever holds it.
+    "token-v2": {"GET": every(405), "POST": every(401), "DELETE": every(405)},
+    "revoke-v2": {"GET": every(405), "POST": every(401), "DELETE": every(405)},
+    "tokens-v1": {"GET": every(405), "POST": every(400), "DELETE": every(405)},
+    "whoami": {"GET": every(401), "POST": every(401), "DELETE": every(401)},
+    "verify": {"GET": every(401), "POST": every(401), "DELETE": every(401)},
+    "schema": {"GET": every(200), "POST": every(405), "DELETE": every(405)},
+    "api-docs": {"GET": every(200), "POST": every(405), "DELETE": every(405)},
+    "healthz": {"GET": every(200), "POST": every(405), "DELETE": every(405)},
+    # The admin site, every pattern of it: staff only.
+    "admin/": {
+        "GET": row(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, STAFF, ADMIN_LOGIN),
+        "POST": row(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, STAFF, ADMIN_LOGIN),
+        "DELETE": row(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, STAFF, ADMIN_LOGIN),
+    },
+    "admin:login": {
+        "GET": row(200, 200, 200, 200, To("/admin/"), 200),
+        "POST": every(200),
+        "DELETE": every(405),
+    },
+    # Django's admin sends anyone but staff from its logout URL to its index, and so to its login.
+    "admin:logout": {
+        "GET": row(ADMIN_INDEX, ADMIN_INDEX, ADMIN_INDEX, ADMIN_INDEX, 405, ADMIN_INDEX),
+        "POST": row(ADMIN_INDEX, ADMIN_INDEX, ADMIN_INDEX, ADMIN_INDEX, SIGNED_OUT, ADMIN_INDEX),
+        "DELETE": row(ADMIN_INDEX, ADMIN_INDEX, ADMIN_INDEX, ADMIN_INDEX, 405, ADMIN_INDEX),
+    },
+}
+
+# What a form behind any of these URLs needs to be valid, so that only access control stops it.
+POST_DATA = {
+    "name": "Intruder",
+    "username": "oscar",
+    "role": "owner",
+    "grace_seconds": "0",
+    "revoke_tokens": "on",
+    "address": "127.0.0.1",
+}
+# The admin's URL arguments: object 1 may not exist, since the admin must refuse before it looks.
+ADMIN_ARGUMENTS = {"object_id": "1", "content_type_id": "1", "id": "1"}
+ADMIN_REGEX_ROUTES = {
+    r"admin/^(?P<app_label>auth|axes|groups|credentials)/$": "/admin/groups/",
+    "admin/(?P<url>.*)$": "/admin/no-such-page/",
+}
+
+
+def walk(patterns, prefix="", namespace=""):
+    for entry in patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from walk(entry.url_patterns, route, inner)
+        else:
+            yield f"{namespace}{entry.name}", route, entry.callback
+
+
+PATTERNS = list(walk(get_resolver().url_patterns))
+
+
+def matrix_key(name, route):
+    if route.startswith("admin/") and name not in MATRIX:
+        return "admin/"
+    return name
+
+
+def admin_url(route):
+    if route in ADMIN_REGEX_ROUTES:
+        return ADMIN_REGEX_ROUTES[route]
+    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda match: ADMIN_ARGUMENTS[match[1]], route)
+
+
+ADMIN_URLS = sorted({admin_url(route) for name, route, _ in PATTERNS if matrix_key(name, route) == "admin/"})
+
+
+def test_the_matrix_covers_every_url_pattern():
+    enumerated = {matrix_key(name, route) for name, route, _ in PATTERNS}
+
+    assert enumerated == set(MATRIX)
+    assert len(ADMIN_URLS) > 40  # every model admin's pages, not just the index
+    for name, expected in MATRIX.items():
+        assert set(expected) == set(METHODS), name
+        assert all(len(cells) == len(ROLES) for cells in expected.values()), name
+
+
+@pytest.fixture
+def world(cast):
+    """The cast's group "payments" with a credential of each kind and a member to act on, and a
+    second group "logistics" with its own credentials, owned by lars and by the outsider: an
+    outsider of "payments" is a member of another group only."""
+    make_member(cast.group, Role.VIEWER, "wanda")
+    credential, key_values = make_api_key(cast.group)
+    client, secret = make_oauth_client(cast.group)
+    other = make_group("Logistics")
+    other_owner = make_member(other, Role.OWNER, "lars")
+    Membership.objects.create(user=cast.outsider, group=other, role=Role.OWNER)
+    other_credential, _ = make_api_key(other, "Fleet app")
+    other_client, _ = make_oauth_client(other, "Dispatch")
+    cast.fill = {
+        "slug": "payments",
+        "public_id": credential.public_id,
+        "client_public_id": client.public_id,
+        "slot": "primary",
+        "username": "wanda",
+        "uidb64": "MQ",
+        "token": "abc-def",
+    }
+    cast.values = [*key_values.values(), secret]
+    cast.other, cast.other_owner = other, other_owner
+    cast.other_objects = {"credential": other_credential, "client": other_client}
+    return cast
+
+
+def url_of(name, route, fill):
+    if matrix_key(name, route) == "admin/":
+        return admin_url(route)
+    kwargs = {}
+    for argument in re.findall(r"<(?:\w+:)?(\w+)>", route):
+        # A public_id under oauth-clients/ addresses an OAuth client, elsewhere an API key credential.
+        source = "client_public_id" if argument == "public_id" and "oauth-clients/" in route else argument
+        if source not in fill:
+            pytest.fail(f"{name} ({route}) takes <{argument}>: teach the matrix how to fill it")
+        kwargs[argument] = fill[source]
+    return reverse(name, kwargs=kwargs)
+
+
+# One client per role for the whole module, signed in again for each test: every new Client
+# loads the middleware again (WhiteNoise rescans the static files), which costs more than the
+# requests themselves.
+POOL = {role: Client() for role in ROLES}
+CSRF_CLIENT = Client(enforce_csrf_checks=True)
+
+
+def signed_in(user, client=None):
+    client = client or POOL["owner"]
+    client.cookies = SimpleCookie()
+    if user is not None:
+        client.force_login(user)  # through django.contrib.auth.login: a fresh password for Show
+    return client
+
+
+def clients(world):
+    for role, client in POOL.items():
+        signed_in(None if role == "anonymous" else getattr(world, role), client)
+    return POOL
+
+
+def call(client, method, url):
+    if method == "POST":
+        return client.post(url, urlencode(POST_DATA), content_type=FORM)
+    return client.generic(method, url)
+
+
+def observed(response, url, expected):
+    """The response in the matrix's terms, so that a row compares as a whole."""
+    status, location = response.status_code, response.get("Location", "")
+    if status == 302 and location == f"/accounts/login/?next={quote(url, safe='/')}":
+        return LOGIN
+    if status == 302 and location == f"/admin/login/?next={quote(url, safe='/')}":
+        return ADMIN_LOGIN
+    if expected == STAFF and status < 500:
+        return STAFF
+    if status == 302:
+        return To(location)
+    return status
+
+
+def state():
+    """Everything a request could change, secrets by digest."""
+    return (
+        sorted(Group.objects.values_list("slug", "name")),
+        sorted(Membership.objects.values_list("group__slug", "user__username", "role")),
+        sorted(ApiKeyCredential.objects.values_list("group__slug", "public_id", "name")),
+        sorted(ApiKey.objects.values_list("credential__public_id", "slot", "digest")),
+        sorted(OAuthClient.objects.values_list("group__slug", "public_id", "name")),
+        sorted(ClientSecret.objects.values_list("client__public_id", "digest", "expires_at")),
+        AccessToken.objects.filter(revoked_at__isnull=True).count(),
+        Activity.objects.count(),
+    )
+
+
+DENIED = {LOGIN, ADMIN_LOGIN, 401, 403, 404, 405}
+ROWS = sorted({(name, route) for name, route, _ in PATTERNS if matrix_key(name, route) != "admin/"})
+counted = {"cells": 0, "requests": 0, "denied": 0}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_figures():
+    yield
+    if counted["cells"]:
+        SUMMARY_LINES.append(
+            f"authorization matrix: {len(MATRIX)} entries ({len(ROWS)} URL patterns + the admin site's "
+            f"{len(ADMIN_URLS)} URLs) x {len(ROLES)} roles x {len(METHODS)} methods = {counted['cells']} "
+            f"cells, {counted['requests']} requests, {counted['denied']} denials with no row changed"
+        )
+
+
+def answer_row(world, role_clients, name, method, url):
+    """The six roles' answers to one request, each in a rolled-back savepoint."""
+    expected_row = MATRIX[name][method]
+    answers = []
+    for role, client in role_clients.items():
+        expected = expected_row[ROLES.index(role)]
+        with transaction.atomic():
+            before = state()
+            response = call(client, method, url)
+            counted["requests"] += 1
+            answer = observed(response, url, expected)
+            if answer in DENIED:
+                assert state() == before, f"{role} {method} {url} was refused but changed rows"
+                counted["denied"] += 1
+            body = response.content.decode("utf-8", "replace")
+            if role == "viewer":
+                assert not SECRET_SHAPE.search(body), f"a secret in the viewer's {method} {url}"
+                assert not any(value in body for value in world.values)
+            if role == "outsider":
+                assert "Payments" not in body, f"the outsider's {method} {url} names the group"
+            transaction.set_rollback(True)
+        answers.append(answer)
+    counted["cells"] += len(ROLES)
+    return tuple(answers)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize(("name", "route"), ROWS, ids=[name for name, _ in ROWS])
+def test_every_role_gets_what_the_matrix_says(world, name, route, method):
+    url = url_of(name, route, world.fill)
+
+    assert answer_row(world, clients(world), name, method, url) == MATRIX[name][method]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_the_admin_site_lets_only_staff_in(world, method):
+    role_clients = clients(world)
+
+    for url in ADMIN_URLS:
+        assert answer_row(world, role_clients, "admin/", method, url) == MATRIX["admin/"][method], url
+
+    assert signed_in(world.staff).get("/admin/").status_code == 200
+
+
+GROUP_ROWS = [(name, route) for name, route in ROWS if "<slug:slug>" in route]
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize(("name", "route"), GROUP_ROWS, ids=[name for name, _ in GROUP_ROWS])
+def test_an_outsider_cannot_tell_a_group_exists(world, name, route, method):
+    """The same answer as for a group that does not exist, and not a word of the group."""
+    outsider = signed_in(world.outsider)
+
+    real = call(outsider, method, url_of(name, route, world.fill))
+    missing = call(outsider, method, url_of(name, route, {**world.fill, "slug": "no-such-group"}))
+
+    assert real.status_code == missing.status_code
+    assert real.status_code in (404, 405)
+    assert "Payments" not in real.content.decode()
+
+
+OBJECT_ROWS = [(name, route) for name, route in GROUP_ROWS if re.search(r"<\w+:(public_id|username)>", route)]
+
+
+def payments_rows():
+    """A snapshot of the group "payments": its rows, its secrets by digest, its live tokens."""
+    group = Group.objects.get(slug="payments")
+    return (
+        sorted(group.memberships.values_list("user__username", "role")),
+        sorted(
+            ApiKey.objects.filter(credential__group=group).values_list("credential__name", "slot", "digest")
+        ),
+        sorted(ClientSecret.objects.filter(client__group=group).values_list("client__name", "digest")),
+        AccessToken.objects.filter(client__group=group, revoked_at__isnull=True).count(),
+        group.activities.count(),
+    )
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize(("name", "route"), OBJECT_ROWS, ids=[name for name, _ in OBJECT_ROWS])
+def test_objects_of_another_group_are_404_through_ones_own_slug(world, name, route, method):
+    """The outsider and lars own "logistics"; staff see every group. None of them reaches a
+    "payments" object through the "logistics" URL."""
+    make_oauth_client(world.group, "Live")[0].issue_access_token()
+    before = payments_rows()
+    url = url_of(name, route, {**world.fill, "slug": "logistics"})
+
+    for user in (world.outsider, world.other_owner, world.staff):
+        response = call(signed_in(user), method, url)
+
+        assert response.status_code == (405 if MATRIX[name][method][0] == 405 else 404)
+    assert payments_rows() == before
+
+
+POST_ROWS = [(name, route) for name, route in GROUP_ROWS if MATRIX[name]["POST"][0] != 405]
+
+
+@pytest.mark.parametrize(("name", "route"), POST_ROWS, ids=[name for name, _ in POST_ROWS])
+def test_a_group_field_in_the_body_cannot_reach_another_group(world, name, route):
+    """Mass assignment: an owner of both groups posts to "payments" naming "logistics" in every
+    field a model could take it from. "logistics" is untouched; anything created is in "payments"."""
+    Membership.objects.create(user=world.owner, group=world.other, role=Role.OWNER)
+    other = world.other
+    smuggled = {
+        "group": other.pk,
+        "group_id": other.pk,
+        "group_slug": other.slug,
+        "slug": other.slug,
+        "public_id": world.other_objects["credential"].public_id,
+        "client_id": world.other_objects["client"].client_id,
+        "credential": world.other_objects["credential"].pk,
+        "client": world.other_objects["client"].pk,
+    }
+    before = logistics_rows()
+
+    response = signed_in(world.owner).post(
+        url_of(name, route, world.fill), urlencode({**POST_DATA, **smuggled}), content_type=FORM
+    )
+
+    assert response.status_code in (200, 302)
+    assert logistics_rows() == before
+    assert not ApiKeyCredential.objects.filter(name="Intruder").exclude(group=world.group).exists()
+    assert not OAuthClient.objects.filter(name="Intruder").exclude(group=world.group).exists()
+
+
+def logistics_rows():
+    group = Group.objects.get(slug="logistics")
+    return (
+        group.name,
+        sorted(group.memberships.values_list("user__username", "role")),
+        sorted(group.api_key_credentials.values_list("public_id", "name")),
+        sorted(ApiKey.objects.filter(credential__group=group).values_list("slot", "digest")),
+        sorted(group.oauth_clients.values_list("public_id", "name", "client_id")),
+        sorted(ClientSecret.objects.filter(client__group=group).values_list("digest", "expires_at")),
+        group.activities.count(),
+    )
+
+
+# CSRF: every view that takes a state change refuses a POST or DELETE without the token. The APIs
+# are exempt by design: they read no cookie, so a forged cross-site request carries nothing.
+CSRF_EXEMPT = {
+    "token-v2": 401,
+    "revoke-v2": 401,
+    "tokens-v1": 400,
+    "whoami": 401,
+    "verify": 401,
+    "schema": 405,
+    "api-docs": 405,
+}
+
+
+def test_the_csrf_exempt_views_are_exactly_the_apis():
+    exempt = {name for name, _, callback in PATTERNS if getattr(callback, "csrf_exempt", False)}
+
+    assert exempt == set(CSRF_EXEMPT)
+
+
+def csrf_urls(world):
+    for name, route, _ in PATTERNS:
+        yield name, url_of(name, route, world.fill)
+
+
+@pytest.mark.parametrize("method", ["POST", "DELETE"])
+def test_every_other_view_refuses_a_request_without_the_csrf_token(world, method):
+    """As staff, whom every portal page lets in: only the CSRF check can stop these."""
+    staff = signed_in(world.staff, CSRF_CLIENT)
+    before, refused = state(), 0
+
+    for name, url in csrf_urls(world):
+        response = call(staff, method, url)
+
+        if name in CSRF_EXEMPT:
+            expected = CSRF_EXEMPT[name] if method == "POST" else MATRIX[name]["DELETE"][4]
+            assert response.status_code == expected, url
+        else:
+            assert response.status_code == 403, url
+            assert b"CSRF verification failed" in response.content, url
+            refused += 1
+
+    assert state() == before
+    assert refused == len(PATTERNS) - len(CSRF_EXEMPT)
+    counted["requests"] += len(PATTERNS)
