@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
 
 SIGNED_IN_AT = "signed_in_at"
 AUTHENTICATED_AT = "authenticated_at"
@@ -103,6 +104,7 @@ class PasswordForm(forms.Form):
 @never_cache
 @sensitive_post_parameters("password")
 @login_required
+@require_http_methods(["GET", "POST"])
 def reauthenticate(request):
     """The password page in front of Show and Regenerate."""
     next_url = request.POST.get("next") or request.GET.get("next") or ""

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -10,7 +11,16 @@ from portal.views import healthz
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="groups:list"), name="home"),
     path("accounts/reauthenticate/", reauthenticate, name="reauthenticate"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # Sign in and out and change one's password. No self-service reset by e-mail: the portal sends
+    # no mail, and a staff user sets a new password in the admin site.
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "accounts/password_change/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
     path("groups/", include("groups.urls")),
     path("groups/<slug:slug>/", include("credentials.urls")),
     path("v2/tokens", api.token_v2, name="token-v2"),

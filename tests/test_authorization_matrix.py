@@ -57,13 +57,13 @@ def every(expected):
 #   columns:  owner, admin, viewer, outsider, staff, anonymous
 MATRIX = {
     "home": {"GET": every(GROUPS), "POST": every(GROUPS), "DELETE": every(GROUPS)},
-    # Accounts. Signing in, out and resetting a password are open to anyone by design.
+    # Accounts. Signing in and out are open to anyone by design; there is no reset by e-mail.
     "login": {"GET": every(200), "POST": every(200), "DELETE": every(405)},
     "logout": {"GET": every(405), "POST": every(SIGNED_OUT), "DELETE": every(405)},
     "reauthenticate": {
         "GET": row(200, 200, 200, 200, 200, LOGIN),
         "POST": row(200, 200, 200, 200, 200, LOGIN),
-        "DELETE": row(200, 200, 200, 200, 200, LOGIN),
+        "DELETE": row(405, 405, 405, 405, 405, LOGIN),
     },
     "password_change": {
         "GET": row(200, 200, 200, 200, 200, LOGIN),
@@ -75,10 +75,6 @@ MATRIX = {
         "POST": row(405, 405, 405, 405, 405, LOGIN),
         "DELETE": row(405, 405, 405, 405, 405, LOGIN),
     },
-    "password_reset": {"GET": every(200), "POST": every(200), "DELETE": every(405)},
-    "password_reset_done": {"GET": every(200), "POST": every(405), "DELETE": every(405)},
-    "password_reset_confirm": {"GET": every(200), "POST": every(200), "DELETE": every(200)},
-    "password_reset_complete": {"GET": every(200), "POST": every(405), "DELETE": every(405)},
     # Groups. Only staff create groups; an outsider meets 404 wherever a group is named.
     "groups:list": {
         "GET": row(200, 200, 200, 200, 200, LOGIN),
