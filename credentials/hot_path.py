@@ -1,12 +1,18 @@
-"""The SQL of the lookups that every service call makes, written out once.
+"""The SQL of the lookups that every service call makes, and of the token endpoints' writes,
+written out once.
 
 Measured on this project's hardware, Django's ORM spends about 1.3 ms compiling a select_related
 lookup whose execution takes 0.07 ms (docs/performance.md). These statements are built once from
 the models' table names and run through Django's own cursor, so connection handling,
 parameter quoting and transactions stay Django's. Times are compared inside SQL, with the
-parameter adapted by the backend, so that no stored datetime needs converting here.
+parameter adapted by the backend; the one stored datetime read back (a token family's expiry)
+goes through python_time.
 """
 
+import fcntl
+import os
+import threading
+from contextlib import nullcontext
 from functools import cache
 
 from django.db import connection
@@ -23,9 +29,87 @@ def fetch_one(statement, params):
         return cursor.fetchone()
 
 
+def update(statement, params):
+    """Run an UPDATE and return the number of rows it changed."""
+    with connection.cursor() as cursor:
+        cursor.execute(statement(), params)
+        return cursor.rowcount
+
+
 def db_time(value):
     """A datetime as the backend stores it, for comparisons inside SQL."""
     return connection.ops.adapt_datetimefield_value(value)
+
+
+def python_time(value):
+    """A datetime column as a statement here read it, converted as the ORM would (aware, UTC)."""
+    convert = getattr(connection.ops, "convert_datetimefield_value", None)  # SQLite's, not PostgreSQL's
+    return value if convert is None or value is None else convert(value, None, connection)
+
+
+class WriterQueue:
+    """An exclusive flock() on `path`, held around a write transaction: writers of every process
+    that uses the same file wait in the kernel, and the next one wakes as soon as the previous
+    one is done. Not re-entrant. Each process opens the file once (after a fork, again); if it
+    cannot, its writers do not queue."""
+
+    def __init__(self, path):
+        self.path, self.threads, self.files = path, threading.Lock(), {}
+
+    def _file(self):
+        pid = os.getpid()
+        if pid not in self.files:
+            try:
+                self.files[pid] = open(self.path, "ab")  # noqa: SIM115  (kept open: the lock lives on it)
+            except OSError:
+                self.files[pid] = None
+        return self.files[pid]
+
+    def __enter__(self):
+        self.threads.acquire()  # threads of one process share the file: flock() cannot tell them apart
+        try:
+            if self._file() is not None:
+                fcntl.flock(self._file(), fcntl.LOCK_EX)
+        except BaseException:
+            self.threads.release()
+            raise
+
+    def __exit__(self, *exc):
+        try:
+            if self._file() is not None:
+                fcntl.flock(self._file(), fcntl.LOCK_UN)
+        finally:
+            self.threads.release()
+
+
+_queues = {}
+
+
+def one_writer_at_a_time():
+    """Around a write transaction of the token endpoints: on SQLite, the WriterQueue of the
+    database file (`<database>-writers`, beside it); elsewhere, or inside a transaction already
+    open, nothing.
+
+    SQLite lets one writer in at a time (transactions here are IMMEDIATE) and makes the others
+    poll: its busy handler sleeps 1, 2, 5, 10... ms between tries, so under a stream of token
+    requests a worker sleeps on after the database is free, often until the other worker has
+    taken it again. With two workers the queue raised PATCH /v1/tokens by half and POST
+    /v1/tokens by a quarter; a single INSERT (POST /v2/tokens) holds the database too briefly to
+    gain from it (docs/performance.md). It is only a queue: SQLite's own lock still keeps writers
+    apart, whether or not they queued.
+    """
+    if connection.vendor != "sqlite" or connection.in_atomic_block or connection.is_in_memory_db():
+        return nullcontext()
+    path = f"{connection.settings_dict['NAME']}-writers"
+    if path not in _queues:
+        _queues[path] = WriterQueue(path)
+    return _queues[path]
+
+
+def _for_update():
+    """Row locks where the database has them (PostgreSQL). SQLite has none: there, transactions
+    are IMMEDIATE (portal/settings.py) and a writer holds the whole database until it commits."""
+    return " FOR UPDATE" if connection.features.has_select_for_update else ""
 
 
 def _tables():
@@ -136,3 +220,28 @@ def new_refresh_token():
 def refresh_token():
     """Params: digest. Row: id, digest, family id."""
     return f"SELECT r.id, r.digest, r.family_id FROM {_tables()['refresh']} r WHERE r.digest = %s"
+
+
+@cache
+def lock_token_family():
+    """Params: now, family id. Row: client id, expires at, whether the family is live (neither
+    revoked nor expired). Locks the family's row until the transaction ends."""
+    return (
+        "SELECT f.client_id, f.expires_at, (f.revoked_at IS NULL AND f.expires_at > %s) "
+        f"FROM {_tables()['family']} f WHERE f.id = %s{_for_update()}"
+    )
+
+
+@cache
+def use_refresh_token():
+    """Params: now, id. Marks a refresh token used if it was not: one row changed, else none."""
+    return f"UPDATE {_tables()['refresh']} SET used_at = %s WHERE id = %s AND used_at IS NULL"
+
+
+@cache
+def lock_used_refresh_token():
+    """Params: start of the grace period, id. Row: whether its grace retry was spent, whether it
+    was used within the grace period. Locks the token's row until the transaction ends."""
+    return (
+        f"SELECT r.grace_used, (r.used_at >= %s) FROM {_tables()['refresh']} r WHERE r.id = %s{_for_update()}"
+    )

@@ -81,20 +81,31 @@ class ApiKeyCredential(models.Model):
     def rotation_warnings(self, slot):
         """Why regenerating `slot` now may break applications, as sentences for the confirmation."""
         key, other = self.key(slot), self.key(Slot(slot).other)
-        warnings = []
-        recent = timezone.now() - timedelta(seconds=settings.RECENT_USE_WARNING)
-        if key.last_used_at and key.last_used_at >= recent:
-            warnings.append(
-                f"The {key.get_slot_display().lower()} was used {key.last_used_at:%Y-%m-%d %H:%M} UTC"
-                f" from {key.last_used_address or 'an unknown address'}: applications still using"
-                " it will be refused once it is regenerated."
-            )
-        if other.last_used_at is None:
-            warnings.append(
-                f"The {other.get_slot_display().lower()} has not been used since it was issued:"
-                " applications may not have switched to it yet."
-            )
-        return warnings
+        return rotation_warnings(slot, key.last_used_at, key.last_used_address, other.last_used_at)
+
+
+def recent_use_since():
+    """Uses after this time make the Regenerate confirmation warn (RECENT_USE_WARNING)."""
+    return timezone.now() - timedelta(seconds=settings.RECENT_USE_WARNING)
+
+
+def rotation_warnings(slot, last_used_at, last_used_address, other_last_used_at, recent_since=None):
+    """ApiKeyCredential.rotation_warnings from the two slots' last uses, for pages that list many
+    keys without loading them as models (the Authentication Information tab)."""
+    slot = Slot(slot)
+    warnings = []
+    if last_used_at and last_used_at >= (recent_since or recent_use_since()):
+        warnings.append(
+            f"The {slot.label.lower()} was used {last_used_at:%Y-%m-%d %H:%M} UTC"
+            f" from {last_used_address or 'an unknown address'}: applications still using"
+            " it will be refused once it is regenerated."
+        )
+    if other_last_used_at is None:
+        warnings.append(
+            f"The {slot.other.label.lower()} has not been used since it was issued:"
+            " applications may not have switched to it yet."
+        )
+    return warnings
 
 
 class ApiKeyQuerySet(models.QuerySet):
@@ -260,25 +271,10 @@ class OAuthClient(models.Model):
             if token is not None and token.family.client_id == self.pk:
                 token.family.revoke(now)
 
-    def issue_access_token(self, family=None):
+    def issue_access_token(self):
         """A new access token for this client (RFC 6749 4.4.3); returns it and its value."""
-        raw = secrets.generate(Kind.ACCESS_TOKEN)
-        now = timezone.now()
-        token = AccessToken(
-            client_id=self.pk,
-            family=family,
-            digest=secrets.digest(raw),
-            created_at=now,
-            expires_at=now + timedelta(seconds=settings.ACCESS_TOKEN_TTL),
-        )
-        # Every token request makes this insert: hot_path's statement skips the ORM's compile.
-        times = [hot_path.db_time(token.created_at), hot_path.db_time(token.expires_at)]
-        token.pk = hot_path.insert(
-            hot_path.new_access_token, [self.pk, token.family_id, token.digest, *times]
-        )
-        return token, raw
+        return AccessToken.objects.issue(self.pk)
 
-    @transaction.atomic
     def issue_token_pair(self):
         """The conventional method's first issue: an access token and a refresh token starting a
         new family whose absolute expiry (REFRESH_TOKEN_TTL from now) no rotation extends."""
@@ -287,8 +283,15 @@ class OAuthClient(models.Model):
             client=self, created_at=now, expires_at=now + timedelta(seconds=settings.REFRESH_TOKEN_TTL)
         )
         times = [hot_path.db_time(family.created_at), hot_path.db_time(family.expires_at)]
-        family.pk = hot_path.insert(hot_path.new_token_family, [self.pk, *times])
-        return family.issue_pair(parent=None)
+        with hot_path.one_writer_at_a_time(), transaction.atomic():
+            family.pk = hot_path.insert(hot_path.new_token_family, [self.pk, *times])
+            return family.issue_pair()
+
+
+class ClientSecretQuerySet(models.QuerySet):
+    def working(self, now):
+        """The current secrets (no expiry) and the replaced ones still in their grace period."""
+        return self.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
 
 
 class ClientSecret(models.Model):
@@ -300,6 +303,8 @@ class ClientSecret(models.Model):
     hint = models.CharField(max_length=16)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ClientSecretQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -323,15 +328,14 @@ class TokenFamily(models.Model):
     def __str__(self):
         return f"token family {self.pk} of {self.client}"
 
-    def is_live(self, now):
-        return self.revoked_at is None and now < self.expires_at
-
-    def issue_pair(self, parent):
-        access, access_raw = self.client.issue_access_token(family=self)
+    def issue_pair(self, parent_id=None):
+        """A new access token and refresh token in this family; `parent_id` is the refresh token
+        they replace. Two INSERTs (hot_path)."""
+        access, access_raw = AccessToken.objects.issue(self.client_id, family_id=self.pk)
         refresh_raw = secrets.generate(Kind.REFRESH_TOKEN)
         refresh = RefreshToken(
             family=self,
-            parent=parent,
+            parent_id=parent_id,
             access_token=access,
             digest=secrets.digest(refresh_raw),
             created_at=timezone.now(),
@@ -370,6 +374,22 @@ class RefreshError(Exception):
 
 
 class AccessTokenQuerySet(models.QuerySet):
+    def issue(self, client_id, family_id=None):
+        """A new access token for client `client_id`, in token family `family_id` for the
+        conventional method; returns it and its value. One INSERT (hot_path)."""
+        raw = secrets.generate(Kind.ACCESS_TOKEN)
+        now = timezone.now()
+        token = AccessToken(
+            client_id=client_id,
+            family_id=family_id,
+            digest=secrets.digest(raw),
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.ACCESS_TOKEN_TTL),
+        )
+        times = [hot_path.db_time(token.created_at), hot_path.db_time(token.expires_at)]
+        token.pk = hot_path.insert(hot_path.new_access_token, [client_id, family_id, token.digest, *times])
+        return token, raw
+
     def verify(self, raw):
         """The live access token matching `raw`, or None: one indexed query (hot_path.access_token).
 
@@ -425,32 +445,47 @@ class RefreshTokenQuerySet(models.QuerySet):
         REFRESH_GRACE_SECONDS and only once, gets a fresh pair while the pair its first rotation
         produced is revoked: a client whose response was lost is not stranded. Any other use of a
         used token is reuse, and revokes the whole family.
+
+        The usual rotation is five hand-written statements (hot_path): the lookup, then in one
+        transaction the family's row lock, marking the token used, and the two INSERTs.
         """
-        found = self.lookup(raw)
+        found = self.lookup(raw)  # outside the transaction: an unknown token takes no lock
         if found is None:
             raise RefreshError("The refresh token is not valid.")
         now = timezone.now()
-        with transaction.atomic():
-            # Every rotation of a family runs under this row lock, so concurrent requests with
-            # the same token are served one after the other and see each other's writes.
-            family = TokenFamily.objects.select_for_update().select_related("client").get(pk=found.family_id)
-            token = RefreshToken.objects.select_for_update().get(pk=found.pk)
-            if not family.is_live(now):
+        with hot_path.one_writer_at_a_time(), transaction.atomic():
+            # Every rotation of a family runs under this row lock, taken before the token's row
+            # in every request, so concurrent requests with the same token are served one after
+            # the other and see each other's writes. (SQLite has no row locks: its transactions
+            # here are IMMEDIATE, which serialises every writer.)
+            row = hot_path.fetch_one(hot_path.lock_token_family, [hot_path.db_time(now), found.family_id])
+            if row is None or not row[2]:
                 raise RefreshError("The refresh token has expired or was revoked.")
-            if token.used_at is None:
-                token.used_at = now
-                token.save(update_fields=["used_at"])
-                return family.issue_pair(parent=token)
-            successor = family.refresh_tokens.filter(parent=token, used_at__isnull=True).first()
-            grace = timedelta(seconds=settings.REFRESH_GRACE_SECONDS)
-            if not token.grace_used and successor is not None and now - token.used_at <= grace:
-                token.grace_used = True
-                token.save(update_fields=["grace_used"])
-                successor.used_at = now
-                successor.save(update_fields=["used_at"])
-                if successor.access_token is not None:
-                    successor.access_token.revoke()
-                return family.issue_pair(parent=token)
+            family = TokenFamily(
+                pk=found.family_id, client_id=row[0], expires_at=hot_path.python_time(row[1])
+            )
+            # Marked used only if it was not: one statement, which also locks the token's row.
+            if hot_path.update(hot_path.use_refresh_token, [hot_path.db_time(now), found.pk]):
+                return family.issue_pair(parent_id=found.pk)
+            grace_from = now - timedelta(seconds=settings.REFRESH_GRACE_SECONDS)
+            token = hot_path.fetch_one(
+                hot_path.lock_used_refresh_token, [hot_path.db_time(grace_from), found.pk]
+            )
+            if token is None:
+                raise RefreshError("The refresh token is not valid.")
+            grace_used, used_within_grace = token
+            successor = (
+                self.filter(parent_id=found.pk, used_at__isnull=True)
+                .order_by("pk")
+                .values_list("pk", "access_token_id")
+                .first()
+            )
+            if not grace_used and used_within_grace and successor is not None:
+                self.filter(pk=found.pk).update(grace_used=True)
+                self.filter(pk=successor[0]).update(used_at=now)
+                if successor[1] is not None:
+                    AccessToken(pk=successor[1]).revoke()
+                return family.issue_pair(parent_id=found.pk)
             family.revoke(now)
         # The revocation above is committed; the caller is told the token is not valid.
         raise RefreshError("The refresh token was already used.", revoked_family=family)

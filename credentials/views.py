@@ -16,9 +16,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
-from credentials import client_auth
+from credentials import client_auth, tab
 from credentials.forms import CredentialNameForm, RegenerateSecretForm, UnlockForm
 from credentials.models import ApiKey, ApiKeyCredential, ClientSecret, OAuthClient, Slot
+from credentials.tab import SECRET_ROW
 from groups.access import group_for, group_for_write
 from groups.activity import record
 from groups.models import Action
@@ -41,26 +42,14 @@ OAUTH_CLIENT_INTRO = (
     "The client gets a Client ID and a Client Secret. Both work with OAuth 2.0 (POST /v2/tokens) "
     "and the conventional method (POST /v1/tokens)."
 )
-SECRET_ROW = "client-secret"  # noqa: S105  (the key of a row in `revealed`, not a secret)
 
 
 def _render_tab(request, group, revealed=None):
     """The tab, with `revealed` {(credential public id, slot or SECRET_ROW): value} shown in clear."""
-    revealed = revealed or {}
-    credentials = list(_api_key_credentials(group))
-    for credential in credentials:
-        for key in credential.keys.all():
-            key.value = revealed.get((credential.public_id, key.slot))
-            key.warnings = credential.rotation_warnings(key.slot)
-    clients = list(_oauth_clients(group))
-    lockouts = client_auth.active_lockouts([client.client_id for client in clients])
-    for client in clients:
-        client.secret_value = revealed.get((client.public_id, SECRET_ROW))
-        client.lockouts = lockouts.get(client.client_id, [])
     context = {
         "group": group,
-        "api_key_credentials": credentials,
-        "oauth_clients": clients,
+        **tab.context(group, revealed or {}),
+        "can_manage": group.can_manage_credentials,
         "regenerate_form": RegenerateSecretForm(),
         "show_enabled": settings.CREDENTIALS_SHOW,
     }
@@ -106,7 +95,7 @@ def authentication_information(request, slug):
 
 @login_required
 @never_cache
-@sensitive_variables("values")
+@sensitive_variables()
 def api_key_create(request, slug):
     group = group_for_write(request, slug)
     form = CredentialNameForm(request.POST or None, existing=group.api_key_credentials)
@@ -130,7 +119,7 @@ def api_key_create(request, slug):
 @never_cache
 @require_POST
 @recent_password_required
-@sensitive_variables("value")
+@sensitive_variables()
 def api_key_show(request, slug, public_id, slot):
     group = group_for_write(request, slug)
     _require_show_enabled()
@@ -143,7 +132,7 @@ def api_key_show(request, slug, public_id, slot):
 @login_required
 @never_cache
 @recent_password_required
-@sensitive_variables("value")
+@sensitive_variables()
 def api_key_regenerate(request, slug, public_id, slot):
     group = group_for_write(request, slug)
     credential = get_object_or_404(_api_key_credentials(group), public_id=public_id)
@@ -170,7 +159,7 @@ def api_key_delete(request, slug, public_id):
 
 @login_required
 @never_cache
-@sensitive_variables("value")
+@sensitive_variables()
 def oauth_client_create(request, slug):
     group = group_for_write(request, slug)
     form = CredentialNameForm(request.POST or None, existing=group.oauth_clients)
@@ -190,7 +179,7 @@ def oauth_client_create(request, slug):
 @never_cache
 @require_POST
 @recent_password_required
-@sensitive_variables("value")
+@sensitive_variables()
 def oauth_secret_show(request, slug, public_id):
     group = group_for_write(request, slug)
     _require_show_enabled()
@@ -204,7 +193,7 @@ def oauth_secret_show(request, slug, public_id):
 @login_required
 @never_cache
 @recent_password_required
-@sensitive_variables("value")
+@sensitive_variables()
 def oauth_secret_regenerate(request, slug, public_id):
     group = group_for_write(request, slug)
     client = get_object_or_404(_oauth_clients(group), public_id=public_id)

@@ -1,12 +1,14 @@
 import re
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
-from credentials.models import Slot
+from credentials.models import ApiKeyCredential, Lockout, Slot
 from tests.conftest import client_for, make_api_key, make_oauth_client
 
 TAB = "/groups/payments/"
@@ -180,3 +182,56 @@ def test_the_tab_costs_the_same_queries_whatever_the_number_of_credentials(cast)
     many = count_tab_queries(cast.owner, cast.group.slug)
 
     assert many == few
+
+
+def test_every_row_links_its_own_actions(cast):
+    credentials = [make_api_key(cast.group, name)[0] for name in ("One", "Two")]
+    client, _ = make_oauth_client(cast.group)
+    Lockout.objects.create(
+        client_key=Lockout.key_for(client.client_id),
+        address="198.51.100.9",
+        failures=5,
+        last_failure_at=timezone.now(),
+        locked_until=timezone.now() + timedelta(minutes=30),
+    )
+
+    page = client_for(cast.owner).get(TAB).content.decode()
+
+    for credential in credentials:
+        args = ["payments", credential.public_id]
+        assert page.count(f'href="{reverse("credentials:delete-api-key", args=args)}"') == 1
+        for slot in Slot:
+            show = reverse("credentials:show-key", args=[*args, slot])
+            assert page.count(f'action="{show}"') == page.count(f'data-copy-url="{show}"') == 1
+            assert page.count(f'href="{reverse("credentials:regenerate-key", args=[*args, slot])}"') == 1
+    args = ["payments", client.public_id]
+    for name, attribute in [
+        ("delete-oauth-client", "href"),
+        ("show-secret", "action"),
+        ("show-secret", "data-copy-url"),
+        ("regenerate-secret", "href"),
+        ("unlock-oauth-client", "action"),
+    ]:
+        assert page.count(f'{attribute}="{reverse(f"credentials:{name}", args=args)}"') == 1
+
+
+def test_names_are_escaped_exactly_once(cast):
+    # The form allows no markup in names; one written straight to the database must still be inert.
+    ApiKeyCredential.create_with_keys(cast.group, "R&D <team>", None)
+
+    response = client_for(cast.owner).get(TAB)
+
+    assertContains(response, ">R&amp;D &lt;team&gt;</h3>", html=False)
+    assertContains(response, 'data-copy-label="Primary key of R&amp;D &lt;team&gt;"', html=False)
+    assertNotContains(response, "&amp;amp;")
+    assertNotContains(response, "<team>")
+
+
+def test_the_tab_reads_no_encrypted_copy(cast, api_key):
+    make_oauth_client(cast.group)
+    client = client_for(cast.owner)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(TAB).status_code == 200
+
+    assert not [query["sql"] for query in queries if "encrypted" in query["sql"]]

@@ -5,12 +5,14 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
+from django.db import connection
 from django.db.models import F
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from credentials import secrets
-from credentials.models import RefreshToken, TokenFamily
+from credentials.models import AccessToken, RefreshToken, TokenFamily
 from credentials.secrets import Kind
 from groups.models import Activity
 from tests.conftest import make_oauth_client
@@ -203,6 +205,25 @@ def test_refresh_returns_a_new_pair_of_the_same_shape(pair):
     assert body["accessToken"] != pair["accessToken"]
     assert body["refreshToken"] != pair["refreshToken"]
     assert whoami(body["accessToken"]).json()["auth"]["credential"] == "Checkout"
+
+
+def statements(queries):
+    """The SQL statements sent, without the transaction control around them."""
+    control = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK", "BEGIN", "COMMIT")
+    return [query["sql"] for query in queries if not query["sql"].upper().startswith(control)]
+
+
+def test_rotation_locks_the_family_then_marks_the_token_used_in_five_statements(pair):
+    with CaptureQueriesContext(connection) as queries:
+        assert refresh(pair["refreshToken"]).status_code == 200
+
+    lookup, lock, use, *inserts = statements(queries.captured_queries)
+    assert lookup.startswith("SELECT") and RefreshToken._meta.db_table in lookup
+    assert lock.startswith("SELECT") and TokenFamily._meta.db_table in lock
+    assert lock.endswith(" FOR UPDATE") == connection.features.has_select_for_update
+    assert use.startswith(f"UPDATE {RefreshToken._meta.db_table}") and "used_at IS NULL" in use
+    tables = [insert.split()[2] for insert in inserts]
+    assert tables == [AccessToken._meta.db_table, RefreshToken._meta.db_table]
 
 
 def test_refresh_is_json_and_never_cached(pair):

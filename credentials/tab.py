@@ -1,0 +1,190 @@
+"""The rows of the Authentication Information tab, prepared for the template once per page.
+
+A group may hold many credentials: with 50 API key credentials and 50 OAuth clients the tab has
+250 rows, and Django's template engine pays for every variable, filter, `{% url %}` and
+`{% include %}` of every one. So the rows reach the template as plain dicts holding what each row
+shows: names, UTC times as text and the URLs of its actions, built from one reverse() per kind of
+action. Each value is HTML-escaped once here (a name appears seven times on its card); the
+template's autoescaping leaves escaped values alone and still escapes anything added unescaped.
+The markup and wording stay in the templates. The queries read only the columns shown (never the
+encrypted copies), build no model instances, and their number does not depend on the number of
+credentials (docs/performance.md).
+"""
+
+import uuid
+from datetime import UTC
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString
+
+from credentials import client_auth
+from credentials.models import (
+    ApiKey,
+    ApiKeyCredential,
+    ClientSecret,
+    OAuthClient,
+    Slot,
+    recent_use_since,
+    rotation_warnings,
+)
+
+SECRET_ROW = "client-secret"  # noqa: S105  (the key of a row in `revealed`, not a secret)
+# (slot, its label, the label in lower case, the other slot), in the order the rows are shown.
+SLOTS = [
+    (escape(slot.value), escape(slot.label), escape(slot.label.lower()), escape(slot.other.value))
+    for slot in Slot
+]
+
+_PLACEHOLDER = str(uuid.UUID(int=0))
+
+
+class _Urls:
+    """The URL of action `name` for any credential of the group, from a single reverse()."""
+
+    def __init__(self, name, slug, *after):
+        url = reverse(name, args=[slug, _PLACEHOLDER, *after])
+        head, _, tail = url.rpartition(_PLACEHOLDER)
+        self.head, self.tail = escape(head), escape(tail)
+
+    def __call__(self, public_id):
+        """The URL for `public_id`, a text from _id()."""
+        return SafeString(f"{self.head}{public_id}{self.tail}")
+
+
+def _id(public_id):
+    """A UUID (or a UUID and a slot) as text: hexadecimal digits and hyphens, nothing to escape."""
+    return SafeString(str(public_id))
+
+
+def _utc(moment):
+    """A time as the tab writes it (digits only, nothing to escape), followed by " UTC"."""
+    return SafeString(moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M"))
+
+
+def _optional(text):
+    return None if text is None else escape(text)
+
+
+def context(group, revealed):
+    """The template's rows: `api_key_credentials` and `oauth_clients`, with `revealed`
+    {(public id, slot or SECRET_ROW): value} shown in clear."""
+    revealed = {(str(public_id), row): value for (public_id, row), value in revealed.items()}
+    return {
+        "api_key_credentials": api_key_credentials(group, revealed),
+        "oauth_clients": oauth_clients(group, revealed),
+    }
+
+
+def api_key_credentials(group, revealed):
+    """The group's API key credentials, each with its key rows, primary first."""
+    delete_url = _Urls("credentials:delete-api-key", group.slug)
+    show_url = {slot: _Urls("credentials:show-key", group.slug, slot) for slot in Slot}
+    regenerate_url = {slot: _Urls("credentials:regenerate-key", group.slug, slot) for slot in Slot}
+    kind, consequence = escape(ApiKeyCredential.kind), escape(ApiKeyCredential.delete_consequence)
+    credentials = {}
+    rows = group.api_key_credentials.values_list(
+        "id", "public_id", "name", "created_at", "created_by__username"
+    )
+    for pk, public_id, name, created_at, created_by in rows:
+        public_id = _id(public_id)
+        credentials[pk] = {
+            "public_id": public_id,
+            "name": escape(name),
+            "kind": kind,
+            "delete_consequence": consequence,
+            "created": _utc(created_at),
+            "created_by": _optional(created_by),
+            "delete_url": delete_url(public_id),
+            "slots": {},
+        }
+    keys = ApiKey.objects.filter(credential__group=group).values_list(
+        "credential_id", "slot", "hint", "created_at", "last_used_at", "last_used_address"
+    )
+    for credential_id, slot, *key in keys:
+        if credential_id in credentials:  # else created after the first query: not listed
+            credentials[credential_id]["slots"][slot] = key
+    recent_since = recent_use_since()
+    for credential in credentials.values():
+        slots = credential.pop("slots")
+        credential["keys"] = [
+            _key_row(credential, slot, slots, revealed, show_url, regenerate_url, recent_since)
+            for slot in SLOTS
+            if slot[0] in slots
+        ]
+    return list(credentials.values())
+
+
+def _key_row(credential, slot, slots, revealed, show_url, regenerate_url, recent_since):
+    slot, label, label_lower, other = slot
+    hint, created_at, last_used_at, last_used_address = slots[slot]
+    other_last_used_at = slots[other][2] if other in slots else None
+    warnings = rotation_warnings(slot, last_used_at, last_used_address, other_last_used_at, recent_since)
+    public_id = credential["public_id"]
+    return {
+        "slot": slot,
+        "label": label,
+        "label_lower": label_lower,
+        "other": other,
+        "row_id": _id(f"{public_id}-{slot}"),
+        "value": _optional(revealed.get((public_id, slot))),
+        "hint": escape(hint),
+        "last_used": _utc(last_used_at) if last_used_at else None,
+        "last_used_address": _optional(last_used_address),
+        "issued": _utc(created_at),
+        "show_url": show_url[slot](public_id),
+        "regenerate_url": regenerate_url[slot](public_id),
+        "warnings": [escape(warning) for warning in warnings],
+    }
+
+
+def oauth_clients(group, revealed):
+    """The group's OAuth clients with their current secret, the replaced secrets that still work,
+    and their active locks."""
+    delete_url = _Urls("credentials:delete-oauth-client", group.slug)
+    show_url = _Urls("credentials:show-secret", group.slug)
+    regenerate_url = _Urls("credentials:regenerate-secret", group.slug)
+    unlock_url = _Urls("credentials:unlock-oauth-client", group.slug)
+    kind, consequence = escape(OAuthClient.kind), escape(OAuthClient.delete_consequence)
+    clients, by_client_id = {}, {}
+    rows = group.oauth_clients.values_list(
+        "id", "public_id", "name", "client_id", "created_at", "created_by__username"
+    )
+    for pk, public_id, name, client_id, created_at, created_by in rows:
+        public_id = _id(public_id)
+        clients[pk] = by_client_id[client_id] = {
+            "public_id": public_id,
+            "name": escape(name),
+            "client_id": escape(client_id),
+            "kind": kind,
+            "delete_consequence": consequence,
+            "created": _utc(created_at),
+            "created_by": _optional(created_by),
+            "secret_value": _optional(revealed.get((public_id, SECRET_ROW))),
+            "secret_hint": None,
+            "secret_issued": None,
+            "old_secrets": [],
+            "lockouts": [],
+            "delete_url": delete_url(public_id),
+            "show_url": show_url(public_id),
+            "regenerate_url": regenerate_url(public_id),
+            "unlock_url": unlock_url(public_id),
+        }
+    working = ClientSecret.objects.working(timezone.now()).filter(client__group=group)
+    # Newest first (the model's ordering), as OAuthClient.current_secret and old_secrets see them.
+    for client_pk, hint, created_at, expires_at in working.values_list(
+        "client_id", "hint", "created_at", "expires_at"
+    ):
+        client = clients.get(client_pk)
+        if client is None:
+            continue
+        if expires_at is not None:
+            client["old_secrets"].append({"hint": escape(hint), "until": _utc(expires_at)})
+        elif client["secret_hint"] is None:
+            client["secret_hint"], client["secret_issued"] = escape(hint), _utc(created_at)
+    for client_id, locks in client_auth.active_lockouts(list(by_client_id)).items():
+        by_client_id[client_id]["lockouts"] = [
+            {"address": escape(lock.address), "until": _utc(lock.locked_until)} for lock in locks
+        ]
+    return list(clients.values())
