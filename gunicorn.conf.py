@@ -1,6 +1,7 @@
 """gunicorn settings for `make run` and production (docs/deploy.md); every value can come from the
 environment or .env."""
 
+import gc
 import os
 
 import environ
@@ -25,3 +26,10 @@ wsgi_app = "portal.wsgi:application"
 accesslog = None if env.str("ACCESS_LOG", default="-") == "off" else env.str("ACCESS_LOG", default="-")
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
 errorlog = env.str("ERROR_LOG", default="-")
+
+
+def post_worker_init(worker):
+    """The app's modules, URLconf and templates, loaded now, live as long as the worker: freezing
+    them spares the garbage collector from scanning them again at every full collection (the
+    tab's p99 roughly halved, docs/performance.md)."""
+    gc.freeze()
