@@ -9,6 +9,13 @@ from portal.sessions import reauthenticate
 from portal.views import healthz
 
 urlpatterns = [
+    # The hot paths first: Django tries the patterns in order.
+    path("v1/verify", api.verify, name="verify"),
+    path("v1/whoami", api.whoami, name="whoami"),
+    path("v1/tokens", api.tokens_v1, name="tokens-v1"),
+    path("v2/tokens", api.token_v2, name="token-v2"),
+    path("v2/tokens/revoke", api.revoke_v2, name="revoke-v2"),
+    path("healthz", healthz, name="healthz"),
     path("", RedirectView.as_view(pattern_name="groups:list"), name="home"),
     path("accounts/reauthenticate/", reauthenticate, name="reauthenticate"),
     # Sign in and out and change one's password. No self-service reset by e-mail: the portal sends
@@ -23,15 +30,9 @@ urlpatterns = [
     ),
     path("groups/", include("groups.urls")),
     path("groups/<slug:slug>/", include("credentials.urls")),
-    path("v2/tokens", api.token_v2, name="token-v2"),
-    path("v2/tokens/revoke", api.revoke_v2, name="revoke-v2"),
-    path("v1/tokens", api.tokens_v1, name="tokens-v1"),
-    path("v1/whoami", api.whoami, name="whoami"),
-    path("v1/verify", api.verify, name="verify"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
-    path("healthz", healthz, name="healthz"),
 ]
 
 # Every uncaught error: a generic page or JSON body, and 503 when the database is unreachable.
