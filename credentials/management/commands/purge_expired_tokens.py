@@ -22,9 +22,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--duty",
             type=float,
-            default=0.5,
+            default=0.3,
             help="share of the time the purge may work; after each batch it rests in proportion, "
-            "leaving the database and CPU to live traffic (default 0.5, 1 never rests)",
+            "leaving the database and CPU to live traffic (default 0.3, 1 never rests)",
         )
 
     def handle(self, *args, batch_size, duty, **options):
