@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.urls import URLResolver, get_resolver
 
 from credentials.models import ApiKeyCredential, OAuthClient
 from groups.models import Group, Membership, Role
@@ -30,13 +31,40 @@ class _RecordingHandler(logging.Handler):
             self.leaks.append(f"{record.name}: {SECRET_SHAPE.sub('<secret>', text)[:200]}")
 
 
-# Figures a test wants shown after the run (pytest's capture hides what tests print when they pass).
-SUMMARY_LINES = []
+# Figures a test wants shown after the run (pytest's capture hides what tests print when they pass),
+# by label: a module whose tests pytest-django splits into two groups reports once, with its totals.
+SUMMARY = {}
+
+
+def report(label, figures):
+    SUMMARY[label] = f"{label}: {figures}"
 
 
 def pytest_terminal_summary(terminalreporter):
-    for line in SUMMARY_LINES:
+    for line in SUMMARY.values():
         terminalreporter.write_line(line)
+
+
+# The API operations, as documented in the OpenAPI schema (tests assert that both agree).
+API_OPERATIONS = [
+    ("POST", "/v2/tokens"),
+    ("POST", "/v2/tokens/revoke"),
+    ("POST", "/v1/tokens"),
+    ("PATCH", "/v1/tokens"),
+    ("GET", "/v1/whoami"),
+    ("GET", "/v1/verify"),
+]
+
+
+def url_patterns(patterns=None, prefix="", namespace=""):
+    """Every URL pattern of the project: (namespaced name, route without the leading slash, view)."""
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from url_patterns(entry.url_patterns, route, inner)
+        else:
+            yield f"{namespace}{entry.name}", route, entry.callback
 
 
 @pytest.fixture(scope="session", autouse=True)

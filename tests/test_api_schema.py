@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import positive_data_acceptance
 
-from tests.conftest import SUMMARY_LINES, make_api_key, make_group, make_oauth_client
+from tests.conftest import API_OPERATIONS, make_api_key, make_group, make_oauth_client, report
 
 CASES_PER_OPERATION = 60
 counted = {"cases": 0, "operations": set()}
@@ -47,23 +47,17 @@ def valid_credentials(db, settings, keep_test_connection):
     return {"basic": f"Basic {basic}", "api_key": keys["primary"]}
 
 
-OPERATIONS = [
-    ("POST", "/v2/tokens"),
-    ("POST", "/v2/tokens/revoke"),
-    ("POST", "/v1/tokens"),
-    ("PATCH", "/v1/tokens"),
-    ("GET", "/v1/whoami"),
-    ("GET", "/v1/verify"),
-]
+OPERATIONS = API_OPERATIONS
 
 
 @pytest.fixture(scope="module", autouse=True)
 def report_case_count():
     yield
     if counted["cases"]:
-        SUMMARY_LINES.append(
-            f"schemathesis: {counted['cases']} generated cases over {len(counted['operations'])} "
-            "operations, all conforming"
+        report(
+            "schemathesis",
+            f"{counted['cases']} generated cases over {len(counted['operations'])} "
+            "operations, all conforming",
         )
 
 

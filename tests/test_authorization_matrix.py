@@ -16,17 +16,18 @@ from urllib.parse import quote, urlencode
 import pytest
 from django.db import transaction
 from django.test import Client
-from django.urls import URLResolver, get_resolver, reverse
+from django.urls import reverse
 
 from credentials.models import AccessToken, ApiKey, ApiKeyCredential, ClientSecret, OAuthClient
 from groups.models import Activity, Group, Membership, Role
 from tests.conftest import (
     SECRET_SHAPE,
-    SUMMARY_LINES,
     make_api_key,
     make_group,
     make_member,
     make_oauth_client,
+    report,
+    url_patterns,
 )
 
 ROLES = ("owner", "admin", "viewer", "outsider", "staff", "anonymous")
@@ -207,17 +208,7 @@ ADMIN_REGEX_ROUTES = {
 }
 
 
-def walk(patterns, prefix="", namespace=""):
-    for entry in patterns:
-        route = prefix + str(entry.pattern)
-        if isinstance(entry, URLResolver):
-            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
-            yield from walk(entry.url_patterns, route, inner)
-        else:
-            yield f"{namespace}{entry.name}", route, entry.callback
-
-
-PATTERNS = list(walk(get_resolver().url_patterns))
+PATTERNS = list(url_patterns())
 
 
 def matrix_key(name, route):
@@ -350,10 +341,11 @@ counted = {"cells": 0, "requests": 0, "denied": 0}
 def report_figures():
     yield
     if counted["cells"]:
-        SUMMARY_LINES.append(
-            f"authorization matrix: {len(MATRIX)} entries ({len(ROWS)} URL patterns + the admin site's "
+        report(
+            "authorization matrix",
+            f"{len(MATRIX)} entries ({len(ROWS)} URL patterns + the admin site's "
             f"{len(ADMIN_URLS)} URLs) x {len(ROLES)} roles x {len(METHODS)} methods = {counted['cells']} "
-            f"cells, {counted['requests']} requests, {counted['denied']} denials with no row changed"
+            f"cells, {counted['requests']} requests, {counted['denied']} denials with no row changed",
         )
 
 

@@ -1,11 +1,12 @@
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from credentials import secrets
-from credentials.models import ApiKey, ApiKeyCredential, Slot
+from credentials.models import ApiKey, ApiKeyCredential, OAuthClient, Slot
 from credentials.secrets import Kind
 from tests.conftest import make_api_key, make_group
 
@@ -144,3 +145,12 @@ def test_fresh_credential_warns_that_the_other_slot_was_never_used(cast):
         "The secondary key has not been used since it was issued:"
         " applications may not have switched to it yet."
     ]
+
+
+@pytest.mark.parametrize("model", [ApiKeyCredential, OAuthClient])
+def test_names_are_validated_on_the_model_so_the_admin_site_keeps_to_them(db, model):
+    group = make_group()
+    with pytest.raises(ValidationError) as raised:
+        model(group=group, name="Billing\r\nX-Injected: yes").full_clean()
+    assert "name" in raised.value.message_dict
+    model(group=group, name="Billing app 2.0").full_clean()

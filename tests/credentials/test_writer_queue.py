@@ -10,7 +10,7 @@ import threading
 import time
 
 from credentials.hot_path import WriterQueue
-from tests.conftest import SUMMARY_LINES
+from tests.conftest import report
 
 HOLD_SECONDS = 0.4
 
@@ -38,9 +38,10 @@ def test_a_writer_in_another_process_waits_and_wakes_when_the_first_is_done(tmp_
 
     assert holder.exitcode == 0
     woke_after = entered - released_at.value
-    SUMMARY_LINES.append(
-        f"writer queue: waited {1000 * (entered - asked):.0f} ms for the other process, "
-        f"woke {1000 * woke_after:.1f} ms after it was done"
+    report(
+        "writer queue",
+        f"waited {1000 * (entered - asked):.0f} ms for the other process, "
+        f"woke {1000 * woke_after:.1f} ms after it was done",
     )
     assert 0 <= woke_after < 0.2
 

@@ -5,12 +5,20 @@ import uuid
 
 import pytest
 from django.test import Client
-from django.urls import URLResolver, get_resolver, reverse
+from django.urls import reverse
 from pytest_django.asserts import assertContains, assertRedirects
 
 from credentials.models import ApiKey, ApiKeyCredential, ClientSecret, Lockout, OAuthClient
 from groups.models import Activity, Group, Membership, Role
-from tests.conftest import PASSWORD, client_for, make_api_key, make_group, make_member, make_oauth_client
+from tests.conftest import (
+    PASSWORD,
+    client_for,
+    make_api_key,
+    make_group,
+    make_member,
+    make_oauth_client,
+    url_patterns,
+)
 
 KWARG = re.compile(r"<(?:[^>:]+:)?([^>]+)>")
 
@@ -54,19 +62,7 @@ POST_DATA = {
 }
 
 
-def walk(patterns, prefix="", namespace=""):
-    for entry in patterns:
-        route = prefix + str(entry.pattern)
-        if isinstance(entry, URLResolver):
-            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
-            yield from walk(entry.url_patterns, route, inner)
-        else:
-            yield f"{namespace}{entry.name}", route
-
-
-GROUP_ROUTES = sorted(
-    (name, route) for name, route in walk(get_resolver().url_patterns) if "<slug:slug>" in route
-)
+GROUP_ROUTES = sorted((name, route) for name, route, _ in url_patterns() if "<slug:slug>" in route)
 WRITE_ROUTES = [(name, route) for name, route in GROUP_ROUTES if name not in READ_PAGES]
 # URLs that address a credential or a member inside the group.
 OBJECT_ROUTES = [

@@ -17,18 +17,19 @@ from http.cookies import SimpleCookie
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.views import APIView
 
 from credentials.models import AccessToken, ApiKeyCredential, Lockout, OAuthClient, RefreshToken
 from groups.models import Activity, Group, Membership, Role
 from tests.conftest import (
+    API_OPERATIONS,
     PASSWORD,
     SECRET_SHAPE,
-    SUMMARY_LINES,
     make_api_key,
     make_member,
     make_oauth_client,
+    report,
+    url_patterns,
 )
 
 FORM = "application/x-www-form-urlencoded"
@@ -36,14 +37,7 @@ JSON = "application/json"
 MB = 1024 * 1024
 
 # The API operations, in the order of the expected-status columns of CASES below.
-ENDPOINTS = [
-    ("POST", "/v2/tokens"),
-    ("POST", "/v2/tokens/revoke"),
-    ("POST", "/v1/tokens"),
-    ("PATCH", "/v1/tokens"),
-    ("GET", "/v1/whoami"),
-    ("GET", "/v1/verify"),
-]
+ENDPOINTS = API_OPERATIONS
 TOKEN_PATHS = {"/v2/tokens", "/v2/tokens/revoke", "/v1/tokens"}
 SERVICE_PATHS = {"/v1/whoami", "/v1/verify"}
 OAUTH_ERRORS = {"invalid_request", "invalid_client", "invalid_grant", "unsupported_grant_type"}
@@ -318,10 +312,11 @@ counted = {"requests": 0, "cells": set(), "portal": set()}
 def report_figures():
     yield
     if counted["requests"]:
-        SUMMARY_LINES.append(
-            f"abuse: {len(ENDPOINTS)} API operations x {len(CASES)} hostile requests = "
+        report(
+            "abuse",
+            f"{len(ENDPOINTS)} API operations x {len(CASES)} hostile requests = "
             f"{len(counted['cells'])} cells; portal: {len(PORTAL_FORMS)} forms x {len(PORTAL_BODIES)} "
-            f"hostile bodies = {len(counted['portal'])} cells; {counted['requests']} requests, no 5xx"
+            f"hostile bodies = {len(counted['portal'])} cells; {counted['requests']} requests, no 5xx",
         )
 
 
@@ -383,14 +378,8 @@ def api_paths_in_urlconf():
     """Every URL served by a DRF view or under /vN/, except the OpenAPI document and its Swagger UI
     (drf-spectacular's views, fuzzed by test_api_schema.py)."""
 
-    def walk(patterns, prefix=""):
-        for entry in patterns:
-            if isinstance(entry, URLResolver):
-                yield from walk(entry.url_patterns, prefix + str(entry.pattern))
-            elif isinstance(entry, URLPattern):
-                yield "/" + prefix + str(entry.pattern), entry.callback
-
-    for route, callback in walk(get_resolver().url_patterns):
+    for _, route, callback in url_patterns():
+        route = "/" + route
         view_class = getattr(callback, "cls", None)
         is_api = isinstance(view_class, type) and issubclass(view_class, APIView)
         if is_api and view_class.__module__.startswith("drf_spectacular."):

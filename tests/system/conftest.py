@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import connection
 
 from groups.models import Role
-from tests.conftest import PASSWORD, SUMMARY_LINES, make_api_key, make_group, make_member, make_oauth_client
+from tests.conftest import PASSWORD, make_api_key, make_group, make_member, make_oauth_client, report
 from tests.system.support import GUNICORN, ROOT, Portal, Traffic
 
 # The servers' verification memory (VERIFY_CACHE_SECONDS): the longest a changed credential may
@@ -176,4 +176,4 @@ def traffic(request):
     """Counts the module's requests; its summary line is printed at the end of the run."""
     counted = Traffic()
     yield counted
-    SUMMARY_LINES.append(counted.summary(request.module.LABEL))
+    report(request.module.LABEL, counted.summary())

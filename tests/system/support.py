@@ -241,8 +241,8 @@ class Traffic:
             raise AssertionError(f"{method} {path} answered {response.status}, expected {expect}")
         return response
 
-    def summary(self, label):
-        return ", ".join([f"{label}: {self.sent} requests, {self.failures} failures", *self.figures])
+    def summary(self):
+        return ", ".join([f"{self.sent} requests, {self.failures} failures", *self.figures])
 
 
 @dataclass
