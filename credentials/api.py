@@ -376,8 +376,9 @@ def verify(request):
     return Response(status=204, headers=headers)
 
 
-# Names pass the portal's form validator, but not the admin's change form: a newline would make
-# Django refuse the header (a 500 that nginx reports), and other controls are invalid in HTTP.
+# Names are validated (credentials.models.name_validator), but a row written around validation (a
+# shell, a restore) must not break the gateway: a newline would make Django refuse the header (a
+# 500 that nginx reports), and other controls are invalid in HTTP.
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 

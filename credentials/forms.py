@@ -1,11 +1,6 @@
 from django import forms
-from django.core.validators import RegexValidator
 
-# Names travel in response headers (X-Auth-Credential), so they stay within printable ASCII.
-name_validator = RegexValidator(
-    r"^[A-Za-z0-9][A-Za-z0-9 ._-]*\Z",
-    "Use letters, digits, spaces, dots, hyphens and underscores, starting with a letter or digit.",
-)
+from credentials.models import name_validator
 
 
 class CredentialNameForm(forms.Form):

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -11,6 +12,13 @@ from django.utils import timezone
 from credentials import hot_path, secrets
 from credentials.secrets import Kind
 from groups.models import Group
+
+# Names travel in response headers (X-Auth-Credential), so they stay within printable ASCII. On
+# the model, so that the admin site's forms keep to it as the portal's do.
+name_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9 ._-]*\Z",
+    "Use letters, digits, spaces, dots, hyphens and underscores, starting with a letter or digit.",
+)
 
 
 class Slot(models.TextChoices):
@@ -35,7 +43,7 @@ class ApiKeyCredential(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="api_key_credentials")
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[name_validator])
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -190,7 +198,7 @@ class OAuthClient(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="oauth_clients")
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[name_validator])
     client_id = models.CharField(max_length=40, unique=True, default=secrets.generate_client_id)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
