@@ -1,7 +1,7 @@
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -285,15 +285,14 @@ class OAuthClient(models.Model):
 
     def issue_token_pair(self):
         """The conventional method's first issue: an access token and a refresh token starting a
-        new family whose absolute expiry (REFRESH_TOKEN_TTL from now) no rotation extends."""
+        new family whose absolute expiry (REFRESH_TOKEN_TTL from now) no rotation extends.
+        Three INSERTs (hot_path) in one transaction."""
         now = timezone.now()
-        family = TokenFamily(
-            client=self, created_at=now, expires_at=now + timedelta(seconds=settings.REFRESH_TOKEN_TTL)
-        )
-        times = [hot_path.db_time(family.created_at), hot_path.db_time(family.expires_at)]
+        expires_at = now + timedelta(seconds=settings.REFRESH_TOKEN_TTL)
+        times = [hot_path.db_time(now), hot_path.db_time(expires_at)]
         with hot_path.one_writer_at_a_time(), transaction.atomic():
-            family.pk = hot_path.insert(hot_path.new_token_family, [self.pk, *times])
-            return family.issue_pair()
+            family_id = hot_path.insert(hot_path.new_token_family, [self.pk, *times])
+            return TokenFamily.issue_pair(self.pk, family_id, expires_at, now)
 
 
 class ClientSecretQuerySet(models.QuerySet):
@@ -336,21 +335,21 @@ class TokenFamily(models.Model):
     def __str__(self):
         return f"token family {self.pk} of {self.client}"
 
-    def issue_pair(self, parent_id=None):
-        """A new access token and refresh token in this family; `parent_id` is the refresh token
-        they replace. Two INSERTs (hot_path)."""
-        access, access_raw = AccessToken.objects.issue(self.client_id, family_id=self.pk)
-        refresh_raw = secrets.generate(Kind.REFRESH_TOKEN)
-        refresh = RefreshToken(
-            family=self,
-            parent_id=parent_id,
-            access_token=access,
-            digest=secrets.digest(refresh_raw),
-            created_at=timezone.now(),
+    @staticmethod
+    def issue_pair(client_id, family_id, expires_at, now, parent_id=None):
+        """A new access token and refresh token of client `client_id` in family `family_id`
+        (which ends at `expires_at`), issued at `now`; `parent_id` is the refresh token they
+        replace. Two INSERTs (hot_path), inside the caller's transaction."""
+        access_raw, refresh_raw = secrets.generate(Kind.ACCESS_TOKEN), secrets.generate(Kind.REFRESH_TOKEN)
+        created = hot_path.db_time(now)
+        access_expires = hot_path.db_time(now + timedelta(seconds=settings.ACCESS_TOKEN_TTL))
+        access_id = hot_path.insert(
+            hot_path.new_access_token,
+            [client_id, family_id, secrets.digest(access_raw), created, access_expires],
         )
-        params = [self.pk, refresh.parent_id, access.pk, refresh.digest, hot_path.db_time(refresh.created_at)]
-        refresh.pk = hot_path.insert(hot_path.new_refresh_token, [*params, False])
-        return TokenPair(access_raw, refresh_raw, access, refresh)
+        refresh_params = [family_id, parent_id, access_id, secrets.digest(refresh_raw), created, False]
+        refresh_id = hot_path.insert(hot_path.new_refresh_token, refresh_params)
+        return TokenPair(access_raw, refresh_raw, access_id, refresh_id, family_id, expires_at)
 
     def revoke(self, now):
         TokenFamily.objects.filter(pk=self.pk).update(revoked_at=now)
@@ -359,14 +358,15 @@ class TokenFamily(models.Model):
 
 @dataclass(frozen=True)
 class TokenPair:
+    """What POST and PATCH /v1/tokens answer with: the two values, the new rows' ids and the
+    family's absolute expiry."""
+
     access_token: str
     refresh_token: str
-    access: "AccessToken"
-    refresh: "RefreshToken"
-
-    @property
-    def expires_at(self):
-        return self.refresh.family.expires_at
+    access_id: int
+    refresh_id: int
+    family_id: int
+    expires_at: datetime
 
 
 class RefreshError(Exception):
@@ -469,12 +469,10 @@ class RefreshTokenQuerySet(models.QuerySet):
             row = hot_path.fetch_one(hot_path.lock_token_family, [hot_path.db_time(now), found.family_id])
             if row is None or not row[2]:
                 raise RefreshError("The refresh token has expired or was revoked.")
-            family = TokenFamily(
-                pk=found.family_id, client_id=row[0], expires_at=hot_path.python_time(row[1])
-            )
+            client_id, expires_at = row[0], hot_path.python_time(row[1])
             # Marked used only if it was not: one statement, which also locks the token's row.
             if hot_path.update(hot_path.use_refresh_token, [hot_path.db_time(now), found.pk]):
-                return family.issue_pair(parent_id=found.pk)
+                return TokenFamily.issue_pair(client_id, found.family_id, expires_at, now, found.pk)
             grace_from = now - timedelta(seconds=settings.REFRESH_GRACE_SECONDS)
             token = hot_path.fetch_one(
                 hot_path.lock_used_refresh_token, [hot_path.db_time(grace_from), found.pk]
@@ -493,7 +491,8 @@ class RefreshTokenQuerySet(models.QuerySet):
                 self.filter(pk=successor[0]).update(used_at=now)
                 if successor[1] is not None:
                     AccessToken(pk=successor[1]).revoke()
-                return family.issue_pair(parent_id=found.pk)
+                return TokenFamily.issue_pair(client_id, found.family_id, expires_at, now, found.pk)
+            family = TokenFamily(pk=found.family_id, client_id=client_id, expires_at=expires_at)
             family.revoke(now)
         # The revocation above is committed; the caller is told the token is not valid.
         raise RefreshError("The refresh token was already used.", revoked_family=family)

@@ -34,19 +34,19 @@ def test_expired_access_tokens_go_and_live_ones_stay():
 def test_refresh_token_still_rotates_after_its_access_token_was_purged():
     client, _ = make_oauth_client(make_group())
     pair = client.issue_token_pair()
-    AccessToken.objects.filter(pk=pair.access.pk).update(expires_at=past(seconds=1))
+    AccessToken.objects.filter(pk=pair.access_id).update(expires_at=past(seconds=1))
 
     purge()
 
-    assert not AccessToken.objects.filter(pk=pair.access.pk).exists()
+    assert not AccessToken.objects.filter(pk=pair.access_id).exists()
     assert RefreshToken.objects.rotate(pair.refresh_token).refresh_token.startswith("gpr_")
 
 
 def test_expired_families_secrets_and_lockouts_go():
     client, _ = make_oauth_client(make_group())
-    old_family = client.issue_token_pair().refresh.family
-    TokenFamily.objects.filter(pk=old_family.pk).update(expires_at=past(seconds=1))
-    live_family = client.issue_token_pair().refresh.family
+    old_family = client.issue_token_pair().family_id
+    TokenFamily.objects.filter(pk=old_family).update(expires_at=past(seconds=1))
+    live_family = client.issue_token_pair().family_id
     client.regenerate_secret(grace_seconds=3600)
     ClientSecret.objects.filter(client=client, expires_at__isnull=False).update(expires_at=past(seconds=1))
     for address, locked_until in [("10.0.0.1", past(seconds=1)), ("10.0.0.2", past(seconds=-60))]:
@@ -65,7 +65,7 @@ def test_expired_families_secrets_and_lockouts_go():
 
     purge()
 
-    assert list(TokenFamily.objects.values_list("pk", flat=True)) == [live_family.pk]
-    assert not RefreshToken.objects.filter(family=old_family).exists()
+    assert list(TokenFamily.objects.values_list("pk", flat=True)) == [live_family]
+    assert not RefreshToken.objects.filter(family_id=old_family).exists()
     assert ClientSecret.objects.filter(client=client).count() == 1
     assert sorted(Lockout.objects.values_list("address", flat=True)) == ["10.0.0.2", "10.0.0.4"]
