@@ -39,6 +39,9 @@ WORKERS = os.environ.get("WEB_CONCURRENCY", "")
 REFRESH_CHAINS = 64
 SCALE = int(os.environ.get("SCALE") or 0)
 SCALE_SCENARIOS = ("0 ", "1 ", "2 ", "4 ")
+# The scenarios to run, by number ("0456"): all of them unless set. Scenario 0 is always run, as
+# every ratio is to it.
+ONLY = os.environ.get("BENCH_ONLY", "")
 
 
 def django_setup(database_url):
@@ -228,8 +231,9 @@ def page_connections(server):
 
 def measure(seeded, server_scenarios, server, runs=RUNS):
     """Each scenario `runs` times, after a warm-up."""
-    for _name, path, options, script_args in server_scenarios[:5]:
-        run_wrk(path, options, script_args, seconds=2)
+    for name, path, options, script_args in server_scenarios:
+        if name[0] in "012345":  # not the refresh pool's (6) nor the page (7)
+            run_wrk(path, options, script_args, seconds=2)
     results = {}
     for _ in range(runs):
         for name, path, options, script_args in server_scenarios:
@@ -255,7 +259,7 @@ def main():
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{workdir / 'bench.sqlite3'}"
     django_setup(database_url)
     seeded = seed(workdir)
-    everything = scenarios(seeded, workdir)
+    everything = [s for s in scenarios(seeded, workdir) if not ONLY or s[0][0] in "0" + ONLY]
     collect_static()
     log = (workdir / "gunicorn.log").open("w")
     print(f"server log: {log.name}")

@@ -7,21 +7,18 @@ import re
 from urllib.parse import unquote_plus
 
 from django.conf import settings
-from django.core.exceptions import TooManyFieldsSent
-from django.http import QueryDict
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import BadRequest, TooManyFieldsSent
+from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions
-from rest_framework.decorators import (
-    api_view,
-    authentication_classes,
-    parser_classes,
-    permission_classes,
-)
-from rest_framework.parsers import FormParser
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from credentials import schema
@@ -53,12 +50,8 @@ class TokenRequestError(Exception):
 
 
 def exception_handler(exc, context):
-    """Every API error in the spec's shape: {"error", "error_description"}, never cached."""
-    if isinstance(exc, TooManyFieldsSent):  # Django's DATA_UPLOAD_MAX_NUMBER_FIELDS, under the size limit
-        exc = _invalid_request("The request has too many parameters.")
-    if isinstance(exc, TokenRequestError):
-        body = {"error": exc.error, "error_description": _description(exc.description)}
-        return Response(body, status=exc.status, headers={**NO_STORE, **exc.headers})
+    """Every error of the DRF views (verify, whoami) in the spec's shape: {"error",
+    "error_description"}, never cached."""
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -96,12 +89,18 @@ def _media_type(request):
 def _form(request):
     """The form parameters, each at most once; empty values count as omitted (RFC 6749 3.2)."""
     _check_size(request)
-    if _media_type(request) not in ("", "application/x-www-form-urlencoded"):
+    media_type = _media_type(request)
+    # A body without a Content-Type is not guessed at (a bare `curl -X POST` sends no body at all).
+    if media_type != "application/x-www-form-urlencoded" and (media_type or request.body):
         raise _invalid_request("Send the parameters as application/x-www-form-urlencoded.")
-    if "client_secret" in request.query_params:
+    if "client_secret" in request.GET:
         raise _invalid_request("Client credentials must not be sent in the URL.")
-    # Without a Content-Type (a bare `curl -X POST`), DRF parses nothing and gives a plain dict.
-    data = request.data if isinstance(request.data, QueryDict) else QueryDict()
+    try:
+        data = request.POST  # empty without a Content-Type (a bare `curl -X POST`)
+    except TooManyFieldsSent:  # DATA_UPLOAD_MAX_NUMBER_FIELDS, under the size limit
+        raise _invalid_request("The request has too many parameters.") from None
+    except BadRequest:  # a charset other than UTF-8
+        raise _invalid_request("The request body is not valid.") from None
     params = {}
     for name, values in data.lists():
         if len(values) > 1:
@@ -153,68 +152,107 @@ def _authenticated_client(request, client_id, secret):
         raise _invalid_client() from None
 
 
-# Outside DRF's wrapper, where the request is still Django's: error reports hide the body.
-@sensitive_post_parameters()
-@extend_schema(
-    operation_id="issue_token_v2",
-    summary="Issue an access token (OAuth 2.0 client credentials)",
-    description="RFC 6749 4.4. Authenticate with HTTP Basic (Username = Client ID, Password = Client "
-    "Secret: the lock icon) or with the client_id and client_secret fields, never both. The access "
-    "token is valid for one hour; ask again the same way when it expires.",
-    tags=["Tokens (OAuth 2.0)"],
-    auth=[{schema.CLIENT_CREDENTIALS: []}],
-    request={"application/x-www-form-urlencoded": schema.ClientCredentialsRequest},
-    responses={200: schema.AccessTokenResponse, **schema.TOKEN_ERRORS},
-    examples=[
-        OpenApiExample(
-            "Issued",
-            value={"access_token": "gpa_…", "token_type": "Bearer", "expires_in": 3600},
-            response_only=True,
-            status_codes=["200"],
+class TokenEndpoint(APIView):
+    """A token endpoint: an APIView, so that drf-spectacular documents it from its annotations, that
+    serves requests on Django's own request and response. DRF's request wrapper, negotiation,
+    renderer and exception handling added a tenth to each token request (docs/performance.md), and
+    these endpoints need none of them: they parse their own form or JSON body and answer JSON.
+
+    Errors are TokenRequestError, answered in the spec's shape; anything else reaches the
+    project's last-resort handler, as from any view. Error reports hide the POST body and, for
+    the views marked so, every local variable. These endpoints act for no portal user, even when
+    a portal session cookie comes along.
+    """
+
+    def dispatch(self, request, *args, **kwargs):
+        request.user = AnonymousUser()
+        method = request.method.lower()
+        allowed = ", ".join(self._allowed_methods())
+        if method == "options":  # as Django's View answers it
+            return HttpResponse(headers={"Allow": allowed, "Content-Length": "0", **NO_STORE})
+        handler = getattr(self, method, None) if method in self.http_method_names else None
+        try:
+            if handler is None:
+                message = f'Method "{request.method}" not allowed.'
+                raise TokenRequestError("invalid_request", message, status=405, headers={"Allow": allowed})
+            return handler(request)
+        except TokenRequestError as error:
+            return error_response(error)
+
+
+def json_response(body, status=200, headers=None):
+    """A JSON answer that is never cached, written as DRF writes it (compact, UTF-8)."""
+    dumps = {"separators": (",", ":"), "ensure_ascii": False}
+    return JsonResponse(body, status=status, headers={**NO_STORE, **(headers or {})}, json_dumps_params=dumps)
+
+
+def error_response(error):
+    body = {"error": error.error, "error_description": _description(error.description)}
+    return json_response(body, status=error.status, headers=error.headers)
+
+
+@method_decorator(sensitive_post_parameters(), name="dispatch")
+class TokenV2(TokenEndpoint):
+    @extend_schema(
+        operation_id="issue_token_v2",
+        summary="Issue an access token (OAuth 2.0 client credentials)",
+        description="RFC 6749 4.4. Authenticate with HTTP Basic (Username = Client ID, Password = "
+        "Client Secret: the lock icon) or with the client_id and client_secret fields, never both. "
+        "The access token is valid for one hour; ask again the same way when it expires.",
+        tags=["Tokens (OAuth 2.0)"],
+        auth=[{schema.CLIENT_CREDENTIALS: []}],
+        request={"application/x-www-form-urlencoded": schema.ClientCredentialsRequest},
+        responses={200: schema.AccessTokenResponse, **schema.TOKEN_ERRORS},
+        examples=[
+            OpenApiExample(
+                "Issued",
+                value={"access_token": "gpa_…", "token_type": "Bearer", "expires_in": 3600},
+                response_only=True,
+                status_codes=["200"],
+            )
+        ],
+    )
+    @sensitive_variables()
+    def post(self, request):
+        """OAuth 2.0 client credentials grant (RFC 6749 4.4). `grant_type` defaults to
+        client_credentials."""
+        params = _form(request)
+        grant_type = params.get("grant_type", "client_credentials")
+        client_id, secret = _client_credentials(request, params)
+        if grant_type != "client_credentials":
+            raise TokenRequestError("unsupported_grant_type", "Only client_credentials is supported here.")
+        client = _authenticated_client(request, client_id, secret)
+        _, raw = client.issue_access_token()
+        return json_response(
+            {"access_token": raw, "token_type": "Bearer", "expires_in": settings.ACCESS_TOKEN_TTL}
         )
-    ],
-)
-@api_view(["POST"])
-@parser_classes([FormParser])
-@sensitive_variables()
-def token_v2(request):
-    """OAuth 2.0 client credentials grant (RFC 6749 4.4). `grant_type` defaults to client_credentials."""
-    params = _form(request)
-    grant_type = params.get("grant_type", "client_credentials")
-    client_id, secret = _client_credentials(request, params)
-    if grant_type != "client_credentials":
-        raise TokenRequestError("unsupported_grant_type", "Only client_credentials is supported here.")
-    client = _authenticated_client(request, client_id, secret)
-    _, raw = client.issue_access_token()
-    body = {"access_token": raw, "token_type": "Bearer", "expires_in": settings.ACCESS_TOKEN_TTL}
-    return Response(body, headers=NO_STORE)
 
 
-# Outside DRF's wrapper, where the request is still Django's: error reports hide the body.
-@sensitive_post_parameters()
-@extend_schema(
-    operation_id="revoke_token",
-    summary="Revoke an access token or refresh token (RFC 7009)",
-    description="Answers 200 whether or not the token was valid. Revoking a refresh token revokes its "
-    "whole chain, access tokens included. Client authentication as for POST /v2/tokens.",
-    tags=["Tokens (OAuth 2.0)"],
-    auth=[{schema.CLIENT_CREDENTIALS: []}],
-    request={"application/x-www-form-urlencoded": schema.RevokeRequest},
-    responses={200: OpenApiResponse(description="Revoked, or was not valid."), **schema.TOKEN_ERRORS},
-)
-@api_view(["POST"])
-@parser_classes([FormParser])
-@sensitive_variables()
-def revoke_v2(request):
-    """Token revocation (RFC 7009): 200 whether or not the token was valid, so nothing leaks."""
-    params = _form(request)
-    client_id, secret = _client_credentials(request, params)
-    raw = params.get("token")
-    if raw is None:
-        raise _invalid_request("The token parameter is required.")
-    client = _authenticated_client(request, client_id, secret)
-    client.revoke_token(raw)
-    return Response(status=200, headers=NO_STORE)
+@method_decorator(sensitive_post_parameters(), name="dispatch")
+class RevokeV2(TokenEndpoint):
+    @extend_schema(
+        operation_id="revoke_token",
+        summary="Revoke an access token or refresh token (RFC 7009)",
+        description="Answers 200 whether or not the token was valid. Revoking a refresh token revokes "
+        "its whole chain, access tokens included. Client authentication as for POST /v2/tokens.",
+        tags=["Tokens (OAuth 2.0)"],
+        auth=[{schema.CLIENT_CREDENTIALS: []}],
+        request={"application/x-www-form-urlencoded": schema.RevokeRequest},
+        responses={200: OpenApiResponse(description="Revoked, or was not valid."), **schema.TOKEN_ERRORS},
+    )
+    @sensitive_variables()
+    def post(self, request):
+        """Token revocation (RFC 7009): 200 whether or not the token was valid, so nothing leaks."""
+        params = _form(request)
+        client_id, secret = _client_credentials(request, params)
+        raw = params.get("token")
+        if raw is None:
+            raise _invalid_request("The token parameter is required.")
+        client = _authenticated_client(request, client_id, secret)
+        client.revoke_token(raw)
+        response = HttpResponse(status=200, headers=NO_STORE)
+        del response["Content-Type"]  # no body
+        return response
 
 
 def _json_object(request, *fields):
@@ -260,76 +298,70 @@ def _conventional_body(pair):
 CONVENTIONAL_ERRORS = {code: response for code, response in schema.TOKEN_ERRORS.items() if code != 400}
 
 
-# Outside DRF's wrapper, where the request is still Django's: error reports hide the body.
-@sensitive_post_parameters()
-@extend_schema(
-    methods=["POST"],
-    operation_id="issue_tokens_v1",
-    summary="Issue an access token and a refresh token (conventional method)",
-    description="Kept for interface compatibility; OAuth 2.0 (POST /v2/tokens) is recommended and uses "
-    "the same Client ID and Client Secret. The refresh token works once with PATCH /v1/tokens, "
-    "for one day from this request.",
-    tags=["Tokens (conventional method)"],
-    auth=[],
-    request={"application/json": schema.ConventionalTokenRequest},
-    responses={
-        201: schema.ConventionalTokenResponse,
-        400: schema.error("Malformed request.", "invalid_request"),
-        **CONVENTIONAL_ERRORS,
-    },
-    examples=[
-        OpenApiExample(
-            "Client ID and Client Secret",
-            value={"clientId": "gpc_…", "clientSecret": "gps_…"},
-            request_only=True,
-        )
-    ],
-)
-@extend_schema(
-    methods=["PATCH"],
-    operation_id="refresh_tokens_v1",
-    summary="Refresh: a new access token and refresh token for a refresh token (conventional method)",
-    description="The refresh token sent stops working; the new one keeps the original expiry. "
-    "A refresh token used twice revokes every token descended from the same POST.",
-    tags=["Tokens (conventional method)"],
-    auth=[],
-    request={"application/json": schema.RefreshRequest},
-    responses={
-        200: schema.ConventionalTokenResponse,
-        400: schema.error(
-            "Malformed request, or unknown, expired, used or revoked refresh token.",
-            "invalid_request",
-            "invalid_grant",
-        ),
-        405: schema.TOKEN_ERRORS[405],
-        413: schema.TOKEN_ERRORS[413],
-    },
-    examples=[OpenApiExample("Refresh token", value={"refreshToken": "gpr_…"}, request_only=True)],
-)
-@api_view(["POST", "PATCH"])
-@parser_classes([])
-@sensitive_variables()
-def tokens_v1(request):
+@method_decorator(sensitive_post_parameters(), name="dispatch")
+class TokensV1(TokenEndpoint):
     """The conventional method: POST issues a pair for a client ID and secret, PATCH refreshes."""
-    if request.method == "PATCH":
-        return _refresh_v1(request)
-    client_id, secret = _json_object(request, "clientId", "clientSecret")
-    client = _authenticated_client(request, client_id, secret)
-    pair = client.issue_token_pair()
-    return Response(_conventional_body(pair), status=201, headers=NO_STORE)
 
+    @extend_schema(
+        operation_id="issue_tokens_v1",
+        summary="Issue an access token and a refresh token (conventional method)",
+        description="Kept for interface compatibility; OAuth 2.0 (POST /v2/tokens) is recommended and "
+        "uses the same Client ID and Client Secret. The refresh token works once with PATCH "
+        "/v1/tokens, for one day from this request.",
+        tags=["Tokens (conventional method)"],
+        auth=[],
+        request={"application/json": schema.ConventionalTokenRequest},
+        responses={
+            201: schema.ConventionalTokenResponse,
+            400: schema.error("Malformed request.", "invalid_request"),
+            **CONVENTIONAL_ERRORS,
+        },
+        examples=[
+            OpenApiExample(
+                "Client ID and Client Secret",
+                value={"clientId": "gpc_…", "clientSecret": "gps_…"},
+                request_only=True,
+            )
+        ],
+    )
+    @sensitive_variables()
+    def post(self, request):
+        client_id, secret = _json_object(request, "clientId", "clientSecret")
+        client = _authenticated_client(request, client_id, secret)
+        pair = client.issue_token_pair()
+        return json_response(_conventional_body(pair), status=201)
 
-@sensitive_variables()
-def _refresh_v1(request):
-    (raw,) = _json_object(request, "refreshToken")
-    try:
-        pair = RefreshToken.objects.rotate(raw)
-    except RefreshError as error:
-        if error.revoked_family is not None:
-            client = error.revoked_family.client
-            record(request, client.group, Action.REFRESH_TOKEN_REUSE, client.name)
-        raise TokenRequestError("invalid_grant", error.description) from None
-    return Response(_conventional_body(pair), headers=NO_STORE)
+    @extend_schema(
+        operation_id="refresh_tokens_v1",
+        summary="Refresh: a new access token and refresh token for a refresh token (conventional method)",
+        description="The refresh token sent stops working; the new one keeps the original expiry. "
+        "A refresh token used twice revokes every token descended from the same POST.",
+        tags=["Tokens (conventional method)"],
+        auth=[],
+        request={"application/json": schema.RefreshRequest},
+        responses={
+            200: schema.ConventionalTokenResponse,
+            400: schema.error(
+                "Malformed request, or unknown, expired, used or revoked refresh token.",
+                "invalid_request",
+                "invalid_grant",
+            ),
+            405: schema.TOKEN_ERRORS[405],
+            413: schema.TOKEN_ERRORS[413],
+        },
+        examples=[OpenApiExample("Refresh token", value={"refreshToken": "gpr_…"}, request_only=True)],
+    )
+    @sensitive_variables()
+    def patch(self, request):
+        (raw,) = _json_object(request, "refreshToken")
+        try:
+            pair = RefreshToken.objects.rotate(raw)
+        except RefreshError as error:
+            if error.revoked_family is not None:
+                client = error.revoked_family.client
+                record(request, client.group, Action.REFRESH_TOKEN_REUSE, client.name)
+            raise TokenRequestError("invalid_grant", error.description) from None
+        return json_response(_conventional_body(pair))
 
 
 @extend_schema(

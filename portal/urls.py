@@ -12,9 +12,9 @@ urlpatterns = [
     # The hot paths first: Django tries the patterns in order.
     path("v1/verify", api.verify, name="verify"),
     path("v1/whoami", api.whoami, name="whoami"),
-    path("v1/tokens", api.tokens_v1, name="tokens-v1"),
-    path("v2/tokens", api.token_v2, name="token-v2"),
-    path("v2/tokens/revoke", api.revoke_v2, name="revoke-v2"),
+    path("v1/tokens", api.TokensV1.as_view(), name="tokens-v1"),
+    path("v2/tokens", api.TokenV2.as_view(), name="token-v2"),
+    path("v2/tokens/revoke", api.RevokeV2.as_view(), name="revoke-v2"),
     path("healthz", healthz, name="healthz"),
     path("", RedirectView.as_view(pattern_name="groups:list"), name="home"),
     path("accounts/reauthenticate/", reauthenticate, name="reauthenticate"),
