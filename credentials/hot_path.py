@@ -16,12 +16,15 @@ execute_wrapper is installed: then they take Django's path, and are seen like an
 """
 
 import fcntl
+import logging
 import os
 import threading
 from contextlib import nullcontext
 from functools import cache
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
+
+logger = logging.getLogger(__name__)
 
 
 def insert(statement, params):
@@ -131,7 +134,47 @@ def one_writer_at_a_time():
     path = f"{connection.settings_dict['NAME']}-writers"
     if path not in _queues:
         _queues[path] = WriterQueue(path)
-    return _queues[path]
+    return _QueuedWrite(_queues[path])
+
+
+class _QueuedWrite:
+    def __init__(self, queue):
+        self.queue = queue
+
+    def __enter__(self):
+        self.queue.__enter__()
+
+    def __exit__(self, *exc):
+        self.queue.__exit__(*exc)
+        if exc[0] is None:
+            checkpoint_now_and_then()
+
+
+# SQLite's own checkpoints (wal_autocheckpoint, portal/settings.py) are the backstop.
+CHECKPOINT_EVERY = 100
+_writes = 0
+
+
+def checkpoint_now_and_then():
+    """After a token write has committed (and left the writer queue): on SQLite, every
+    CHECKPOINT_EVERY such writes of this process, a PASSIVE checkpoint, which copies the WAL's
+    pages back into the database file and syncs it while other writers go on.
+
+    SQLite runs its automatic checkpoint inside the COMMIT that crosses the threshold, so the
+    worker whose write it was would hold the writer queue through the copy and the fsync, and
+    every other writer would wait: the tail of the token endpoints' latency.
+    """
+    global _writes
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        return
+    _writes += 1
+    if _writes % CHECKPOINT_EVERY:
+        return
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    except DatabaseError:  # the write is committed: its answer must still go out
+        logger.warning("SQLite checkpoint failed; its automatic checkpoints remain", exc_info=True)
 
 
 def _for_update():

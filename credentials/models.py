@@ -281,7 +281,9 @@ class OAuthClient(models.Model):
 
     def issue_access_token(self):
         """A new access token for this client (RFC 6749 4.4.3); returns it and its value."""
-        return AccessToken.objects.issue(self.pk)
+        issued = AccessToken.objects.issue(self.pk)
+        hot_path.checkpoint_now_and_then()
+        return issued
 
     def issue_token_pair(self):
         """The conventional method's first issue: an access token and a refresh token starting a
