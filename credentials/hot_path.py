@@ -236,24 +236,18 @@ def access_token():
 
 
 @cache
-def client_secret():
-    """Params: digest, now. Row: secret digest, client id, client_id, name, group id, for a secret
-    that is current or still in its grace period."""
+def client_authentication():
+    """Params: now, client key, address, secret digest (or None), now. Always one row: the
+    (client key, address) pair's lockout id and whether it is locked now, or None and None; then
+    the secret's digest, the client's id, client_id, name and group id for a secret with this
+    digest that is current or still in its grace period, or five Nones."""
     t = _tables()
     return (
-        "SELECT s.digest, c.id, c.client_id, c.name, c.group_id "
-        f"FROM {t['secret']} s JOIN {t['client']} c ON c.id = s.client_id "
-        "WHERE s.digest = %s AND (s.expires_at IS NULL OR s.expires_at > %s)"
-    )
-
-
-@cache
-def lockout():
-    """Params: now, client key, address. Row: id, whether the pair is locked now."""
-    t = _tables()
-    return (
-        "SELECT l.id, (l.locked_until IS NOT NULL AND l.locked_until > %s) "
-        f"FROM {t['lockout']} l WHERE l.client_key = %s AND l.address = %s"
+        "SELECT l.id, (l.locked_until IS NOT NULL AND l.locked_until > %s), "
+        "s.digest, c.id, c.client_id, c.name, c.group_id FROM (SELECT 1) AS one "
+        f"LEFT JOIN {t['lockout']} l ON l.client_key = %s AND l.address = %s "
+        f"LEFT JOIN {t['secret']} s ON s.digest = %s AND (s.expires_at IS NULL OR s.expires_at > %s) "
+        f"LEFT JOIN {t['client']} c ON c.id = s.client_id"
     )
 
 

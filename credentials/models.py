@@ -172,22 +172,6 @@ class ApiKey(models.Model):
         )
 
 
-class OAuthClientQuerySet(models.QuerySet):
-    def authenticate(self, client_id, raw_secret):
-        """The client whose ID and current secret these are, or None.
-
-        One query by the secret's digest whatever the client ID (hot_path.client_secret), so an
-        unknown client ID and a wrong secret cost the same and cannot be told apart.
-        """
-        digest = secrets.digest_of(raw_secret, Kind.CLIENT_SECRET)
-        if digest is None:
-            return None
-        row = hot_path.fetch_one(hot_path.client_secret, [digest, hot_path.db_time(timezone.now())])
-        if row is None or not secrets.same(row[0], digest) or not secrets.same(row[2], client_id):
-            return None
-        return OAuthClient(pk=row[1], client_id=row[2], name=row[3], group_id=row[4])
-
-
 class OAuthClient(models.Model):
     """An OAuth client of a group: a public client ID and a secret, for /v2/tokens and /v1/tokens."""
 
@@ -204,8 +188,6 @@ class OAuthClient(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = OAuthClientQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]

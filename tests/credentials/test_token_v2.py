@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from credentials import secrets
+from credentials.client_auth import authenticate_client
 from credentials.models import AccessToken, OAuthClient
 from credentials.secrets import Kind
 from tests.conftest import make_oauth_client
@@ -334,3 +335,18 @@ def test_every_error_description_uses_only_the_allowed_characters(oauth, case):
     assert 400 <= response.status_code < 500
     assert set(response.json()) == {"error", "error_description"}
     assert DESCRIPTION.match(response.json()["error_description"])
+
+
+def test_the_authenticated_client_is_the_stored_one(oauth, rf):
+    client, secret = oauth
+
+    found = authenticate_client(rf.post("/v2/tokens"), client.client_id, secret)
+
+    stored = OAuthClient.objects.get(pk=client.pk)
+    assert (found.pk, found.group_id, found.name, found.client_id) == (
+        stored.pk,
+        stored.group_id,
+        stored.name,
+        stored.client_id,
+    )
+    assert found.public_id == stored.public_id  # deferred: loaded on demand, not a new default
