@@ -15,9 +15,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions
-from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -25,6 +23,7 @@ from credentials import schema
 from credentials.authentication import INVALID_CREDENTIALS, CredentialAuthentication
 from credentials.client_auth import ClientLocked, InvalidClient, authenticate_client
 from credentials.models import RefreshError, RefreshToken
+from credentials.verification import WWW_AUTHENTICATE, identify
 from groups.activity import record
 from groups.models import Action
 
@@ -41,8 +40,8 @@ def _description(text):
     return _NOT_ALLOWED_IN_DESCRIPTION.sub("'", str(text))
 
 
-class TokenRequestError(Exception):
-    """A token endpoint's error response (RFC 6749 5.2)."""
+class ApiError(Exception):
+    """An error answer of the API views: {"error", "error_description"} (RFC 6749 5.2)."""
 
     def __init__(self, error, description, status=400, headers=None):
         super().__init__(description)
@@ -69,7 +68,7 @@ def exception_handler(exc, context):
 
 
 def _invalid_request(description):
-    return TokenRequestError("invalid_request", description)
+    return ApiError("invalid_request", description)
 
 
 # ASCII digits, few enough for int(): str.isdigit() also accepts "²", and int() refuses 4301 digits.
@@ -79,7 +78,7 @@ _CONTENT_LENGTH = re.compile(r"[0-9]{1,18}")
 def _check_size(request):
     length = request.META.get("CONTENT_LENGTH") or "0"
     if not _CONTENT_LENGTH.fullmatch(length) or int(length) > settings.TOKEN_REQUEST_MAX_BYTES:
-        raise TokenRequestError("invalid_request", "The request body is too large.", status=413)
+        raise ApiError("invalid_request", "The request body is too large.", status=413)
 
 
 def _media_type(request):
@@ -134,7 +133,7 @@ def _client_credentials(request, params):
 
 def _invalid_client(status=401):
     description = "Client authentication failed: unknown client or wrong secret."
-    return TokenRequestError("invalid_client", description, status, {"WWW-Authenticate": BASIC_CHALLENGE})
+    return ApiError("invalid_client", description, status, {"WWW-Authenticate": BASIC_CHALLENGE})
 
 
 @sensitive_variables()
@@ -142,7 +141,7 @@ def _authenticated_client(request, client_id, secret):
     try:
         return authenticate_client(request, client_id, secret)
     except ClientLocked as locked:
-        raise TokenRequestError(
+        raise ApiError(
             "temporarily_unavailable",
             "Too many failed client authentications from this address: try again later.",
             status=429,
@@ -152,32 +151,66 @@ def _authenticated_client(request, client_id, secret):
         raise _invalid_client() from None
 
 
-class TokenEndpoint(APIView):
-    """A token endpoint: an APIView, so that drf-spectacular documents it from its annotations, that
+class Endpoint(APIView):
+    """An API view: an APIView, so that drf-spectacular documents it from its annotations, that
     serves requests on Django's own request and response. DRF's request wrapper, negotiation,
-    renderer and exception handling added a tenth to each token request (docs/performance.md), and
-    these endpoints need none of them: they parse their own form or JSON body and answer JSON.
+    renderer and exception handling were a tenth of a token request and a third of what a
+    verification adds to a do-nothing view (docs/performance.md), and these views need none of
+    them: they read their own headers and bodies and answer JSON or nothing.
 
-    Errors are TokenRequestError, answered in the spec's shape; anything else reaches the
-    project's last-resort handler, as from any view. Error reports hide the POST body and, for
-    the views marked so, every local variable. These endpoints act for no portal user, even when
-    a portal session cookie comes along.
+    Errors are ApiError, answered in the spec's shape; anything else reaches the project's
+    last-resort handler, as from any view. They act for no portal user, even when a portal
+    session cookie comes along.
     """
 
     def dispatch(self, request, *args, **kwargs):
         request.user = AnonymousUser()
         method = request.method.lower()
         allowed = ", ".join(self._allowed_methods())
-        if method == "options":  # as Django's View answers it
-            return HttpResponse(headers={"Allow": allowed, "Content-Length": "0", **NO_STORE})
         handler = getattr(self, method, None) if method in self.http_method_names else None
         try:
+            self.check_credentials(request)
+            if method == "options":  # as Django's View answers it
+                return HttpResponse(headers={"Allow": allowed, "Content-Length": "0", **NO_STORE})
             if handler is None:
                 message = f'Method "{request.method}" not allowed.'
-                raise TokenRequestError("invalid_request", message, status=405, headers={"Allow": allowed})
+                raise ApiError("invalid_request", message, status=405, headers={"Allow": allowed})
             return handler(request)
-        except TokenRequestError as error:
+        except ApiError as error:
             return error_response(error)
+
+    def check_credentials(self, request):
+        """Raise ApiError unless the request may go on to its method (the service APIs)."""
+
+
+class TokenEndpoint(Endpoint):
+    """The token endpoints: their clients authenticate in the body or with HTTP Basic, which each
+    method checks itself; error reports hide the POST body (and every local variable of the
+    methods marked so)."""
+
+    @method_decorator(sensitive_post_parameters())
+    def dispatch(self, request, *args, **kwargs):
+        return super().dispatch(request, *args, **kwargs)
+
+
+class ServiceEndpoint(Endpoint):
+    """The service APIs: an API key or access token first (credentials.verification.identify,
+    as credential_required does), then the method. `request.identity` is the Identity. The
+    authentication and permission classes are what the OpenAPI document shows; the check is
+    check_credentials."""
+
+    authentication_classes = [CredentialAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    def check_credentials(self, request):
+        request.identity = identify(request)
+        if request.identity is None:
+            raise ApiError(
+                INVALID_CREDENTIALS["error"],
+                INVALID_CREDENTIALS["error_description"],
+                status=401,
+                headers={"WWW-Authenticate": WWW_AUTHENTICATE},
+            )
 
 
 def json_response(body, status=200, headers=None):
@@ -191,7 +224,6 @@ def error_response(error):
     return json_response(body, status=error.status, headers=error.headers)
 
 
-@method_decorator(sensitive_post_parameters(), name="dispatch")
 class TokenV2(TokenEndpoint):
     @extend_schema(
         operation_id="issue_token_v2",
@@ -220,7 +252,7 @@ class TokenV2(TokenEndpoint):
         grant_type = params.get("grant_type", "client_credentials")
         client_id, secret = _client_credentials(request, params)
         if grant_type != "client_credentials":
-            raise TokenRequestError("unsupported_grant_type", "Only client_credentials is supported here.")
+            raise ApiError("unsupported_grant_type", "Only client_credentials is supported here.")
         client = _authenticated_client(request, client_id, secret)
         _, raw = client.issue_access_token()
         return json_response(
@@ -228,7 +260,6 @@ class TokenV2(TokenEndpoint):
         )
 
 
-@method_decorator(sensitive_post_parameters(), name="dispatch")
 class RevokeV2(TokenEndpoint):
     @extend_schema(
         operation_id="revoke_token",
@@ -298,7 +329,6 @@ def _conventional_body(pair):
 CONVENTIONAL_ERRORS = {code: response for code, response in schema.TOKEN_ERRORS.items() if code != 400}
 
 
-@method_decorator(sensitive_post_parameters(), name="dispatch")
 class TokensV1(TokenEndpoint):
     """The conventional method: POST issues a pair for a client ID and secret, PATCH refreshes."""
 
@@ -360,52 +390,50 @@ class TokensV1(TokenEndpoint):
             if error.revoked_family is not None:
                 client = error.revoked_family.client
                 record(request, client.group, Action.REFRESH_TOKEN_REUSE, client.name)
-            raise TokenRequestError("invalid_grant", error.description) from None
+            raise ApiError("invalid_grant", error.description) from None
         return json_response(_conventional_body(pair))
 
 
-@extend_schema(
-    operation_id="whoami",
-    summary="Who am I: a sample service API",
-    description="Answers with the group and credential that authenticated the call. Send an API key "
-    "(X-Api-Key) or an access token (X-Access-Token, or Authorization: Bearer).",
-    tags=["Service APIs"],
-    responses={200: schema.WhoAmIResponse, 401: schema.UNAUTHORIZED},
-)
-@api_view(["GET"])
-@authentication_classes([CredentialAuthentication])
-@permission_classes([IsAuthenticated])
-def whoami(request):
-    return Response(request.auth.as_dict())
+class WhoAmI(ServiceEndpoint):
+    @extend_schema(
+        operation_id="whoami",
+        summary="Who am I: a sample service API",
+        description="Answers with the group and credential that authenticated the call. Send an API "
+        "key (X-Api-Key) or an access token (X-Access-Token, or Authorization: Bearer).",
+        tags=["Service APIs"],
+        responses={200: schema.WhoAmIResponse, 401: schema.UNAUTHORIZED},
+    )
+    def get(self, request):
+        return json_response(request.identity.as_dict())
 
 
-@extend_schema(
-    operation_id="verify",
-    summary="Verify a credential (for gateways)",
-    description="For nginx auth_request and Envoy ext_authz: 204 with X-Auth-Group, X-Auth-Method and "
-    "X-Auth-Credential for a valid API key or access token, else 401. Never 429: rate limits belong "
-    "in the gateway.",
-    tags=["Service APIs"],
-    responses={
-        204: OpenApiResponse(
-            description="Valid. The group is in X-Auth-Group, the method in X-Auth-Method "
-            "(api_key or access_token) and the credential's name in X-Auth-Credential."
-        ),
-        401: schema.UNAUTHORIZED,
-    },
-)
-@api_view(["GET"])
-@authentication_classes([CredentialAuthentication])
-@permission_classes([IsAuthenticated])
-def verify(request):
-    identity = request.auth
-    headers = {
-        "X-Auth-Group": _header_value(identity.group_slug),
-        "X-Auth-Method": identity.method,
-        "X-Auth-Credential": _header_value(identity.credential),
-        "Cache-Control": "no-store",
-    }
-    return Response(status=204, headers=headers)
+class Verify(ServiceEndpoint):
+    @extend_schema(
+        operation_id="verify",
+        summary="Verify a credential (for gateways)",
+        description="For nginx auth_request and Envoy ext_authz: 204 with X-Auth-Group, X-Auth-Method "
+        "and X-Auth-Credential for a valid API key or access token, else 401. Never 429: rate limits "
+        "belong in the gateway.",
+        tags=["Service APIs"],
+        responses={
+            204: OpenApiResponse(
+                description="Valid. The group is in X-Auth-Group, the method in X-Auth-Method "
+                "(api_key or access_token) and the credential's name in X-Auth-Credential."
+            ),
+            401: schema.UNAUTHORIZED,
+        },
+    )
+    def get(self, request):
+        identity = request.identity
+        headers = {
+            "X-Auth-Group": _header_value(identity.group_slug),
+            "X-Auth-Method": identity.method,
+            "X-Auth-Credential": _header_value(identity.credential),
+            "Cache-Control": "no-store",
+        }
+        response = HttpResponse(status=204, headers=headers)
+        del response["Content-Type"]  # no body
+        return response
 
 
 # Names are validated (credentials.models.name_validator), but a row written around validation (a

@@ -10,8 +10,8 @@ from portal.views import healthz
 
 urlpatterns = [
     # The hot paths first: Django tries the patterns in order.
-    path("v1/verify", api.verify, name="verify"),
-    path("v1/whoami", api.whoami, name="whoami"),
+    path("v1/verify", api.Verify.as_view(), name="verify"),
+    path("v1/whoami", api.WhoAmI.as_view(), name="whoami"),
     path("v1/tokens", api.TokensV1.as_view(), name="tokens-v1"),
     path("v2/tokens", api.TokenV2.as_view(), name="token-v2"),
     path("v2/tokens/revoke", api.RevokeV2.as_view(), name="revoke-v2"),
