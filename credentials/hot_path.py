@@ -68,8 +68,18 @@ def _native(statement, vendor):
 
 
 def db_time(value):
-    """A datetime as the backend stores it, for comparisons inside SQL."""
-    return connection.ops.adapt_datetimefield_value(value)
+    """A datetime as the backend stores it, for comparisons inside SQL. A request passes the same
+    `now` several times: the last value's answer is kept."""
+    global _last_time
+    last = _last_time  # one read: another thread may replace it meanwhile
+    if last[0] is value:  # identity: the kept reference stops the id being reused
+        return last[1]
+    adapted = connections[DEFAULT_DB_ALIAS].ops.adapt_datetimefield_value(value)
+    _last_time = (value, adapted)
+    return adapted
+
+
+_last_time = (None, None)
 
 
 def python_time(value):
@@ -129,12 +139,13 @@ def one_writer_at_a_time():
     gain from it (docs/performance.md). It is only a queue: SQLite's own lock still keeps writers
     apart, whether or not they queued.
     """
-    if connection.vendor != "sqlite" or connection.in_atomic_block or connection.is_in_memory_db():
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "sqlite" or db.in_atomic_block:
         return nullcontext()
-    path = f"{connection.settings_dict['NAME']}-writers"
+    path = db.settings_dict["NAME"]
     if path not in _queues:
-        _queues[path] = WriterQueue(path)
-    return _QueuedWrite(_queues[path])
+        _queues[path] = None if db.is_in_memory_db() else WriterQueue(f"{path}-writers")
+    return nullcontext() if _queues[path] is None else _QueuedWrite(_queues[path])
 
 
 class _QueuedWrite:

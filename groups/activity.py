@@ -1,6 +1,7 @@
 """Recording what happened in a group, and from which address."""
 
 import ipaddress
+from functools import lru_cache
 
 from django.conf import settings
 
@@ -26,7 +27,9 @@ def source_address(request):
     return _valid_or_none(remote)
 
 
+@lru_cache(maxsize=4096)  # a client calls from the same address again and again
 def _valid_or_none(address):
+    """The address in its canonical form, or None if it is not an IP address."""
     try:
         return str(ipaddress.ip_address(address))
     except ValueError:
