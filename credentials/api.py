@@ -9,9 +9,8 @@ from urllib.parse import unquote_plus
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import BadRequest, TooManyFieldsSent
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.utils import timezone
-from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions
@@ -166,18 +165,20 @@ class Endpoint(APIView):
     def dispatch(self, request, *args, **kwargs):
         request.user = AnonymousUser()
         method = request.method.lower()
-        allowed = ", ".join(self._allowed_methods())
         handler = getattr(self, method, None) if method in self.http_method_names else None
         try:
             self.check_credentials(request)
             if method == "options":  # as Django's View answers it
-                return HttpResponse(headers={"Allow": allowed, "Content-Length": "0", **NO_STORE})
+                return HttpResponse(headers={"Allow": self._allow(), "Content-Length": "0", **NO_STORE})
             if handler is None:
                 message = f'Method "{request.method}" not allowed.'
-                raise ApiError("invalid_request", message, status=405, headers={"Allow": allowed})
+                raise ApiError("invalid_request", message, status=405, headers={"Allow": self._allow()})
             return handler(request)
         except ApiError as error:
             return error_response(error)
+
+    def _allow(self):
+        return ", ".join(self._allowed_methods())
 
     def check_credentials(self, request):
         """Raise ApiError unless the request may go on to its method (the service APIs)."""
@@ -188,9 +189,10 @@ class TokenEndpoint(Endpoint):
     method checks itself; error reports hide the POST body (and every local variable of the
     methods marked so)."""
 
-    @method_decorator(sensitive_post_parameters())
-    def dispatch(self, request, *args, **kwargs):
-        return super().dispatch(request, *args, **kwargs)
+    @classmethod
+    def as_view(cls, **initkwargs):
+        # On the view function once, rather than on dispatch at every call (method_decorator).
+        return sensitive_post_parameters()(super().as_view(**initkwargs))
 
 
 class ServiceEndpoint(Endpoint):
@@ -215,8 +217,9 @@ class ServiceEndpoint(Endpoint):
 
 def json_response(body, status=200, headers=None):
     """A JSON answer that is never cached, written as DRF writes it (compact, UTF-8)."""
-    dumps = {"separators": (",", ":"), "ensure_ascii": False}
-    return JsonResponse(body, status=status, headers={**NO_STORE, **(headers or {})}, json_dumps_params=dumps)
+    content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    headers = {**NO_STORE, **(headers or {})}
+    return HttpResponse(content, content_type="application/json", status=status, headers=headers)
 
 
 def error_response(error):
