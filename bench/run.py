@@ -229,19 +229,28 @@ def page_connections(server):
     return int(PAGE_CONNECTIONS or len(workers_of(server)) or 1)
 
 
-def measure(seeded, server_scenarios, server, runs=RUNS):
-    """Each scenario `runs` times, after a warm-up."""
+def measure(seeded, server_scenarios, server, runs=RUNS, paired=False):
+    """Each scenario `runs` times, after a warm-up. `paired`: each scenario right after a run of
+    scenario 0, whose figure it keeps as `baseline_rps`: on a machine shared with other work, the
+    load changes from minute to minute, and a ratio to the baseline of the next 10 seconds moves
+    much less than one to a baseline measured minutes away."""
     for name, path, options, script_args in server_scenarios:
         if name[0] in "012345":  # not the refresh pool's (6) nor the page (7)
             run_wrk(path, options, script_args, seconds=2)
+    baseline = server_scenarios[0]
     results = {}
     for _ in range(runs):
         for name, path, options, script_args in server_scenarios:
+            extra = {}
+            if paired and name != baseline[0]:
+                base = run_wrk(*baseline[1:])
+                results[baseline[0]].append({**base, "connections": CONNECTIONS})
+                extra["baseline_rps"] = base["rps"]
             if name.startswith("6 "):
                 fresh_refresh_pool(seeded)
             connections = page_connections(server) if name.startswith(PAGE_SCENARIO) else CONNECTIONS
             result = run_wrk(path, options, script_args, connections=connections)
-            results.setdefault(name, []).append({**result, "connections": connections})
+            results.setdefault(name, []).append({**result, **extra, "connections": connections})
     return results
 
 
@@ -266,7 +275,7 @@ def main():
     server = start_server(database_url, log)
     try:
         check_page(seeded)
-        runs = measure(seeded, everything, server)
+        runs = measure(seeded, everything, server, paired=True)
         memory = worker_memory_mb(server)
     finally:
         stop_server(server)
@@ -343,7 +352,9 @@ def report(runs, memory, database_url):
     baseline = next(iter(median.values()))["rps"]
     print(f"\n{'scenario':40} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'ratio':>6}")
     for name, result in median.items():
-        result["ratio"] = round(result["rps"] / baseline, 3)
+        # The median of the ratios to the baseline run just before each (paired runs).
+        paired = [r["rps"] / r["baseline_rps"] for r in runs[name] if "baseline_rps" in r]
+        result["ratio"] = round(statistics.median(paired) if paired else result["rps"] / baseline, 3)
         print(
             f"{name:40} {result['rps']:9.0f} {result['p50_ms']:8.2f} {result['p99_ms']:8.2f} "
             f"{result['errors']:7d} {result['ratio']:6.2f}"
