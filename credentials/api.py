@@ -19,10 +19,10 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from credentials import schema
-from credentials.authentication import INVALID_CREDENTIALS, CredentialAuthentication
+from credentials.authentication import INVALID_CREDENTIALS, CredentialAuthentication, unauthorized
 from credentials.client_auth import ClientLocked, InvalidClient, authenticate_client
 from credentials.models import RefreshError, RefreshToken
-from credentials.verification import WWW_AUTHENTICATE, identify
+from credentials.verification import identify
 from groups.activity import record
 from groups.models import Action
 
@@ -153,9 +153,9 @@ def _authenticated_client(request, client_id, secret):
 class Endpoint(APIView):
     """An API view: an APIView, so that drf-spectacular documents it from its annotations, that
     serves requests on Django's own request and response. DRF's request wrapper, negotiation,
-    renderer and exception handling were a tenth of a token request and a third of what a
-    verification adds to a do-nothing view (docs/performance.md), and these views need none of
-    them: they read their own headers and bodies and answer JSON or nothing.
+    renderer and exception handling were a tenth of a token request, and most of what a cached
+    verification added to a do-nothing view (docs/performance.md); these views need none of them:
+    they read their own headers and bodies and answer JSON or nothing.
 
     Errors are ApiError, answered in the spec's shape; anything else reaches the project's
     last-resort handler, as from any view. They act for no portal user, even when a portal
@@ -166,8 +166,10 @@ class Endpoint(APIView):
         request.user = AnonymousUser()
         method = request.method.lower()
         handler = getattr(self, method, None) if method in self.http_method_names else None
+        refusal = self.refusal(request)
+        if refusal is not None:
+            return refusal
         try:
-            self.check_credentials(request)
             if method == "options":  # as Django's View answers it
                 return HttpResponse(headers={"Allow": self._allow(), "Content-Length": "0", **NO_STORE})
             if handler is None:
@@ -180,8 +182,9 @@ class Endpoint(APIView):
     def _allow(self):
         return ", ".join(self._allowed_methods())
 
-    def check_credentials(self, request):
-        """Raise ApiError unless the request may go on to its method (the service APIs)."""
+    def refusal(self, request):
+        """The answer refusing the request before its method runs (the service APIs), or None."""
+        return None
 
 
 class TokenEndpoint(Endpoint):
@@ -197,22 +200,16 @@ class TokenEndpoint(Endpoint):
 
 class ServiceEndpoint(Endpoint):
     """The service APIs: an API key or access token first (credentials.verification.identify,
-    as credential_required does), then the method. `request.identity` is the Identity. The
-    authentication and permission classes are what the OpenAPI document shows; the check is
-    check_credentials."""
+    and answered as credential_required answers), then the method. `request.identity` is the
+    Identity. The authentication and permission classes are what the OpenAPI document shows; the
+    check is refusal()."""
 
     authentication_classes = [CredentialAuthentication]
     permission_classes = [IsAuthenticated]
 
-    def check_credentials(self, request):
+    def refusal(self, request):
         request.identity = identify(request)
-        if request.identity is None:
-            raise ApiError(
-                INVALID_CREDENTIALS["error"],
-                INVALID_CREDENTIALS["error_description"],
-                status=401,
-                headers={"WWW-Authenticate": WWW_AUTHENTICATE},
-            )
+        return unauthorized() if request.identity is None else None
 
 
 def json_response(body, status=200, headers=None):

@@ -43,6 +43,6 @@ def credential_required(view):
 
 
 def unauthorized():
-    response = JsonResponse(INVALID_CREDENTIALS, status=401)
-    response["WWW-Authenticate"] = WWW_AUTHENTICATE
-    return response
+    """401 with the spec's body and a challenge, never cached."""
+    headers = {"WWW-Authenticate": WWW_AUTHENTICATE, "Cache-Control": "no-store", "Pragma": "no-cache"}
+    return JsonResponse(INVALID_CREDENTIALS, status=401, headers=headers)

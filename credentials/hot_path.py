@@ -68,18 +68,8 @@ def _native(statement, vendor):
 
 
 def db_time(value):
-    """A datetime as the backend stores it, for comparisons inside SQL. A request passes the same
-    `now` several times: the last value's answer is kept."""
-    global _last_time
-    last = _last_time  # one read: another thread may replace it meanwhile
-    if last[0] is value:  # identity: the kept reference stops the id being reused
-        return last[1]
-    adapted = connections[DEFAULT_DB_ALIAS].ops.adapt_datetimefield_value(value)
-    _last_time = (value, adapted)
-    return adapted
-
-
-_last_time = (None, None)
+    """A datetime as the backend stores it, for comparisons inside SQL."""
+    return connections[DEFAULT_DB_ALIAS].ops.adapt_datetimefield_value(value)
 
 
 def python_time(value):
@@ -176,13 +166,14 @@ def checkpoint_now_and_then():
     every other writer would wait: the tail of the token endpoints' latency.
     """
     global _writes
-    if connection.vendor != "sqlite" or connection.in_atomic_block:
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "sqlite" or db.in_atomic_block:
         return
     _writes += 1
     if _writes % CHECKPOINT_EVERY:
         return
     try:
-        with connection.cursor() as cursor:
+        with db.cursor() as cursor:
             cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
     except DatabaseError:  # the write is committed: its answer must still go out
         logger.warning("SQLite checkpoint failed; its automatic checkpoints remain", exc_info=True)

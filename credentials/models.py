@@ -324,16 +324,18 @@ class TokenFamily(models.Model):
         """A new access token and refresh token of client `client_id` in family `family_id`
         (which ends at `expires_at`), issued at `now`; `parent_id` is the refresh token they
         replace. Two INSERTs (hot_path), inside the caller's transaction."""
-        access_raw, refresh_raw = secrets.generate(Kind.ACCESS_TOKEN), secrets.generate(Kind.REFRESH_TOKEN)
-        created = hot_path.db_time(now)
-        access_expires = hot_path.db_time(now + timedelta(seconds=settings.ACCESS_TOKEN_TTL))
-        access_id = hot_path.insert(
-            hot_path.new_access_token,
-            [client_id, family_id, secrets.digest(access_raw), created, access_expires],
-        )
-        refresh_params = [family_id, parent_id, access_id, secrets.digest(refresh_raw), created, False]
+        access, access_raw = AccessToken.objects.issue(client_id, family_id, now)
+        refresh_raw = secrets.generate(Kind.REFRESH_TOKEN)
+        refresh_params = [
+            family_id,
+            parent_id,
+            access.pk,
+            secrets.digest(refresh_raw),
+            hot_path.db_time(now),
+            False,
+        ]
         refresh_id = hot_path.insert(hot_path.new_refresh_token, refresh_params)
-        return TokenPair(access_raw, refresh_raw, access_id, refresh_id, family_id, expires_at)
+        return TokenPair(access_raw, refresh_raw, access.pk, refresh_id, family_id, expires_at)
 
     def revoke(self, now):
         TokenFamily.objects.filter(pk=self.pk).update(revoked_at=now)
@@ -366,11 +368,12 @@ class RefreshError(Exception):
 
 
 class AccessTokenQuerySet(models.QuerySet):
-    def issue(self, client_id, family_id=None):
+    def issue(self, client_id, family_id=None, now=None):
         """A new access token for client `client_id`, in token family `family_id` for the
-        conventional method; returns it and its value. One INSERT (hot_path)."""
+        conventional method, issued at `now` (the clock's time by default); returns it and its
+        value. One INSERT (hot_path)."""
         raw = secrets.generate(Kind.ACCESS_TOKEN)
-        now = timezone.now()
+        now = now or timezone.now()
         token = AccessToken(
             client_id=client_id,
             family_id=family_id,
@@ -450,12 +453,13 @@ class RefreshTokenQuerySet(models.QuerySet):
             # in every request, so concurrent requests with the same token are served one after
             # the other and see each other's writes. (SQLite has no row locks: its transactions
             # here are IMMEDIATE, which serialises every writer.)
-            row = hot_path.fetch_one(hot_path.lock_token_family, [hot_path.db_time(now), found.family_id])
+            at = hot_path.db_time(now)
+            row = hot_path.fetch_one(hot_path.lock_token_family, [at, found.family_id])
             if row is None or not row[2]:
                 raise RefreshError("The refresh token has expired or was revoked.")
             client_id, expires_at = row[0], hot_path.python_time(row[1])
             # Marked used only if it was not: one statement, which also locks the token's row.
-            if hot_path.update(hot_path.use_refresh_token, [hot_path.db_time(now), found.pk]):
+            if hot_path.update(hot_path.use_refresh_token, [at, found.pk]):
                 return TokenFamily.issue_pair(client_id, found.family_id, expires_at, now, found.pk)
             grace_from = now - timedelta(seconds=settings.REFRESH_GRACE_SECONDS)
             token = hot_path.fetch_one(

@@ -224,7 +224,6 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "credentials.negotiation.OnlyRendererNegotiation",
     "EXCEPTION_HANDLER": "credentials.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
