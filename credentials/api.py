@@ -21,7 +21,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from credentials import schema
 from credentials.authentication import INVALID_CREDENTIALS, CredentialAuthentication, unauthorized
 from credentials.client_auth import ClientLocked, InvalidClient, authenticate_client
-from credentials.models import RefreshError, RefreshToken
+from credentials.models import IssueAccessToken, IssueTokenPair, RefreshError, RefreshToken
 from credentials.verification import identify
 from groups.activity import record
 from groups.models import Action
@@ -136,9 +136,10 @@ def _invalid_client(status=401):
 
 
 @sensitive_variables()
-def _authenticated_client(request, client_id, secret):
+def _authenticated_client(request, client_id, secret, issue=None):
+    """authenticate_client's answer (the client, or what `issue` issued to it), or its refusal."""
     try:
-        return authenticate_client(request, client_id, secret)
+        return authenticate_client(request, client_id, secret, issue)
     except ClientLocked as locked:
         raise ApiError(
             "temporarily_unavailable",
@@ -253,8 +254,7 @@ class TokenV2(TokenEndpoint):
         client_id, secret = _client_credentials(request, params)
         if grant_type != "client_credentials":
             raise ApiError("unsupported_grant_type", "Only client_credentials is supported here.")
-        client = _authenticated_client(request, client_id, secret)
-        _, raw = client.issue_access_token()
+        raw = _authenticated_client(request, client_id, secret, IssueAccessToken())
         return json_response(
             {"access_token": raw, "token_type": "Bearer", "expires_in": settings.ACCESS_TOKEN_TTL}
         )
@@ -357,8 +357,7 @@ class TokensV1(TokenEndpoint):
     @sensitive_variables()
     def post(self, request):
         client_id, secret = _json_object(request, "clientId", "clientSecret")
-        client = _authenticated_client(request, client_id, secret)
-        pair = client.issue_token_pair()
+        pair = _authenticated_client(request, client_id, secret, IssueTokenPair())
         return json_response(_conventional_body(pair), status=201)
 
     @extend_schema(

@@ -28,33 +28,45 @@ class ClientLocked(Exception):
         self.retry_after = retry_after
 
 
-def authenticate_client(request, client_id, secret):
-    """The OAuthClient these credentials belong to; raises ClientLocked or InvalidClient.
+def authenticate_client(request, client_id, secret, issue=None):
+    """The OAuthClient these credentials belong to, or with `issue` what it issued to that client;
+    raises ClientLocked or InvalidClient.
 
     One query (hot_path.client_authentication) finds both the pair's lockout and the secret, by
     its digest whatever the client ID: an unknown client ID and a wrong secret cost the same and
     cannot be told apart.
+
+    `issue` (credentials.models.IssueAccessToken or IssueTokenPair) writes the tokens the request
+    is for. On PostgreSQL its INSERTs are part of that one query (hot_path.in_one_statement), and
+    run only if the credentials authenticate the client, as checked below; elsewhere they follow.
     """
     address = source_address(request) or ""
     now = timezone.now()
     digest = secrets.digest_of(secret, Kind.CLIENT_SECRET)  # None for garbage: it matches no row
     at = hot_path.db_time(now)
-    row = hot_path.fetch_one(
-        hot_path.client_authentication, [at, Lockout.key_for(client_id), address, digest, at]
-    )
-    lockout_id, locked, found_digest, pk, found_client_id, name, group_id = row
+    params = [at, Lockout.key_for(client_id), address, digest, at]
+    # PostgreSQL refuses text with NUL bytes; no client has such an ID.
+    combined = issue is not None and hot_path.in_one_statement() and "\x00" not in client_id
+    if combined:
+        row = hot_path.fetch_one(issue.statement, [*params, client_id, *issue.params()])
+    else:
+        row = hot_path.fetch_one(hot_path.client_authentication, params)
+    lockout_id, locked, found_digest, pk, found_client_id, name, group_id = row[:7]
     if locked:
         locked_until = Lockout.objects.get(pk=lockout_id).locked_until
         raise ClientLocked(max(1, round((locked_until - now).total_seconds())))
     if pk is None or not secrets.same(found_digest, digest) or not secrets.same(found_client_id, client_id):
         _count_failure(request, client_id, address, now)
         raise InvalidClient()
+    if combined and row[7] is not None:  # issued, and the lockout row deleted, by the query
+        return issue.written(row[7:])
     if lockout_id is not None:
         Lockout.objects.filter(pk=lockout_id).delete()  # a success ends the run of failures
     # As the ORM builds a row loaded with only(): the others are deferred, no defaults computed.
     # The values go in the model's field order.
     fields = ["id", "group_id", "name", "client_id"]
-    return OAuthClient.from_db(DEFAULT_DB_ALIAS, fields, [pk, group_id, name, client_id])
+    client = OAuthClient.from_db(DEFAULT_DB_ALIAS, fields, [pk, group_id, name, client_id])
+    return client if issue is None else issue.write(client)
 
 
 def _count_failure(request, client_id, address, now):
@@ -72,8 +84,7 @@ def _count_failure(request, client_id, address, now):
         if newly_locked:
             row.locked_until = now + timedelta(seconds=settings.LOCKOUT_SECONDS)
         row.save(update_fields=["failures", "last_failure_at", "locked_until"])
-    # PostgreSQL refuses text with NUL bytes; no client has such an ID.
-    if newly_locked and "\x00" not in client_id:
+    if newly_locked and "\x00" not in client_id:  # no client has such an ID (and PostgreSQL refuses it)
         client = OAuthClient.objects.select_related("group").filter(client_id=client_id).first()
         if client is not None:
             record(request, client.group, Action.CLIENT_LOCKED, f"{client.name} from {address or 'unknown'}")

@@ -240,16 +240,97 @@ def access_token():
 @cache
 def client_authentication():
     """Params: now, client key, address, secret digest (or None), now. Always one row: the
-    (client key, address) pair's lockout id and whether it is locked now, or None and None; then
+    (client key, address) pair's lockout id and whether it is locked now, or None and False; then
     the secret's digest, the client's id, client_id, name and group id for a secret with this
     digest that is current or still in its grace period, or five Nones."""
     t = _tables()
     return (
-        "SELECT l.id, (l.locked_until IS NOT NULL AND l.locked_until > %s), "
-        "s.digest, c.id, c.client_id, c.name, c.group_id FROM (SELECT 1) AS one "
+        "SELECT l.id AS lockout_id, (l.locked_until IS NOT NULL AND l.locked_until > %s) AS locked, "
+        "s.digest, c.id AS client_pk, c.client_id, c.name, c.group_id FROM (SELECT 1) AS one "
         f"LEFT JOIN {t['lockout']} l ON l.client_key = %s AND l.address = %s "
         f"LEFT JOIN {t['secret']} s ON s.digest = %s AND (s.expires_at IS NULL OR s.expires_at > %s) "
         f"LEFT JOIN {t['client']} c ON c.id = s.client_id"
+    )
+
+
+# The columns the token tables' INSERTs fill, in the order of their values.
+_ACCESS_COLUMNS = "(client_id, family_id, digest, created_at, expires_at, revoked_at)"
+_FAMILY_COLUMNS = "(client_id, created_at, expires_at, revoked_at)"
+_REFRESH_COLUMNS = "(family_id, parent_id, access_token_id, digest, created_at, used_at, grace_used)"
+
+
+def in_one_statement():
+    """Whether the token endpoints write in the statement that authenticates (PostgreSQL's
+    data-modifying WITH queries; SQLite has none): one round trip to the server instead of up to
+    seven, each of which cost about 0.5 ms (docs/performance.md)."""
+    return connections[DEFAULT_DB_ALIAS].vendor == "postgresql"
+
+
+def _authenticated(writes):
+    """client_authentication, then `writes`: WITH queries that read `ok`, the client's id if and
+    only if the credentials authenticate it (not locked, a secret with this digest, and that
+    secret's client has this client ID), and end with one named `new`. A success also deletes the
+    pair's lockout row, as client_auth does. Params: client_authentication's, the client ID, then
+    those of `writes`. Row: client_authentication's, then `new`'s (Nones if it failed)."""
+    return (
+        f"WITH auth AS MATERIALIZED ({client_authentication()}), "
+        "ok AS (SELECT client_pk AS id FROM auth WHERE NOT locked AND client_id = %s), "
+        f"gone AS (DELETE FROM {_tables()['lockout']} "
+        "WHERE id = (SELECT lockout_id FROM auth) AND EXISTS (SELECT FROM ok)), "
+        f"{writes} SELECT auth.*, new.* FROM auth LEFT JOIN new ON TRUE"
+    )
+
+
+@cache
+def authenticated_access_token():
+    """PostgreSQL: POST /v2/tokens in one statement (_authenticated). Params of the write: digest,
+    created, expires. Row: client_authentication's, then the new access token's id."""
+    return _authenticated(
+        f"new AS (INSERT INTO {_tables()['token']} {_ACCESS_COLUMNS} "
+        "SELECT id, NULL, %s, %s, %s, NULL FROM ok RETURNING id)"
+    )
+
+
+@cache
+def authenticated_token_pair():
+    """PostgreSQL: POST /v1/tokens in one statement (_authenticated). Params of the writes: the
+    family's created and expires; the access token's digest, created, expires; the refresh
+    token's digest, created. Row: client_authentication's, then the new family's, access token's
+    and refresh token's ids."""
+    t = _tables()
+    return _authenticated(
+        f"family AS (INSERT INTO {t['family']} {_FAMILY_COLUMNS} "
+        "SELECT id, %s, %s, NULL FROM ok RETURNING id, client_id), "
+        f"access AS (INSERT INTO {t['token']} {_ACCESS_COLUMNS} "
+        "SELECT client_id, id, %s, %s, %s, NULL FROM family RETURNING id, family_id), "
+        f"new AS (INSERT INTO {t['refresh']} {_REFRESH_COLUMNS} "
+        "SELECT family_id, NULL, id, %s, %s, NULL, FALSE FROM access "
+        "RETURNING family_id, access_token_id, id)"
+    )
+
+
+@cache
+def rotate_current_refresh_token():
+    """PostgreSQL: the usual PATCH /v1/tokens in one statement. Locks the family of the refresh
+    token with this digest if it is live, as lock_token_family does, marks the token used if it
+    was not, and issues the new pair. Params: digest, now; now, digest; the access token's digest,
+    created, expires; the refresh token's digest, created. Row, if the token was unused in a live
+    family: its id, family id, client id, the family's expiry, then the new access token's and
+    refresh token's ids. No row and no change otherwise (unknown, used, expired or revoked)."""
+    t = _tables()
+    return (
+        "WITH family AS MATERIALIZED ("
+        f"SELECT f.id, f.client_id, f.expires_at FROM {t['family']} f "
+        f"JOIN {t['refresh']} r ON r.family_id = f.id "
+        "WHERE r.digest = %s AND f.revoked_at IS NULL AND f.expires_at > %s FOR UPDATE OF f), "
+        f"used AS (UPDATE {t['refresh']} r SET used_at = %s FROM family f "
+        "WHERE r.family_id = f.id AND r.digest = %s AND r.used_at IS NULL "
+        "RETURNING r.id, r.family_id, f.client_id, f.expires_at), "
+        f"access AS (INSERT INTO {t['token']} {_ACCESS_COLUMNS} "
+        "SELECT client_id, family_id, %s, %s, %s, NULL FROM used RETURNING id), "
+        f"new AS (INSERT INTO {t['refresh']} {_REFRESH_COLUMNS} "
+        "SELECT u.family_id, u.id, a.id, %s, %s, NULL, FALSE FROM used u, access a RETURNING id) "
+        "SELECT u.family_id, u.expires_at, a.id, new.id FROM used u, access a, new"
     )
 
 
@@ -257,30 +338,21 @@ def client_authentication():
 def new_access_token():
     """Params: client id, family id or None, digest, created, expires. Returns the new id."""
     t = _tables()
-    return (
-        f"INSERT INTO {t['token']} (client_id, family_id, digest, created_at, expires_at, revoked_at) "
-        "VALUES (%s, %s, %s, %s, %s, NULL) RETURNING id"
-    )
+    return f"INSERT INTO {t['token']} {_ACCESS_COLUMNS} VALUES (%s, %s, %s, %s, %s, NULL) RETURNING id"
 
 
 @cache
 def new_token_family():
     """Params: client id, created, expires. Returns the new id."""
     t = _tables()
-    return (
-        f"INSERT INTO {t['family']} (client_id, created_at, expires_at, revoked_at) "
-        "VALUES (%s, %s, %s, NULL) RETURNING id"
-    )
+    return f"INSERT INTO {t['family']} {_FAMILY_COLUMNS} VALUES (%s, %s, %s, NULL) RETURNING id"
 
 
 @cache
 def new_refresh_token():
     """Params: family id, parent id or None, access token id, digest, created. Returns the new id."""
     t = _tables()
-    return (
-        f"INSERT INTO {t['refresh']} (family_id, parent_id, access_token_id, digest, created_at, used_at, "
-        "grace_used) VALUES (%s, %s, %s, %s, %s, NULL, %s) RETURNING id"
-    )
+    return f"INSERT INTO {t['refresh']} {_REFRESH_COLUMNS} VALUES (%s, %s, %s, %s, %s, NULL, %s) RETURNING id"
 
 
 @cache

@@ -355,6 +355,61 @@ class TokenPair:
     expires_at: datetime
 
 
+class IssueAccessToken:
+    """POST /v2/tokens's write, for client_auth.authenticate_client: an access token for the
+    client the request authenticates, whose value it answers. On PostgreSQL it is written by the
+    query that authenticates (hot_path.authenticated_access_token), with the values params()
+    makes; elsewhere by write()."""
+
+    statement = staticmethod(hot_path.authenticated_access_token)
+
+    def params(self):
+        self.raw, params = _new_access_token_params(timezone.now())
+        return params
+
+    def written(self, ids):
+        return self.raw
+
+    def write(self, client):
+        return client.issue_access_token()[1]
+
+
+class IssueTokenPair:
+    """POST /v1/tokens's write, as IssueAccessToken: a new family's access token and refresh
+    token, answered as a TokenPair (hot_path.authenticated_token_pair on PostgreSQL)."""
+
+    statement = staticmethod(hot_path.authenticated_token_pair)
+
+    def params(self):
+        now = timezone.now()
+        self.expires_at = now + timedelta(seconds=settings.REFRESH_TOKEN_TTL)
+        self.access_raw, access_params = _new_access_token_params(now)
+        self.refresh_raw, refresh_params = _new_refresh_token_params(now)
+        return [hot_path.db_time(now), hot_path.db_time(self.expires_at), *access_params, *refresh_params]
+
+    def written(self, ids):
+        family_id, access_id, refresh_id = ids
+        return TokenPair(self.access_raw, self.refresh_raw, access_id, refresh_id, family_id, self.expires_at)
+
+    def write(self, client):
+        return client.issue_token_pair()
+
+
+def _access_token_times(now):
+    """An access token issued at `now`: its created and expires, as the database takes them."""
+    return [hot_path.db_time(now), hot_path.db_time(now + timedelta(seconds=settings.ACCESS_TOKEN_TTL))]
+
+
+def _new_access_token_params(now):
+    raw = secrets.generate(Kind.ACCESS_TOKEN)
+    return raw, [secrets.digest(raw), *_access_token_times(now)]
+
+
+def _new_refresh_token_params(now):
+    raw = secrets.generate(Kind.REFRESH_TOKEN)
+    return raw, [secrets.digest(raw), hot_path.db_time(now)]
+
+
 class RefreshError(Exception):
     """The refresh token is unknown, expired, used or revoked: `invalid_grant` (RFC 6749 5.2).
 
@@ -441,9 +496,14 @@ class RefreshTokenQuerySet(models.QuerySet):
         produced is revoked: a client whose response was lost is not stranded. Any other use of a
         used token is reuse, and revokes the whole family.
 
-        The usual rotation is five hand-written statements (hot_path): the lookup, then in one
+        The usual rotation is one statement on PostgreSQL (_rotate_current). Elsewhere, and for
+        every other case, it is hand-written statements (hot_path): the lookup, then in one
         transaction the family's row lock, marking the token used, and the two INSERTs.
         """
+        if hot_path.in_one_statement():
+            pair = self._rotate_current(raw)
+            if pair is not None:
+                return pair
         found = self.lookup(raw)  # outside the transaction: an unknown token takes no lock
         if found is None:
             raise RefreshError("The refresh token is not valid.")
@@ -484,6 +544,24 @@ class RefreshTokenQuerySet(models.QuerySet):
             family.revoke(now)
         # The revocation above is committed; the caller is told the token is not valid.
         raise RefreshError("The refresh token was already used.", revoked_family=family)
+
+    def _rotate_current(self, raw):
+        """PostgreSQL: the usual rotation (an unused token of a live family) in one statement
+        (hot_path.rotate_current_refresh_token), under the same family row lock. None, with
+        nothing changed, for any other token: rotate() then looks at it as before."""
+        digest = secrets.digest_of(raw, Kind.REFRESH_TOKEN)
+        if digest is None:
+            return None
+        now = timezone.now()
+        at = hot_path.db_time(now)
+        access_raw, access_params = _new_access_token_params(now)
+        refresh_raw, refresh_params = _new_refresh_token_params(now)
+        params = [digest, at, at, digest, *access_params, *refresh_params]
+        row = hot_path.fetch_one(hot_path.rotate_current_refresh_token, params)
+        if row is None:
+            return None
+        family_id, expires_at, access_id, refresh_id = row
+        return TokenPair(access_raw, refresh_raw, access_id, refresh_id, family_id, expires_at)
 
 
 class RefreshToken(models.Model):

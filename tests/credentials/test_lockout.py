@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from credentials import secrets
-from credentials.models import Lockout
+from credentials.models import AccessToken, Lockout, TokenFamily
 from credentials.secrets import Kind
 from groups.models import Activity
 from tests.conftest import make_oauth_client
@@ -66,6 +66,9 @@ def test_locked_pair_refuses_even_the_correct_secret(settings, oauth):
     fail(oauth[0], 6)
 
     assert_locked(attempt(*oauth), settings)
+    assert_locked(attempt_v1(*oauth), settings)
+    # Nothing issued: on PostgreSQL the refusal and the INSERTs are one statement.
+    assert not AccessToken.objects.exists() and not TokenFamily.objects.exists()
 
 
 def test_correct_secret_from_another_address_is_unaffected(oauth):

@@ -216,6 +216,7 @@ def test_another_clients_secret_is_invalid_client(group, oauth):
     _, other_secret = make_oauth_client(group, name="Refunds")
 
     assert_invalid_client(post({}, basic(client.client_id, other_secret)))
+    assert not AccessToken.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -270,12 +271,14 @@ def test_non_ascii_client_id_with_a_valid_secret_is_invalid_client(oauth):
     _, secret = oauth
 
     assert_invalid_client(post({"client_id": "clïent", "client_secret": secret}))
+    assert not AccessToken.objects.exists()
 
 
 def test_client_id_with_a_nul_byte_is_invalid_client(oauth):
     _, secret = oauth
 
     assert_invalid_client(post({"client_id": "gpc_\x00", "client_secret": secret}))
+    assert not AccessToken.objects.exists()
 
 
 def test_body_larger_than_the_limit_is_413(oauth, settings):

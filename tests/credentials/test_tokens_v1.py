@@ -104,6 +104,17 @@ def test_unknown_client_id_is_invalid_client(oauth):
     assert not TokenFamily.objects.exists()
 
 
+def test_another_clients_secret_is_invalid_client_and_writes_nothing(group, oauth):
+    client, _ = oauth
+    _, other_secret = make_oauth_client(group, name="Refunds")
+
+    response = send("post", {"clientId": client.client_id, "clientSecret": other_secret})
+
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+    assert not (TokenFamily.objects.exists() or AccessToken.objects.exists() or RefreshToken.objects.exists())
+
+
 def test_wrong_secret_is_invalid_client(oauth):
     client, _ = oauth
 
@@ -213,11 +224,21 @@ def statements(queries):
     return [query["sql"] for query in queries if not query["sql"].upper().startswith(control)]
 
 
-def test_rotation_locks_the_family_then_marks_the_token_used_in_five_statements(pair):
+def test_rotation_locks_the_family_then_marks_the_token_used(pair):
+    """In one statement on PostgreSQL (data-modifying WITH queries), in five elsewhere."""
     with CaptureQueriesContext(connection) as queries:
         assert refresh(pair["refreshToken"]).status_code == 200
 
-    lookup, lock, use, *inserts = statements(queries.captured_queries)
+    sent = statements(queries.captured_queries)
+    if connection.vendor == "postgresql":
+        (statement,) = sent
+        family, use, *inserts = statement.split("), ")
+        assert TokenFamily._meta.db_table in family and family.endswith(" FOR UPDATE OF f")
+        assert RefreshToken._meta.db_table in use and "SET used_at" in use and "used_at IS NULL" in use
+        tables = [insert.split()[4] for insert in inserts]
+        assert tables == [AccessToken._meta.db_table, RefreshToken._meta.db_table]
+        return
+    lookup, lock, use, *inserts = sent
     assert lookup.startswith("SELECT") and RefreshToken._meta.db_table in lookup
     assert lock.startswith("SELECT") and TokenFamily._meta.db_table in lock
     assert lock.endswith(" FOR UPDATE") == connection.features.has_select_for_update
