@@ -66,7 +66,7 @@ def _missing(tool):
 
 
 def _missing_services():
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    if connection.vendor != "postgresql":
         return "needs PostgreSQL shared by several processes: set DATABASE_URL=postgres://..."
     if not os.environ.get("REDIS_URL"):
         return "needs Redis shared by several processes: set REDIS_URL=redis://..."
