@@ -10,8 +10,11 @@ env = environ.Env()
 environ.Env.read_env(".env")
 
 bind = f"{env.str('HOST', default='127.0.0.1')}:{env.int('PORT', default=8000)}"
-# One sync worker per core measured best on the hot paths (docs/performance.md, "Worker class").
-workers = env.int("WEB_CONCURRENCY", default=os.cpu_count() or 2)
+# Sync workers, one per core on SQLite and two per core on PostgreSQL, measured best on the hot
+# paths (docs/performance.md, "Worker class"): a worker waiting for PostgreSQL leaves its core to
+# another, where SQLite answers in the worker's own process.
+_per_core = 2 if env.str("DATABASE_URL", default="").startswith(("postgres:", "postgresql:", "pgsql:")) else 1
+workers = env.int("WEB_CONCURRENCY", default=_per_core * (os.cpu_count() or 2))
 worker_class = env.str("GUNICORN_WORKER_CLASS", default="sync")
 threads = env.int("GUNICORN_THREADS", default=1)
 # Gateways and services keep connections open between calls (gthread workers honour keep-alive).
