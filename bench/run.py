@@ -7,9 +7,9 @@ the ratio to scenario 0, printed as a table and written to bench-results.json.
 
 Every scenario but one is driven by CONNECTIONS connections in a closed loop, as gateways and
 applications would call. Scenario 7, the Authentication Information tab, is a page people open:
-it is driven with one connection per gunicorn worker (PAGE_CONNECTIONS), so that its latency is
-the page's own and not the wait behind a queue of sixteen requests that no group's
-administrators would make at once (docs/performance.md).
+it is driven with one connection per core (PAGE_CONNECTIONS), so that its latency is the page's
+own and not the wait behind a queue of requests that no group's administrators would make at
+once (docs/performance.md).
 """
 
 import json
@@ -226,7 +226,8 @@ def stop_server(server):
 
 
 def page_connections(server):
-    return int(PAGE_CONNECTIONS or len(workers_of(server)) or 1)
+    """One per core, and no more than there are workers to answer them."""
+    return int(PAGE_CONNECTIONS or min(len(workers_of(server)) or 1, os.cpu_count() or 1))
 
 
 def measure(seeded, server_scenarios, server, runs=RUNS, paired=False):
@@ -292,7 +293,7 @@ def at_scale(database_url, log, seeded, subset):
     uncached = {"VERIFY_CACHE_SECONDS": "0"}
     server = start_server(database_url, log, **uncached)
     try:
-        figures["small, no memory"] = medians(measure(seeded, subset, server))
+        figures["small, no memory"] = with_ratios(measure(seeded, subset, server, paired=True))
     finally:
         stop_server(server)
     started = time.monotonic()
@@ -301,7 +302,7 @@ def at_scale(database_url, log, seeded, subset):
     for label, env in [("large", {}), ("large, no memory", uncached)]:
         server = start_server(database_url, log, **env)
         try:
-            figures[label] = medians(measure(seeded, subset, server))
+            figures[label] = with_ratios(measure(seeded, subset, server, paired=True))
         finally:
             stop_server(server)
     figures["during purge, no memory"] = during_purge(database_url, log, subset)
@@ -347,14 +348,21 @@ def medians(runs):
     }
 
 
-def report(runs, memory, database_url):
+def with_ratios(runs):
+    """medians(), each with its ratio: the median of the ratios to the baseline run just before
+    each (paired runs), else to the baseline's median."""
     median = medians(runs)
     baseline = next(iter(median.values()))["rps"]
-    print(f"\n{'scenario':40} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'ratio':>6}")
     for name, result in median.items():
-        # The median of the ratios to the baseline run just before each (paired runs).
         paired = [r["rps"] / r["baseline_rps"] for r in runs[name] if "baseline_rps" in r]
         result["ratio"] = round(statistics.median(paired) if paired else result["rps"] / baseline, 3)
+    return median
+
+
+def report(runs, memory, database_url):
+    median = with_ratios(runs)
+    print(f"\n{'scenario':40} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'ratio':>6}")
+    for name, result in median.items():
         print(
             f"{name:40} {result['rps']:9.0f} {result['p50_ms']:8.2f} {result['p99_ms']:8.2f} "
             f"{result['errors']:7d} {result['ratio']:6.2f}"
