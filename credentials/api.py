@@ -19,15 +19,13 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from credentials import schema
-from credentials.authentication import INVALID_CREDENTIALS, CredentialAuthentication, unauthorized
+from credentials.authentication import INVALID_CREDENTIALS, NO_STORE, CredentialAuthentication, unauthorized
 from credentials.client_auth import ClientLocked, InvalidClient, authenticate_client
 from credentials.models import IssueAccessToken, IssueTokenPair, RefreshError, RefreshToken
 from credentials.verification import identify
 from groups.activity import record
 from groups.models import Action
 
-# RFC 6749 5.1: responses carrying tokens or credentials must not be cached.
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 BASIC_CHALLENGE = 'Basic realm="tokens", charset="UTF-8"'
 
 

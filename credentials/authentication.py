@@ -8,6 +8,9 @@ from rest_framework.authentication import BaseAuthentication
 
 from credentials.verification import WWW_AUTHENTICATE, identify, presents_credential
 
+# RFC 6749 5.1: responses carrying tokens or credentials must not be cached.
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
 INVALID_CREDENTIALS = {
     "error": "invalid_credentials",
     "error_description": "Send a valid API key in X-Api-Key or access token in X-Access-Token.",
@@ -44,5 +47,5 @@ def credential_required(view):
 
 def unauthorized():
     """401 with the spec's body and a challenge, never cached."""
-    headers = {"WWW-Authenticate": WWW_AUTHENTICATE, "Cache-Control": "no-store", "Pragma": "no-cache"}
+    headers = {"WWW-Authenticate": WWW_AUTHENTICATE, **NO_STORE}
     return JsonResponse(INVALID_CREDENTIALS, status=401, headers=headers)

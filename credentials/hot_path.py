@@ -315,8 +315,8 @@ def rotate_current_refresh_token():
     token with this digest if it is live, as lock_token_family does, marks the token used if it
     was not, and issues the new pair. Params: digest, now; now, digest; the access token's digest,
     created, expires; the refresh token's digest, created. Row, if the token was unused in a live
-    family: its id, family id, client id, the family's expiry, then the new access token's and
-    refresh token's ids. No row and no change otherwise (unknown, used, expired or revoked)."""
+    family: the family's id and expiry, then the new access token's and refresh token's ids. No
+    row and no change otherwise (unknown, used, expired or revoked)."""
     t = _tables()
     return (
         "WITH family AS MATERIALIZED ("

@@ -325,16 +325,10 @@ class TokenFamily(models.Model):
         (which ends at `expires_at`), issued at `now`; `parent_id` is the refresh token they
         replace. Two INSERTs (hot_path), inside the caller's transaction."""
         access, access_raw = AccessToken.objects.issue(client_id, family_id, now)
-        refresh_raw = secrets.generate(Kind.REFRESH_TOKEN)
-        refresh_params = [
-            family_id,
-            parent_id,
-            access.pk,
-            secrets.digest(refresh_raw),
-            hot_path.db_time(now),
-            False,
-        ]
-        refresh_id = hot_path.insert(hot_path.new_refresh_token, refresh_params)
+        refresh_raw, refresh_params = _new_refresh_token_params(now)
+        refresh_id = hot_path.insert(
+            hot_path.new_refresh_token, [family_id, parent_id, access.pk, *refresh_params, False]
+        )
         return TokenPair(access_raw, refresh_raw, access.pk, refresh_id, family_id, expires_at)
 
     def revoke(self, now):
@@ -395,17 +389,18 @@ class IssueTokenPair:
         return client.issue_token_pair()
 
 
-def _access_token_times(now):
-    """An access token issued at `now`: its created and expires, as the database takes them."""
-    return [hot_path.db_time(now), hot_path.db_time(now + timedelta(seconds=settings.ACCESS_TOKEN_TTL))]
+def _access_token_expiry(now):
+    return now + timedelta(seconds=settings.ACCESS_TOKEN_TTL)
 
 
 def _new_access_token_params(now):
+    """A new access token's value, and its digest, created and expires as the INSERT takes them."""
     raw = secrets.generate(Kind.ACCESS_TOKEN)
-    return raw, [secrets.digest(raw), *_access_token_times(now)]
+    return raw, [secrets.digest(raw), hot_path.db_time(now), hot_path.db_time(_access_token_expiry(now))]
 
 
 def _new_refresh_token_params(now):
+    """A new refresh token's value, and its digest and created as the INSERT takes them."""
     raw = secrets.generate(Kind.REFRESH_TOKEN)
     return raw, [secrets.digest(raw), hot_path.db_time(now)]
 
@@ -427,17 +422,16 @@ class AccessTokenQuerySet(models.QuerySet):
         """A new access token for client `client_id`, in token family `family_id` for the
         conventional method, issued at `now` (the clock's time by default); returns it and its
         value. One INSERT (hot_path)."""
-        raw = secrets.generate(Kind.ACCESS_TOKEN)
         now = now or timezone.now()
+        raw, params = _new_access_token_params(now)
         token = AccessToken(
+            pk=hot_path.insert(hot_path.new_access_token, [client_id, family_id, *params]),
             client_id=client_id,
             family_id=family_id,
-            digest=secrets.digest(raw),
+            digest=params[0],
             created_at=now,
-            expires_at=now + timedelta(seconds=settings.ACCESS_TOKEN_TTL),
+            expires_at=_access_token_expiry(now),
         )
-        times = [hot_path.db_time(token.created_at), hot_path.db_time(token.expires_at)]
-        token.pk = hot_path.insert(hot_path.new_access_token, [client_id, family_id, token.digest, *times])
         return token, raw
 
     def verify(self, raw):
