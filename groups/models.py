@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import F
 from django.urls import reverse
+from django.utils import timezone
 
 
 class Role(models.TextChoices):
@@ -35,7 +37,56 @@ class Group(models.Model):
         return reverse("credentials:auth-info", args=[self.slug])
 
 
-class Membership(models.Model):
+class EditConflict(Exception):
+    """Someone else changed or deleted the object after the administrator saw it: nothing was done."""
+
+    def __init__(self, what, changed_by=None, changed_at=None):
+        self.what, self.changed_by, self.changed_at = what, changed_by, changed_at
+        super().__init__(self.message)
+
+    @property
+    def message(self):
+        if self.changed_at is None:
+            return f"{self.what} was deleted after you opened this page. Nothing was done."
+        who = self.changed_by or "someone"
+        return (
+            f"{self.what} was changed by {who} at {self.changed_at:%Y-%m-%d %H:%M:%S} UTC after you"
+            " opened this page. Nothing was done: check it and try again."
+        )
+
+
+class Versioned(models.Model):
+    """An object whose changes carry the version the administrator saw, so that two people
+    changing it at once cannot both win (optimistic concurrency)."""
+
+    version = models.PositiveIntegerField(default=1)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def claim(self, seen_version, user):
+        """Move to the next version if the object is still at `seen_version`, else EditConflict.
+
+        Call it first in the change's transaction: the UPDATE's row lock holds off any other
+        change until this one commits, and the other's UPDATE then finds the new version.
+        """
+        now = timezone.now()
+        user = user if user is not None and user.is_authenticated else None
+        rows = type(self)._base_manager.filter(pk=self.pk, version=seen_version)
+        if not rows.update(version=F("version") + 1, changed_by=user, changed_at=now):
+            current = type(self)._base_manager.filter(pk=self.pk).select_related("changed_by").first()
+            if current is None:
+                raise EditConflict(str(self))
+            changed_by = current.changed_by.get_username() if current.changed_by else None
+            raise EditConflict(str(self), changed_by, current.changed_at or now)
+        self.version, self.changed_by, self.changed_at = seen_version + 1, user, now
+
+
+class Membership(Versioned):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
@@ -89,6 +140,9 @@ class Activity(models.Model):
     action = models.CharField(max_length=40, choices=Action.choices)
     target = models.CharField(max_length=200)
     source_address = models.GenericIPAddressField(null=True, blank=True)
+    # How many times it happened in one window, for events counted rather than repeated (a
+    # client locked from several addresses).
+    occurrences = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
