@@ -57,7 +57,10 @@ class Refresher:
 
     def __call__(self):
         if not self.queue:
-            self.queue = [self.client.issue_token_pair().refresh_token for _ in range(run.REFRESH_CHAINS)]
+            from credentials.models import TokenFamily
+
+            chains = range(run.REFRESH_CHAINS)
+            self.queue = [TokenFamily.objects.start(self.client.pk).refresh_token for _ in chains]
         body = json.dumps({"refreshToken": self.queue.pop(0)}).encode()
         return environ("PATCH", "/v1/tokens", body=body, content_type="application/json")
 

@@ -60,7 +60,7 @@ def seed(workdir):
     from django.core.management import call_command
     from django.test import Client
 
-    from credentials.models import ApiKeyCredential, OAuthClient
+    from credentials.models import AccessToken, ApiKeyCredential, OAuthClient
     from groups.models import Group, Membership, Role
 
     call_command("migrate", verbosity=0)
@@ -71,7 +71,7 @@ def seed(workdir):
     keys = [ApiKeyCredential.create_with_keys(group, f"key-{n:02}", owner)[1] for n in range(50)]
     clients = [OAuthClient.create_with_secret(group, f"client-{n:02}", owner) for n in range(50)]
     client, secret = clients[0]
-    _, access_token = client.issue_access_token()
+    access_token = AccessToken.objects.issue(client.pk)
     browser = Client()
     browser.force_login(owner)
 
@@ -91,7 +91,9 @@ def seed(workdir):
 def fresh_refresh_pool(seeded):
     """New refresh-token chains for one PATCH run: a run leaves its chains rotated past the
     tokens in the file, and sending those again would be reuse (and revoke the chains)."""
-    chains = [seeded["client"].issue_token_pair().refresh_token for _ in range(REFRESH_CHAINS)]
+    from credentials.models import TokenFamily
+
+    chains = [TokenFamily.objects.start(seeded["client"].pk).refresh_token for _ in range(REFRESH_CHAINS)]
     seeded["pool"].write_text("\n".join(chains) + "\n")
 
 

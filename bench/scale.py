@@ -81,15 +81,23 @@ def seed(tokens):
 
 def query_plans(api_key, access_token):
     """EXPLAIN ANALYZE of the two verification lookups, as PostgreSQL runs them."""
-    from credentials import hot_path
     from credentials import secrets as portal_secrets
+    from credentials import sql
 
-    now = hot_path.db_time(timezone.now())
+    now = timezone.now()
     plans = {}
     with connection.cursor() as cursor:
         for name, statement, params in [
-            ("api key", hot_path.api_key(), [now, portal_secrets.digest(api_key)]),
-            ("access token", hot_path.access_token(), [portal_secrets.digest(access_token), now]),
+            (
+                "api key",
+                sql.API_KEY_IDENTITY,
+                {"stale_before": now, "digest": portal_secrets.digest(api_key)},
+            ),
+            (
+                "access token",
+                sql.ACCESS_TOKEN_IDENTITY,
+                {"digest": portal_secrets.digest(access_token), "now": now},
+            ),
         ]:
             # Twice: the first planning in a new connection also loads the catalogs' caches, which a
             # worker's persistent connection has done long before.

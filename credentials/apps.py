@@ -6,4 +6,4 @@ class CredentialsConfig(AppConfig):
     verbose_name = "Credentials"
 
     def ready(self):
-        from credentials import schema  # noqa: F401  (registers the OpenAPI authentication extension)
+        from credentials.api import schema  # noqa: F401  (registers the OpenAPI authentication extension)

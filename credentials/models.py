@@ -1,3 +1,6 @@
+"""Credentials and tokens, with their rules: each rule is a model or manager method here, called
+by the portal's views and the API alike. The hot path's statements are in credentials.sql."""
+
 import hashlib
 import uuid
 from dataclasses import dataclass
@@ -5,13 +8,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.validators import RegexValidator
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from credentials import hot_path, secrets
+from credentials import secrets, sql
 from credentials.secrets import Kind
-from groups.models import Group
+from groups.activity import count_event, record_event
+from groups.models import Action, Group, Versioned
 
 # Names travel in response headers (X-Auth-Credential), so they stay within printable ASCII. On
 # the model, so that the admin site's forms keep to it as the portal's do.
@@ -35,7 +39,29 @@ def stored_fields(raw):
     return {"digest": secrets.digest(raw), "encrypted": secrets.encrypt(raw), "hint": secrets.hint(raw)}
 
 
-class ApiKeyCredential(models.Model):
+@dataclass(frozen=True)
+class Identity:
+    """Who a credential says the caller is: a group, by which method and credential."""
+
+    group_slug: str
+    group_name: str
+    method: str
+    credential: str
+    slot: str | None
+    # When an access token expires: no memory of it may outlive that. None for API keys.
+    expires_at: datetime | None = None
+
+    # Lets DRF's IsAuthenticated accept an Identity as request.user.
+    is_authenticated = True
+
+    def as_dict(self):
+        return {
+            "group": {"slug": self.group_slug, "name": self.group_name},
+            "auth": {"method": self.method, "credential": self.credential, "slot": self.slot},
+        }
+
+
+class ApiKeyCredential(Versioned):
     """A named API key credential of a group, holding a primary and a secondary key."""
 
     kind = "API key"
@@ -71,15 +97,15 @@ class ApiKeyCredential(models.Model):
         """This credential's key in `slot`, using prefetched keys when there are any."""
         return next(key for key in self.keys.all() if key.slot == slot)
 
-    def regenerate(self, slot):
-        """Replace the key in `slot` only; the old value stops working at once. Returns the new one.
-
-        One UPDATE: concurrent regenerations of a slot are serialised by the row's write lock.
-        """
+    def regenerate(self, slot, seen_version, user):
+        """Replace the key in `slot` only, if the credential is still at `seen_version` (else
+        EditConflict); the old value stops working at once. Returns the new one."""
         raw = secrets.generate(Kind.API_KEY)
-        self.keys.filter(slot=slot).update(
-            **stored_fields(raw), created_at=timezone.now(), last_used_at=None, last_used_address=None
-        )
+        with transaction.atomic():
+            self.claim(seen_version, user)
+            self.keys.filter(slot=slot).update(
+                **stored_fields(raw), created_at=timezone.now(), last_used_at=None, last_used_address=None
+            )
         return raw
 
     def reveal(self, slot):
@@ -116,27 +142,26 @@ def rotation_warnings(slot, last_used_at, last_used_address, other_last_used_at,
     return warnings
 
 
-class ApiKeyQuerySet(models.QuerySet):
-    def verify(self, raw, source_address=None):
-        """The key matching `raw`, or None: one indexed query (hot_path.api_key), no ORM compile.
-
-        The key carries its credential's and group's names as credential_name, group_slug and
-        group_name, and records its use at most once per LAST_USED_INTERVAL.
-        """
-        digest = secrets.digest_of(raw, Kind.API_KEY)
-        return None if digest is None else self.verify_digest(digest, source_address)
-
-    def verify_digest(self, digest, source_address=None):
-        """verify() for a value already checked and digested (by the verification memory)."""
-        stale_before = timezone.now() - timedelta(seconds=settings.LAST_USED_INTERVAL)
-        row = hot_path.fetch_one(hot_path.api_key, [hot_path.db_time(stale_before), digest])
-        if row is None or not secrets.same(row[1], digest):
+class ApiKeyManager(models.Manager):
+    def identity(self, digest, address=None):
+        """The Identity of the key with this digest, or None: one indexed query (credentials.sql).
+        Records the key's use at most once per LAST_USED_INTERVAL."""
+        now = timezone.now()
+        stale_before = now - timedelta(seconds=settings.LAST_USED_INTERVAL)
+        row = sql.one(sql.API_KEY_IDENTITY, digest=digest, stale_before=stale_before)
+        if row is None or not secrets.same(row["digest"], digest):
             return None
-        key = ApiKey(pk=row[0], digest=row[1], slot=row[2], credential_id=row[4])
-        key.credential_name, key.group_slug, key.group_name = row[5:8]
-        if row[3]:
-            key.touch(source_address)
-        return key
+        if row["stale"]:
+            self.touch(row["id"], address, now)
+        return Identity(row["group_slug"], row["group_name"], "api_key", row["credential"], row["slot"])
+
+    def touch(self, pk, address, now):
+        """Record a use of key `pk`, unless one was recorded within LAST_USED_INTERVAL: the condition
+        keeps concurrent workers from all writing in the same interval."""
+        stale = now - timedelta(seconds=settings.LAST_USED_INTERVAL)
+        self.filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale), pk=pk).update(
+            last_used_at=now, last_used_address=address
+        )
 
 
 class ApiKey(models.Model):
@@ -151,7 +176,7 @@ class ApiKey(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     last_used_address = models.GenericIPAddressField(null=True, blank=True)
 
-    objects = ApiKeyQuerySet.as_manager()
+    objects = ApiKeyManager()
 
     class Meta:
         ordering = ["slot"]
@@ -160,19 +185,124 @@ class ApiKey(models.Model):
     def __str__(self):
         return f"{self.credential} {self.slot} ({self.hint})"
 
-    def touch(self, source_address):
-        """Record a use now, unless one was recorded within LAST_USED_INTERVAL.
 
-        The condition in the UPDATE keeps concurrent workers from all writing in the same interval.
-        """
+class InvalidClient(Exception):
+    """Unknown client ID or wrong secret: the two are never told apart (RFC 6749 5.2)."""
+
+
+class ClientLocked(Exception):
+    """Too many consecutive failures for this (client ID, address): 429 for `retry_after` seconds."""
+
+    def __init__(self, retry_after):
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class NewTokens:
+    """Fresh values for a token request, and the named parameters their INSERTs take
+    (credentials.sql): an access token and, for the conventional method, a refresh token whose
+    family ends REFRESH_TOKEN_TTL from now."""
+
+    access_token: str
+    refresh_token: str
+    params: dict
+
+    @classmethod
+    def make(cls):
         now = timezone.now()
-        stale = now - timedelta(seconds=settings.LAST_USED_INTERVAL)
-        ApiKey.objects.filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale), pk=self.pk).update(
-            last_used_at=now, last_used_address=source_address
+        access, refresh = secrets.generate(Kind.ACCESS_TOKEN), secrets.generate(Kind.REFRESH_TOKEN)
+        params = {
+            "now": now,
+            "access_digest": secrets.digest(access),
+            "access_expires_at": now + timedelta(seconds=settings.ACCESS_TOKEN_TTL),
+            "refresh_digest": secrets.digest(refresh),
+            "family_expires_at": now + timedelta(seconds=settings.REFRESH_TOKEN_TTL),
+        }
+        return cls(access, refresh, params)
+
+    def pair(self, family_expires_at):
+        return IssuedPair(self.access_token, self.refresh_token, family_expires_at)
+
+    def insert_pair(self, client_pk, family_id, parent_id=None):
+        """The access token and refresh token of family `family_id`, replacing `parent_id`."""
+        access_id = sql.one(sql.INSERT_ACCESS_TOKEN, client_pk=client_pk, family_id=family_id, **self.params)
+        sql.one(
+            sql.INSERT_REFRESH_TOKEN,
+            family_id=family_id,
+            parent_id=parent_id,
+            access_id=access_id["id"],
+            **self.params,
         )
 
 
-class OAuthClient(models.Model):
+@dataclass(frozen=True)
+class IssuedPair:
+    """What POST and PATCH /v1/tokens answer with; the family's expiry is never extended."""
+
+    access_token: str
+    refresh_token: str
+    expires_at: datetime
+
+
+class OAuthClientManager(models.Manager):
+    """Client authentication at the token endpoints (RFC 6749 2.3.1), one method per endpoint.
+
+    On PostgreSQL the usual request (the right secret, no failures on record for its client ID
+    and address) is one statement that authenticates and writes; elsewhere, and for every other
+    case, the writes follow the authentication.
+    """
+
+    def issue_access_token(self, client_id, secret, address):
+        """POST /v2/tokens (RFC 6749 4.4): a new access token's value."""
+        new = NewTokens.make()
+        row = self._authenticate(client_id, secret, address, sql.AUTHENTICATE_AND_ISSUE_ACCESS_TOKEN, new)
+        if row.get("access_id") is None:
+            sql.one(sql.INSERT_ACCESS_TOKEN, client_pk=row["client_pk"], family_id=None, **new.params)
+        return new.access_token
+
+    def issue_token_pair(self, client_id, secret, address):
+        """POST /v1/tokens: an access token and a refresh token starting a new family."""
+        new = NewTokens.make()
+        row = self._authenticate(client_id, secret, address, sql.AUTHENTICATE_AND_ISSUE_TOKEN_PAIR, new)
+        if row.get("refresh_id") is None:
+            TokenFamily.objects.start(row["client_pk"], new)
+        return new.pair(new.params["family_expires_at"])
+
+    def authenticate(self, client_id, secret, address):
+        """The client these credentials authenticate (POST /v2/tokens/revoke)."""
+        row = self._authenticate(client_id, secret, address)
+        return self.get(pk=row["client_pk"])
+
+    def _authenticate(self, client_id, secret, address, writes=None, new=None):
+        """The authentication's row (credentials.sql.CLIENT_AUTHENTICATION), with what `writes`
+        wrote if it ran; raises ClientLocked or InvalidClient. An unknown client ID and a wrong
+        secret cost the same and are counted the same."""
+        digest = secrets.digest_of(secret, Kind.CLIENT_SECRET)  # None for garbage: it matches no row
+        now = new.params["now"] if new else timezone.now()
+        pair = {"client_key": Lockout.key_for(client_id), "address": address}
+        params = {**pair, "digest": digest, "now": now}
+        # PostgreSQL refuses text with NUL bytes; no client has such an ID.
+        if writes is not None and connection.vendor == "postgresql" and "\x00" not in client_id:
+            row = sql.one(writes, client_id=client_id, **params, **new.params)
+        else:
+            row = sql.one(sql.CLIENT_AUTHENTICATION, **params)
+        if row["locked"]:
+            raise Lockout.objects.locked(**pair, now=now)
+        found = row["client_pk"] is not None
+        if (
+            not found
+            or not secrets.same(row["digest"], digest)
+            or not secrets.same(row["client_id"], client_id)
+        ):
+            Lockout.objects.count_failure(client_id, address, now)
+            raise InvalidClient()
+        if row["lockout_id"] is not None:
+            Lockout.objects.succeeded(**pair, now=now)
+        return row
+
+
+class OAuthClient(Versioned):
     """An OAuth client of a group: a public client ID and a secret, for /v2/tokens and /v1/tokens."""
 
     kind = "OAuth client"
@@ -188,6 +318,8 @@ class OAuthClient(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OAuthClientManager()
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -219,15 +351,14 @@ class OAuthClient(models.Model):
     def reveal_secret(self):
         return secrets.decrypt(self.current_secret().encrypted)
 
-    def regenerate_secret(self, grace_seconds=0, revoke_tokens=True):
-        """Issue a new secret. Older secrets end now or after `grace_seconds`; tokens issued so far
-        are revoked unless `revoke_tokens` is False. Returns the new value."""
+    def regenerate_secret(self, seen_version, user, grace_seconds=0, revoke_tokens=True):
+        """Issue a new secret if the client is still at `seen_version` (else EditConflict). Older
+        secrets end now or after `grace_seconds`; tokens issued so far are revoked unless
+        `revoke_tokens` is False. Returns the new value."""
         raw = secrets.generate(Kind.CLIENT_SECRET)
         now = timezone.now()
         with transaction.atomic():
-            # Locking the client row serialises two simultaneous regenerations: each replaces
-            # the secret the other one issued, and no administrator sees a value that never worked.
-            OAuthClient.objects.select_for_update().filter(pk=self.pk).first()
+            self.claim(seen_version, user)
             # Every older secret ends by the chosen time: "now" ends them all (the emergency case).
             if grace_seconds:
                 ends = now + timedelta(seconds=grace_seconds)
@@ -256,27 +387,13 @@ class OAuthClient(models.Model):
             AccessToken.objects.filter(client=self, digest=digest, revoked_at__isnull=True).update(
                 revoked_at=now
             )
-        else:
-            token = RefreshToken.objects.lookup(raw)
-            if token is not None and token.family.client_id == self.pk:
-                token.family.revoke(now)
-
-    def issue_access_token(self):
-        """A new access token for this client (RFC 6749 4.4.3); returns it and its value."""
-        issued = AccessToken.objects.issue(self.pk)
-        hot_path.checkpoint_now_and_then()
-        return issued
-
-    def issue_token_pair(self):
-        """The conventional method's first issue: an access token and a refresh token starting a
-        new family whose absolute expiry (REFRESH_TOKEN_TTL from now) no rotation extends.
-        Three INSERTs (hot_path) in one transaction."""
-        now = timezone.now()
-        expires_at = now + timedelta(seconds=settings.REFRESH_TOKEN_TTL)
-        times = [hot_path.db_time(now), hot_path.db_time(expires_at)]
-        with hot_path.one_writer_at_a_time(), transaction.atomic():
-            family_id = hot_path.insert(hot_path.new_token_family, [self.pk, *times])
-            return TokenFamily.issue_pair(self.pk, family_id, expires_at, now)
+            return
+        digest = secrets.digest_of(raw, Kind.REFRESH_TOKEN)
+        token = (
+            RefreshToken.objects.filter(digest=digest).select_related("family").first() if digest else None
+        )
+        if token is not None and token.family.client_id == self.pk:
+            token.family.revoke(now)
 
 
 class ClientSecretQuerySet(models.QuerySet):
@@ -304,6 +421,16 @@ class ClientSecret(models.Model):
         return f"{self.client} secret ({self.hint})"
 
 
+class TokenFamilyManager(models.Manager):
+    def start(self, client_pk, new=None):
+        """A new family for client `client_pk` and its first pair (`new`, or fresh values)."""
+        new = new or NewTokens.make()
+        with transaction.atomic():
+            family = sql.one(sql.INSERT_TOKEN_FAMILY, client_pk=client_pk, **new.params)
+            new.insert_pair(client_pk, family["id"])
+        return new.pair(new.params["family_expires_at"])
+
+
 class TokenFamily(models.Model):
     """The chain of tokens descended from one POST /v1/tokens: rotation never outlives it, and
     reuse of a rotated refresh token revokes all of it (RFC 9700 4.14.2)."""
@@ -313,143 +440,35 @@ class TokenFamily(models.Model):
     expires_at = models.DateTimeField(db_index=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    objects = TokenFamilyManager()
+
     class Meta:
         verbose_name_plural = "token families"
 
     def __str__(self):
         return f"token family {self.pk} of {self.client}"
 
-    @staticmethod
-    def issue_pair(client_id, family_id, expires_at, now, parent_id=None):
-        """A new access token and refresh token of client `client_id` in family `family_id`
-        (which ends at `expires_at`), issued at `now`; `parent_id` is the refresh token they
-        replace. Two INSERTs (hot_path), inside the caller's transaction."""
-        access, access_raw = AccessToken.objects.issue(client_id, family_id, now)
-        refresh_raw, refresh_params = _new_refresh_token_params(now)
-        refresh_id = hot_path.insert(
-            hot_path.new_refresh_token, [family_id, parent_id, access.pk, *refresh_params, False]
-        )
-        return TokenPair(access_raw, refresh_raw, access.pk, refresh_id, family_id, expires_at)
-
     def revoke(self, now):
         TokenFamily.objects.filter(pk=self.pk).update(revoked_at=now)
         AccessToken.objects.filter(family=self, revoked_at__isnull=True).update(revoked_at=now)
 
 
-@dataclass(frozen=True)
-class TokenPair:
-    """What POST and PATCH /v1/tokens answer with: the two values, the new rows' ids and the
-    family's absolute expiry."""
+class AccessTokenManager(models.Manager):
+    def issue(self, client_pk):
+        """A new access token for client `client_pk`, outside any token request (seeding, tests)."""
+        new = NewTokens.make()
+        sql.one(sql.INSERT_ACCESS_TOKEN, client_pk=client_pk, family_id=None, **new.params)
+        return new.access_token
 
-    access_token: str
-    refresh_token: str
-    access_id: int
-    refresh_id: int
-    family_id: int
-    expires_at: datetime
-
-
-class IssueAccessToken:
-    """POST /v2/tokens's write, for client_auth.authenticate_client: an access token for the
-    client the request authenticates, whose value it answers. On PostgreSQL it is written by the
-    query that authenticates (hot_path.authenticated_access_token), with the values params()
-    makes; elsewhere by write()."""
-
-    statement = staticmethod(hot_path.authenticated_access_token)
-
-    def params(self):
-        self.raw, params = _new_access_token_params(timezone.now())
-        return params
-
-    def written(self, ids):
-        return self.raw
-
-    def write(self, client):
-        return client.issue_access_token()[1]
-
-
-class IssueTokenPair:
-    """POST /v1/tokens's write, as IssueAccessToken: a new family's access token and refresh
-    token, answered as a TokenPair (hot_path.authenticated_token_pair on PostgreSQL)."""
-
-    statement = staticmethod(hot_path.authenticated_token_pair)
-
-    def params(self):
-        now = timezone.now()
-        self.expires_at = now + timedelta(seconds=settings.REFRESH_TOKEN_TTL)
-        self.access_raw, access_params = _new_access_token_params(now)
-        self.refresh_raw, refresh_params = _new_refresh_token_params(now)
-        return [hot_path.db_time(now), hot_path.db_time(self.expires_at), *access_params, *refresh_params]
-
-    def written(self, ids):
-        family_id, access_id, refresh_id = ids
-        return TokenPair(self.access_raw, self.refresh_raw, access_id, refresh_id, family_id, self.expires_at)
-
-    def write(self, client):
-        return client.issue_token_pair()
-
-
-def _access_token_expiry(now):
-    return now + timedelta(seconds=settings.ACCESS_TOKEN_TTL)
-
-
-def _new_access_token_params(now):
-    """A new access token's value, and its digest, created and expires as the INSERT takes them."""
-    raw = secrets.generate(Kind.ACCESS_TOKEN)
-    return raw, [secrets.digest(raw), hot_path.db_time(now), hot_path.db_time(_access_token_expiry(now))]
-
-
-def _new_refresh_token_params(now):
-    """A new refresh token's value, and its digest and created as the INSERT takes them."""
-    raw = secrets.generate(Kind.REFRESH_TOKEN)
-    return raw, [secrets.digest(raw), hot_path.db_time(now)]
-
-
-class RefreshError(Exception):
-    """The refresh token is unknown, expired, used or revoked: `invalid_grant` (RFC 6749 5.2).
-
-    `revoked_family` is set when the token's reuse has just revoked its family.
-    """
-
-    def __init__(self, description, revoked_family=None):
-        super().__init__(description)
-        self.description = description
-        self.revoked_family = revoked_family
-
-
-class AccessTokenQuerySet(models.QuerySet):
-    def issue(self, client_id, family_id=None, now=None):
-        """A new access token for client `client_id`, in token family `family_id` for the
-        conventional method, issued at `now` (the clock's time by default); returns it and its
-        value. One INSERT (hot_path)."""
-        now = now or timezone.now()
-        raw, params = _new_access_token_params(now)
-        token = AccessToken(
-            pk=hot_path.insert(hot_path.new_access_token, [client_id, family_id, *params]),
-            client_id=client_id,
-            family_id=family_id,
-            digest=params[0],
-            created_at=now,
-            expires_at=_access_token_expiry(now),
-        )
-        return token, raw
-
-    def verify(self, raw):
-        """The live access token matching `raw`, or None: one indexed query (hot_path.access_token).
-
-        The token carries its client's and group's names as client_name, group_slug and group_name.
-        """
-        digest = secrets.digest_of(raw, Kind.ACCESS_TOKEN)
-        return None if digest is None else self.verify_digest(digest)
-
-    def verify_digest(self, digest):
-        """verify() for a value already checked and digested (by the verification memory)."""
-        row = hot_path.fetch_one(hot_path.access_token, [digest, hot_path.db_time(timezone.now())])
-        if row is None or not secrets.same(row[1], digest):
+    def identity(self, digest):
+        """The Identity of the live access token with this digest, or None: one indexed query."""
+        row = sql.one(sql.ACCESS_TOKEN_IDENTITY, digest=digest, now=timezone.now())
+        if row is None or not secrets.same(row["digest"], digest):
             return None
-        token = AccessToken(pk=row[0], digest=row[1], client_id=row[2])
-        token.client_name, token.group_slug, token.group_name = row[3:6]
-        return token
+        expires_at = sql.as_datetime(row["expires_at"])
+        return Identity(
+            row["group_slug"], row["group_name"], "access_token", row["credential"], None, expires_at
+        )
 
 
 class AccessToken(models.Model):
@@ -462,100 +481,79 @@ class AccessToken(models.Model):
     expires_at = models.DateTimeField(db_index=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
-    objects = AccessTokenQuerySet.as_manager()
+    objects = AccessTokenManager()
 
     def __str__(self):
         return f"access token {self.pk} of {self.client_id}"
 
-    def revoke(self):
-        AccessToken.objects.filter(pk=self.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+class RefreshError(Exception):
+    """The refresh token is unknown, expired, used or revoked: `invalid_grant` (RFC 6749 5.2)."""
+
+    def __init__(self, description):
+        super().__init__(description)
+        self.description = description
 
 
-class RefreshTokenQuerySet(models.QuerySet):
-    def lookup(self, raw):
-        digest = secrets.digest_of(raw, Kind.REFRESH_TOKEN)
-        if digest is None:
-            return None
-        row = hot_path.fetch_one(hot_path.refresh_token, [digest])
-        if row is None or not secrets.same(row[1], digest):
-            return None
-        return RefreshToken(pk=row[0], digest=row[1], family_id=row[2])
-
-    def rotate(self, raw):
+class RefreshTokenManager(models.Manager):
+    def rotate(self, raw, address):
         """PATCH /v1/tokens: exchange a refresh token for a new pair (RFC 9700 4.14.2).
 
-        The current token of a live family rotates: it is marked used and a new pair is issued,
-        keeping the family's absolute expiry. The token rotated just before, presented again within
-        REFRESH_GRACE_SECONDS and only once, gets a fresh pair while the pair its first rotation
-        produced is revoked: a client whose response was lost is not stranded. Any other use of a
-        used token is reuse, and revokes the whole family.
+        The unused token of a live family rotates: it is marked used and a pair is issued that
+        keeps the family's expiry. The token rotated just before, presented again once within
+        REFRESH_GRACE_SECONDS, gets a fresh pair while its first rotation's pair is revoked, so a
+        client whose response was lost is not stranded. Any other use of a used token is reuse:
+        its whole family is revoked, and Activity records it.
 
-        The usual rotation is one statement on PostgreSQL (_rotate_current). Elsewhere, and for
-        every other case, it is hand-written statements (hot_path): the lookup, then in one
-        transaction the family's row lock, marking the token used, and the two INSERTs.
+        Every rotation of a family takes the family's row lock first, so concurrent requests with
+        one token are served one after the other (SQLite serialises every write transaction).
         """
-        if hot_path.in_one_statement():
-            pair = self._rotate_current(raw)
-            if pair is not None:
-                return pair
-        found = self.lookup(raw)  # outside the transaction: an unknown token takes no lock
-        if found is None:
-            raise RefreshError("The refresh token is not valid.")
-        now = timezone.now()
-        with hot_path.one_writer_at_a_time(), transaction.atomic():
-            # Every rotation of a family runs under this row lock, taken before the token's row
-            # in every request, so concurrent requests with the same token are served one after
-            # the other and see each other's writes. (SQLite has no row locks: its transactions
-            # here are IMMEDIATE, which serialises every writer.)
-            at = hot_path.db_time(now)
-            row = hot_path.fetch_one(hot_path.lock_token_family, [at, found.family_id])
-            if row is None or not row[2]:
-                raise RefreshError("The refresh token has expired or was revoked.")
-            client_id, expires_at = row[0], hot_path.python_time(row[1])
-            # Marked used only if it was not: one statement, which also locks the token's row.
-            if hot_path.update(hot_path.use_refresh_token, [at, found.pk]):
-                return TokenFamily.issue_pair(client_id, found.family_id, expires_at, now, found.pk)
-            grace_from = now - timedelta(seconds=settings.REFRESH_GRACE_SECONDS)
-            token = hot_path.fetch_one(
-                hot_path.lock_used_refresh_token, [hot_path.db_time(grace_from), found.pk]
-            )
-            if token is None:
-                raise RefreshError("The refresh token is not valid.")
-            grace_used, used_within_grace = token
-            successor = (
-                self.filter(parent_id=found.pk, used_at__isnull=True)
-                .order_by("pk")
-                .values_list("pk", "access_token_id")
-                .first()
-            )
-            if not grace_used and used_within_grace and successor is not None:
-                self.filter(pk=found.pk).update(grace_used=True)
-                self.filter(pk=successor[0]).update(used_at=now)
-                if successor[1] is not None:
-                    AccessToken(pk=successor[1]).revoke()
-                return TokenFamily.issue_pair(client_id, found.family_id, expires_at, now, found.pk)
-            family = TokenFamily(pk=found.family_id, client_id=client_id, expires_at=expires_at)
-            family.revoke(now)
-        # The revocation above is committed; the caller is told the token is not valid.
-        raise RefreshError("The refresh token was already used.", revoked_family=family)
-
-    def _rotate_current(self, raw):
-        """PostgreSQL: the usual rotation (an unused token of a live family) in one statement
-        (hot_path.rotate_current_refresh_token), under the same family row lock. None, with
-        nothing changed, for any other token: rotate() then looks at it as before."""
         digest = secrets.digest_of(raw, Kind.REFRESH_TOKEN)
         if digest is None:
+            raise RefreshError("The refresh token is not valid.")
+        new = NewTokens.make()
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                row = sql.one(sql.ROTATE_CURRENT, digest=digest, **new.params)
+            else:
+                row = self._rotate_current(digest, new)
+            if row is None:
+                row = self._rotate_used(digest, new, address)
+        if row is None:  # the family's revocation is committed: the caller is told the token is dead
+            raise RefreshError("The refresh token was already used.")
+        return new.pair(sql.as_datetime(row["family_expires_at"]))
+
+    def _rotate_current(self, digest, new):
+        """sql.ROTATE_CURRENT's rule in three statements, for databases without data-modifying WITH."""
+        row = sql.one(sql.CURRENT_REFRESH_TOKEN, digest=digest, now=new.params["now"])
+        if row is None or not sql.run(sql.MARK_USED, id=row["id"], now=new.params["now"]):
             return None
-        now = timezone.now()
-        at = hot_path.db_time(now)
-        access_raw, access_params = _new_access_token_params(now)
-        refresh_raw, refresh_params = _new_refresh_token_params(now)
-        params = [digest, at, at, digest, *access_params, *refresh_params]
-        row = hot_path.fetch_one(hot_path.rotate_current_refresh_token, params)
-        if row is None:
-            return None
-        family_id, expires_at, access_id, refresh_id = row
-        return TokenPair(access_raw, refresh_raw, access_id, refresh_id, family_id, expires_at)
+        new.insert_pair(row["client_id"], row["family_id"], parent_id=row["id"])
+        return row
+
+    def _rotate_used(self, digest, new, address):
+        """A token that is not the current one of a live family: the grace retry, or reuse (the
+        family is revoked and None returned); RefreshError if it is unknown or its family over."""
+        now = new.params["now"]
+        token = self.filter(digest=digest).first()
+        if token is None:
+            raise RefreshError("The refresh token is not valid.")
+        family = TokenFamily.objects.select_for_update().select_related("client__group")
+        family = family.filter(pk=token.family_id).first()  # the lock every rotation takes first
+        if family is None or family.revoked_at is not None or family.expires_at <= now:
+            raise RefreshError("The refresh token has expired or was revoked.")
+        token = self.select_for_update().get(pk=token.pk)
+        grace_from = now - timedelta(seconds=settings.REFRESH_GRACE_SECONDS)
+        successor = self.filter(parent=token, used_at__isnull=True).order_by("pk").first()
+        if token.used_at >= grace_from and not token.grace_used and successor is not None:
+            self.filter(pk=token.pk).update(grace_used=True)
+            self.filter(pk=successor.pk).update(used_at=now)
+            AccessToken.objects.filter(pk=successor.access_token_id).update(revoked_at=now)
+            new.insert_pair(family.client_id, family.pk, parent_id=token.pk)
+            return {"family_expires_at": family.expires_at}
+        family.revoke(now)
+        record_event(family.client.group, Action.REFRESH_TOKEN_REUSE, family.client.name, address=address)
+        return None
 
 
 class RefreshToken(models.Model):
@@ -571,10 +569,81 @@ class RefreshToken(models.Model):
     used_at = models.DateTimeField(null=True, blank=True)
     grace_used = models.BooleanField(default=False)
 
-    objects = RefreshTokenQuerySet.as_manager()
+    objects = RefreshTokenManager()
 
     def __str__(self):
         return f"refresh token {self.pk} of family {self.family_id}"
+
+
+class LockoutManager(models.Manager):
+    """Brute-force lockout of client authentication (RFC 6749 10.10): LOCKOUT_THRESHOLD consecutive
+    failures for one (client ID, source address) lock that pair for LOCKOUT_SECONDS. Counted in
+    the database under the pair's row lock, so every worker and server shares one exact count."""
+
+    def count_failure(self, client_id, address, now):
+        """Count a failed authentication; raises ClientLocked if the pair was locked already. The
+        failure that locks a known client's pair records it in Activity."""
+        until = now + timedelta(seconds=settings.LOCKOUT_SECONDS)
+        key = Lockout.key_for(client_id)
+        row = sql.one(
+            sql.COUNT_FAILURE,
+            client_key=key,
+            address=address,
+            now=now,
+            stale_before=now - timedelta(seconds=settings.LOCKOUT_SECONDS),
+            threshold=settings.LOCKOUT_THRESHOLD,
+            locked_until=until,
+        )
+        if row is None:
+            raise self.locked(key, address, now)
+        if row["locked_until"] is not None:
+            self._record_lock(client_id, address, now)
+
+    def succeeded(self, client_key, address, now):
+        """A success ends the pair's run of failures, unless a lock began meanwhile: a lock ends
+        only when it runs out or on unlock()."""
+        with transaction.atomic():
+            lockout = self.select_for_update().filter(client_key=client_key, address=address).first()
+            if lockout is not None and lockout.locked_until is not None and lockout.locked_until > now:
+                raise ClientLocked(lockout.retry_after(now))
+            if lockout is not None:
+                lockout.delete()
+
+    def locked(self, client_key, address, now):
+        """The ClientLocked to raise for a locked pair, with its Retry-After."""
+        lockout = self.filter(client_key=client_key, address=address).first()
+        return ClientLocked(lockout.retry_after(now) if lockout else 1)
+
+    def unlock(self, client_id, address):
+        """Lift the lock of (client ID, address) and forget its failures. Whether one was lifted."""
+        deleted, _ = self.filter(client_key=Lockout.key_for(client_id), address=address).delete()
+        return bool(deleted)
+
+    def active_for(self, client_ids):
+        """Current locks for these client IDs, as {client_id: [Lockout, ...]}."""
+        keys = {Lockout.key_for(client_id): client_id for client_id in client_ids}
+        by_client = {}
+        for lockout in self.filter(client_key__in=keys, locked_until__gt=timezone.now()).order_by(
+            "locked_until"
+        ):
+            by_client.setdefault(keys[lockout.client_key], []).append(lockout)
+        return by_client
+
+    def expired(self, now):
+        """Rows that no longer count: locks that ran out, and runs of failures a lock period old
+        (for client IDs that exist or not), for the purge."""
+        stale = now - timedelta(seconds=settings.LOCKOUT_SECONDS)
+        return self.filter(Q(locked_until__lt=now) | Q(locked_until__isnull=True, last_failure_at__lt=stale))
+
+    def _record_lock(self, client_id, address, now):
+        """One Activity row per client and lock period, counting the addresses locked."""
+        if "\x00" in client_id:  # no client has such an ID (and PostgreSQL refuses it)
+            return
+        client = OAuthClient.objects.select_related("group").filter(client_id=client_id).first()
+        if client is not None:
+            since = now - timedelta(seconds=settings.LOCKOUT_SECONDS)
+            with transaction.atomic():
+                count_event(client.group, Action.CLIENT_LOCKED, client.name, address or None, since)
 
 
 class Lockout(models.Model):
@@ -591,6 +660,8 @@ class Lockout(models.Model):
     last_failure_at = models.DateTimeField()
     locked_until = models.DateTimeField(null=True, blank=True)
 
+    objects = LockoutManager()
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["client_key", "address"], name="one_lockout_per_pair")]
 
@@ -601,6 +672,7 @@ class Lockout(models.Model):
     def key_for(client_id):
         return hashlib.sha256(client_id.encode("utf-8", "surrogatepass")).hexdigest()
 
-    @classmethod
-    def of(cls, client_id, address):
-        return cls.objects.filter(client_key=cls.key_for(client_id), address=address)
+    def retry_after(self, now):
+        """Whole seconds until the lock ends, at least 1."""
+        remaining = (self.locked_until - now).total_seconds() if self.locked_until else 0
+        return max(1, round(remaining))

@@ -19,11 +19,11 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString
 
-from credentials import client_auth
 from credentials.models import (
     ApiKey,
     ApiKeyCredential,
     ClientSecret,
+    Lockout,
     OAuthClient,
     Slot,
     recent_use_since,
@@ -48,9 +48,10 @@ class _Urls:
         head, _, tail = url.rpartition(_PLACEHOLDER)
         self.head, self.tail = escape(head), escape(tail)
 
-    def __call__(self, public_id):
-        """The URL for `public_id`, a text from _id()."""
-        return SafeString(f"{self.head}{public_id}{self.tail}")
+    def __call__(self, public_id, version=None):
+        """The URL for `public_id`, a text from _id(), carrying the `version` the page shows."""
+        query = "" if version is None else f"?version={int(version)}"
+        return SafeString(f"{self.head}{public_id}{self.tail}{query}")
 
 
 def _id(public_id):
@@ -85,18 +86,19 @@ def api_key_credentials(group, revealed):
     kind, consequence = escape(ApiKeyCredential.kind), escape(ApiKeyCredential.delete_consequence)
     credentials = {}
     rows = group.api_key_credentials.values_list(
-        "id", "public_id", "name", "created_at", "created_by__username"
+        "id", "public_id", "version", "name", "created_at", "created_by__username"
     )
-    for pk, public_id, name, created_at, created_by in rows:
+    for pk, public_id, version, name, created_at, created_by in rows:
         public_id = _id(public_id)
         credentials[pk] = {
             "public_id": public_id,
+            "version": version,
             "name": escape(name),
             "kind": kind,
             "delete_consequence": consequence,
             "created": _utc(created_at),
             "created_by": _optional(created_by),
-            "delete_url": delete_url(public_id),
+            "delete_url": delete_url(public_id, version),
             "slots": {},
         }
     keys = ApiKey.objects.filter(credential__group=group).values_list(
@@ -134,7 +136,7 @@ def _key_row(credential, slot, slots, revealed, show_url, regenerate_url, recent
         "last_used_address": _optional(last_used_address),
         "issued": _utc(created_at),
         "show_url": show_url[slot](public_id),
-        "regenerate_url": regenerate_url[slot](public_id),
+        "regenerate_url": regenerate_url[slot](public_id, credential["version"]),
         "warnings": [escape(warning) for warning in warnings],
     }
 
@@ -149,9 +151,9 @@ def oauth_clients(group, revealed):
     kind, consequence = escape(OAuthClient.kind), escape(OAuthClient.delete_consequence)
     clients, by_client_id = {}, {}
     rows = group.oauth_clients.values_list(
-        "id", "public_id", "name", "client_id", "created_at", "created_by__username"
+        "id", "public_id", "version", "name", "client_id", "created_at", "created_by__username"
     )
-    for pk, public_id, name, client_id, created_at, created_by in rows:
+    for pk, public_id, version, name, client_id, created_at, created_by in rows:
         public_id = _id(public_id)
         clients[pk] = by_client_id[client_id] = {
             "public_id": public_id,
@@ -166,9 +168,9 @@ def oauth_clients(group, revealed):
             "secret_issued": None,
             "old_secrets": [],
             "lockouts": [],
-            "delete_url": delete_url(public_id),
+            "delete_url": delete_url(public_id, version),
             "show_url": show_url(public_id),
-            "regenerate_url": regenerate_url(public_id),
+            "regenerate_url": regenerate_url(public_id, version),
             "unlock_url": unlock_url(public_id),
         }
     working = ClientSecret.objects.working(timezone.now()).filter(client__group=group)
@@ -183,7 +185,7 @@ def oauth_clients(group, revealed):
             client["old_secrets"].append({"hint": escape(hint), "until": _utc(expires_at)})
         elif client["secret_hint"] is None:
             client["secret_hint"], client["secret_issued"] = escape(hint), _utc(created_at)
-    for client_id, locks in client_auth.active_lockouts(list(by_client_id)).items():
+    for client_id, locks in Lockout.objects.active_for(list(by_client_id)).items():
         by_client_id[client_id]["lockouts"] = [
             {"address": escape(lock.address), "until": _utc(lock.locked_until)} for lock in locks
         ]

@@ -12,17 +12,19 @@ from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
-from credentials import client_auth, tab
-from credentials.forms import CredentialNameForm, RegenerateSecretForm, UnlockForm
-from credentials.models import ApiKey, ApiKeyCredential, ClientSecret, OAuthClient, Slot
+from credentials import tab
+from credentials.forms import CredentialNameForm, RegenerateSecretForm, UnlockForm, seen_version
+from credentials.models import ApiKey, ApiKeyCredential, ClientSecret, Lockout, OAuthClient, Slot
 from credentials.tab import SECRET_ROW
 from groups.access import group_for, group_for_write
 from groups.activity import record
-from groups.models import Action
+from groups.models import Action, EditConflict
+from groups.responses import conflict
 from portal.sessions import recent_password_required
 
 
@@ -76,13 +78,17 @@ def _shown(request, group, revealed, action, target):
 
 
 def _delete(request, group, credential, action):
-    """Ask for confirmation on GET; delete on POST and go back to the tab."""
+    """Ask for confirmation on GET; on POST delete it, if nobody changed it since the page was
+    shown, and go back to the tab."""
     if request.method != "POST":
-        context = {"group": group, "credential": credential}
+        context = {"group": group, "credential": credential, "version": seen_version(request, credential)}
         return render(request, "credentials/credential_delete.html", context)
-    with transaction.atomic():
-        credential.delete()
-        record(request, group, action, credential.name)
+    try:
+        with transaction.atomic():
+            credential.delete_as_seen(seen_version(request, credential), request.user)
+            record(request, group, action, credential.name)
+    except EditConflict as error:
+        return conflict(request, error, reverse("credentials:auth-info", args=[group.slug]))
     messages.success(request, f"{credential.kind} {credential.name} deleted: {credential.delete_consequence}")
     return redirect("credentials:auth-info", group.slug)
 
@@ -139,11 +145,15 @@ def api_key_regenerate(request, slug, public_id, slot):
     if request.method != "POST":
         key = credential.key(slot)
         key.warnings = credential.rotation_warnings(slot)
-        context = {"group": group, "credential": credential, "key": key}
+        version = seen_version(request, credential)
+        context = {"group": group, "credential": credential, "key": key, "version": version}
         return render(request, "credentials/api_key_regenerate.html", context)
-    with transaction.atomic():
-        value = credential.regenerate(slot)
-        record(request, group, Action.API_KEY_REGENERATED, f"{credential.name} {slot} key")
+    try:
+        with transaction.atomic():
+            value = credential.regenerate(slot, seen_version(request, credential), request.user)
+            record(request, group, Action.API_KEY_REGENERATED, f"{credential.name} {slot} key")
+    except EditConflict as error:
+        return conflict(request, error, reverse("credentials:auth-info", args=[group.slug]))
     messages.success(
         request, f"{Slot(slot).label} of {credential.name} regenerated: the old one no longer works."
     )
@@ -199,12 +209,16 @@ def oauth_secret_regenerate(request, slug, public_id):
     client = get_object_or_404(_oauth_clients(group), public_id=public_id)
     form = RegenerateSecretForm(request.POST or None)
     if request.method != "POST" or not form.is_valid():
-        context = {"group": group, "client": client, "regenerate_form": form}
+        version = seen_version(request, client)
+        context = {"group": group, "client": client, "regenerate_form": form, "version": version}
         return render(request, "credentials/oauth_secret_regenerate.html", context)
     grace, revoke = form.cleaned_data["grace_seconds"], form.cleaned_data["revoke_tokens"]
-    with transaction.atomic():
-        value = client.regenerate_secret(grace_seconds=grace, revoke_tokens=revoke)
-        record(request, group, Action.OAUTH_SECRET_REGENERATED, client.name)
+    try:
+        with transaction.atomic():
+            value = client.regenerate_secret(seen_version(request, client), request.user, grace, revoke)
+            record(request, group, Action.OAUTH_SECRET_REGENERATED, client.name)
+    except EditConflict as error:
+        return conflict(request, error, reverse("credentials:auth-info", args=[group.slug]))
     ends = "at once" if not grace else f"in {dict(form.GRACE_CHOICES)[grace].removeprefix('After ')}"
     revoked = " Tokens issued so far were revoked." if revoke else ""
     messages.success(
@@ -226,7 +240,7 @@ def oauth_client_unlock(request, slug, public_id):
     group = group_for_write(request, slug)
     client = get_object_or_404(group.oauth_clients, public_id=public_id)
     form = UnlockForm(request.POST)
-    if form.is_valid() and client_auth.unlock(client, form.cleaned_data["address"]):
+    if form.is_valid() and Lockout.objects.unlock(client.client_id, form.cleaned_data["address"]):
         where = form.cleaned_data["address"] or "an unknown address"
         record(request, group, Action.CLIENT_UNLOCKED, f"{client.name} from {where}")
         messages.success(request, f"{client.name} unlocked for {where}.")

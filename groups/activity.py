@@ -1,39 +1,9 @@
 """Recording what happened in a group, and from which address."""
 
-import ipaddress
-from functools import lru_cache
+from django.db.models import F
 
-from django.conf import settings
-
-from groups.models import Activity
-
-
-def source_address(request):
-    """The client's address: REMOTE_ADDR, or the nearest untrusted hop of X-Forwarded-For.
-
-    X-Forwarded-For is believed only when the direct peer is a proxy listed in TRUSTED_PROXIES,
-    and then read from the right: each trusted proxy appends the address it saw, so the first
-    address from the right that is not itself a trusted proxy is the client. A header sent by
-    the client cannot move this.
-    """
-    remote = request.META.get("REMOTE_ADDR", "")
-    trusted = settings.TRUSTED_PROXIES
-    if remote not in trusted:
-        return _valid_or_none(remote)
-    hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-    for hop in reversed(hops):
-        if hop and hop not in trusted:
-            return _valid_or_none(hop)
-    return _valid_or_none(remote)
-
-
-@lru_cache(maxsize=4096)  # a client calls from the same address again and again
-def _valid_or_none(address):
-    """The address in its canonical form, or None if it is not an IP address."""
-    try:
-        return str(ipaddress.ip_address(address))
-    except ValueError:
-        return None
+from groups.models import Activity, Group
+from portal.addresses import source_address
 
 
 def record(request, group, action, target):
@@ -42,11 +12,28 @@ def record(request, group, action, target):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         user = None
+    return record_event(group, action, target, actor=user, address=source_address(request))
+
+
+def record_event(group, action, target, actor=None, address=None):
+    """Add one Activity row, for a change made outside a portal request (a model's rule)."""
     return Activity.objects.create(
         group=group,
-        actor=user,
-        actor_name=user.get_username() if user else "",
+        actor=actor,
+        actor_name=actor.get_username() if actor else "",
         action=action,
         target=str(target)[:200],
-        source_address=source_address(request),
+        source_address=address,
     )
+
+
+def count_event(group, action, target, address, since):
+    """Record an event that may repeat: the first since `since` adds a row, later ones add to its
+    occurrences, so that a storm of them cannot flood the trail. Call it inside a transaction:
+    the group's row lock makes concurrent callers take turns."""
+    Group.objects.select_for_update().filter(pk=group.pk).first()
+    recent = Activity.objects.filter(
+        group=group, action=action, target=str(target)[:200], created_at__gte=since
+    )
+    if not recent.update(occurrences=F("occurrences") + 1):
+        record_event(group, action, target, address=address)

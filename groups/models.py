@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -84,6 +84,12 @@ class Versioned(models.Model):
             changed_by = current.changed_by.get_username() if current.changed_by else None
             raise EditConflict(str(self), changed_by, current.changed_at or now)
         self.version, self.changed_by, self.changed_at = seen_version + 1, user, now
+
+    def delete_as_seen(self, seen_version, user):
+        """Delete the object if it is still at `seen_version`, else EditConflict."""
+        with transaction.atomic():
+            self.claim(seen_version, user)
+            self.delete()
 
 
 class Membership(Versioned):

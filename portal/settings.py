@@ -126,15 +126,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # "database is locked" when two transactions try to upgrade a read lock at once.
     # WAL lets readers and the writer work at once, and with synchronous=NORMAL a commit does not
     # wait for a full fsync (a power cut may lose the last commits, never corrupt the file).
-    # The token endpoints checkpoint the WAL themselves, outside their writes
-    # (credentials.hot_path.checkpoint_now_and_then); SQLite's own checkpoint, inside the commit
-    # that crosses its threshold, is the backstop at 10,000 pages (40 MB) instead of 1,000.
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
-        "init_command": (
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=10000;"
-        ),
+        "init_command": ("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -176,7 +171,7 @@ AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(seconds=env.int("LOGIN_LOCKOUT_SECONDS", default=1800))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "groups.activity.source_address"
+AXES_CLIENT_IP_CALLABLE = "portal.addresses.source_address"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ALLOWED_CORS_ORIGINS = "null"
 AXES_VERBOSE = False
@@ -227,7 +222,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "credentials.api.exception_handler",
+    "EXCEPTION_HANDLER": "credentials.api.base.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 
@@ -248,15 +243,28 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Credentials typed into Authorize stay in the page, never in the browser's storage.
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": False, "deepLinking": True},
-    # HTTP Basic for the token endpoints (credentials.schema.CLIENT_CREDENTIALS); the X-Api-Key and
-    # X-Access-Token schemes come from the authentication class's extension in credentials.schema.
+    # HTTP Basic for the token endpoints, X-Api-Key and X-Access-Token for the service APIs
+    # (credentials.api.schema).
     "APPEND_COMPONENTS": {
         "securitySchemes": {
             "ClientCredentials": {
                 "type": "http",
                 "scheme": "basic",
                 "description": "Username = Client ID, Password = Client Secret (from OAuth Information).",
-            }
+            },
+            "ApiKey": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-Api-Key",
+                "description": "An API key: the Primary key or Secondary key of an API key credential.",
+            },
+            "AccessToken": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-Access-Token",
+                "description": "An access token from POST /v2/tokens or POST /v1/tokens "
+                "(Authorization: Bearer is accepted too).",
+            },
         }
     },
     "TAGS": [

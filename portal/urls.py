@@ -4,17 +4,17 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from credentials import api
+from credentials.api import services, tokens
 from portal.sessions import reauthenticate
 from portal.views import healthz
 
 urlpatterns = [
     # The hot paths first: Django tries the patterns in order.
-    path("v1/verify", api.Verify.as_view(), name="verify"),
-    path("v1/whoami", api.WhoAmI.as_view(), name="whoami"),
-    path("v1/tokens", api.TokensV1.as_view(), name="tokens-v1"),
-    path("v2/tokens", api.TokenV2.as_view(), name="token-v2"),
-    path("v2/tokens/revoke", api.RevokeV2.as_view(), name="revoke-v2"),
+    path("v1/verify", services.Verify.as_view(), name="verify"),
+    path("v1/whoami", services.WhoAmI.as_view(), name="whoami"),
+    path("v1/tokens", tokens.TokensV1.as_view(), name="tokens-v1"),
+    path("v2/tokens", tokens.TokenV2.as_view(), name="token-v2"),
+    path("v2/tokens/revoke", tokens.RevokeV2.as_view(), name="revoke-v2"),
     path("healthz", healthz, name="healthz"),
     path("", RedirectView.as_view(pattern_name="groups:list"), name="home"),
     path("accounts/reauthenticate/", reauthenticate, name="reauthenticate"),

@@ -9,7 +9,9 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import URLResolver, get_resolver
 
-from credentials.models import ApiKeyCredential, OAuthClient
+from credentials import secrets
+from credentials.models import AccessToken, ApiKey, ApiKeyCredential, OAuthClient
+from credentials.secrets import Kind
 from groups.models import Group, Membership, Role
 
 PASSWORD = "correct horse battery staple 42"
@@ -126,6 +128,24 @@ def make_api_key(group, name="Billing app", created_by=None):
 def make_oauth_client(group, name="Checkout", created_by=None):
     """An OAuth client in `group`; returns it and its secret's value."""
     return OAuthClient.create_with_secret(group, name, created_by)
+
+
+def key_identity(value, address=None):
+    """The Identity an API key value verifies as, or None, through the model's lookup."""
+    digest = secrets.digest_of(value, Kind.API_KEY)
+    return None if digest is None else ApiKey.objects.identity(digest, address)
+
+
+def token_identity(value):
+    """The Identity an access token verifies as, or None, through the model's lookup."""
+    digest = secrets.digest_of(value, Kind.ACCESS_TOKEN)
+    return None if digest is None else AccessToken.objects.identity(digest)
+
+
+def issue_access_token(client):
+    """A new access token for `client`; returns its row and its value."""
+    raw = AccessToken.objects.issue(client.pk)
+    return AccessToken.objects.get(digest=secrets.digest(raw)), raw
 
 
 def client_for(user):

@@ -22,6 +22,7 @@ from credentials.models import AccessToken, ApiKey, ApiKeyCredential, ClientSecr
 from groups.models import Activity, Group, Membership, Role
 from tests.conftest import (
     SECRET_SHAPE,
+    issue_access_token,
     make_api_key,
     make_group,
     make_member,
@@ -432,7 +433,7 @@ def payments_rows():
 def test_objects_of_another_group_are_404_through_ones_own_slug(world, name, route, method):
     """The outsider and lars own "logistics"; staff see every group. None of them reaches a
     "payments" object through the "logistics" URL."""
-    make_oauth_client(world.group, "Live")[0].issue_access_token()
+    issue_access_token(make_oauth_client(world.group, "Live")[0])
     before = payments_rows()
     url = url_of(name, route, {**world.fill, "slug": "logistics"})
 

@@ -2,10 +2,12 @@
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from credentials import secrets
+from credentials.models import AccessToken
 from credentials.secrets import Kind
-from tests.conftest import make_group, make_oauth_client
+from tests.conftest import issue_access_token, make_group, make_oauth_client
 
 IDENTITY = {
     "group": {"slug": "payments", "name": "Payments"},
@@ -21,7 +23,7 @@ def oauth(db):
 
 @pytest.fixture
 def token(oauth):
-    _, raw = oauth.issue_access_token()
+    _, raw = issue_access_token(oauth)
     return raw
 
 
@@ -101,8 +103,8 @@ def test_malformed_bearer_token_is_refused_without_a_query(db, django_assert_num
 
 @pytest.mark.parametrize("path", ["/v1/whoami", "/v1/verify"])
 def test_unknown_revoked_and_garbage_tokens_get_identical_answers(oauth, path):
-    token, revoked = oauth.issue_access_token()
-    token.revoke()
+    token, revoked = issue_access_token(oauth)
+    AccessToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
     values = [secrets.generate(Kind.ACCESS_TOKEN), revoked, "garbage"]
 
     responses = [Client().get(path, headers={"X-Access-Token": value}) for value in values]

@@ -8,7 +8,7 @@ from django.utils import timezone
 from credentials import secrets
 from credentials.models import ApiKey, ApiKeyCredential, OAuthClient, Slot
 from credentials.secrets import Kind
-from tests.conftest import make_api_key, make_group
+from tests.conftest import key_identity, make_api_key, make_group
 
 
 def test_create_with_keys_gives_two_different_well_formed_values(cast):
@@ -36,22 +36,22 @@ def test_verify_finds_the_key_of_each_slot(cast):
     credential, values = make_api_key(cast.group)
 
     for slot, value in values.items():
-        key = ApiKey.objects.verify(value)
-        assert (key.credential, key.slot) == (credential, slot)
-        assert key.credential.group == cast.group
+        identity = key_identity(value)
+        assert (identity.credential, identity.slot) == (credential.name, slot)
+        assert (identity.group_slug, identity.method) == (cast.group.slug, "api_key")
 
 
 @pytest.mark.parametrize("value", [secrets.generate(Kind.API_KEY), "gpk_short", "", None])
 def test_verify_refuses_an_unknown_or_malformed_value(cast, value):
     make_api_key(cast.group)
 
-    assert ApiKey.objects.verify(value) is None
+    assert key_identity(value) is None
 
 
 def test_verify_refuses_a_value_of_another_kind(cast):
     make_api_key(cast.group)
 
-    assert ApiKey.objects.verify(secrets.generate(Kind.ACCESS_TOKEN)) is None
+    assert key_identity(secrets.generate(Kind.ACCESS_TOKEN)) is None
 
 
 def test_changing_the_digest_key_makes_every_key_fail(cast, settings):
@@ -59,27 +59,27 @@ def test_changing_the_digest_key_makes_every_key_fail(cast, settings):
 
     settings.CREDENTIALS_DIGEST_KEY = "another digest key"
 
-    assert ApiKey.objects.verify(values[Slot.PRIMARY]) is None
-    assert ApiKey.objects.verify(values[Slot.SECONDARY]) is None
+    assert key_identity(values[Slot.PRIMARY]) is None
+    assert key_identity(values[Slot.SECONDARY]) is None
 
 
 def test_regenerate_replaces_only_that_slot(cast):
     credential, values = make_api_key(cast.group)
 
-    new = credential.regenerate(Slot.PRIMARY)
+    new = credential.regenerate(Slot.PRIMARY, credential.version, None)
 
     assert new not in values.values()
-    assert ApiKey.objects.verify(values[Slot.PRIMARY]) is None
-    assert ApiKey.objects.verify(new).slot == Slot.PRIMARY
-    assert ApiKey.objects.verify(values[Slot.SECONDARY]).slot == Slot.SECONDARY
+    assert key_identity(values[Slot.PRIMARY]) is None
+    assert key_identity(new).slot == Slot.PRIMARY
+    assert key_identity(values[Slot.SECONDARY]).slot == Slot.SECONDARY
 
 
 def test_regenerate_resets_usage_and_issue_time(cast):
     credential, values = make_api_key(cast.group)
-    ApiKey.objects.verify(values[Slot.PRIMARY], "203.0.113.7")
+    key_identity(values[Slot.PRIMARY], "203.0.113.7")
     issued = credential.keys.get(slot=Slot.PRIMARY).created_at
 
-    credential.regenerate(Slot.PRIMARY)
+    credential.regenerate(Slot.PRIMARY, credential.version, None)
 
     key = credential.keys.get(slot=Slot.PRIMARY)
     assert (key.last_used_at, key.last_used_address) == (None, None)
@@ -96,7 +96,7 @@ def test_reveal_decrypts_the_stored_copy(cast):
 def test_verify_records_first_use_time_and_address(cast):
     credential, values = make_api_key(cast.group)
 
-    ApiKey.objects.verify(values[Slot.SECONDARY], "2001:db8::1")
+    key_identity(values[Slot.SECONDARY], "2001:db8::1")
 
     key = credential.keys.get(slot=Slot.SECONDARY)
     assert key.last_used_address == "2001:db8::1"
@@ -110,7 +110,7 @@ def test_deleting_the_credential_deletes_both_keys(cast):
     credential.delete()
 
     assert not ApiKey.objects.exists()
-    assert ApiKey.objects.verify(values[Slot.PRIMARY]) is None
+    assert key_identity(values[Slot.PRIMARY]) is None
 
 
 def test_name_is_unique_within_a_group(cast):

@@ -47,7 +47,8 @@ def dialog(response, credential, slot):
     """What the in-page Regenerate dialog of one slot shows: the title its button carries and the
     warnings of its row, which the page's script copies into the shared dialog."""
     page = response.content.decode()
-    start = page.index(f'href="/groups/payments/api-keys/{credential.public_id}/{slot}/regenerate/"')
+    url = f"/groups/payments/api-keys/{credential.public_id}/{slot}/regenerate/?version={credential.version}"
+    start = page.index(f'href="{url}"')
     end = page.index("</div>", start)
     button, row = page[start : page.index(">", start)], page[start:end]
     warnings = row[row.index('<template class="warnings">') :] if '<template class="warnings">' in row else ""

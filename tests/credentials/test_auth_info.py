@@ -178,7 +178,7 @@ def test_the_tab_costs_the_same_queries_whatever_the_number_of_credentials(cast)
     for n in range(9):
         make_api_key(cast.group, f"key {n}")
         client, _ = make_oauth_client(cast.group, f"client {n}")
-        client.regenerate_secret(grace_seconds=3600)
+        client.regenerate_secret(client.version, None, grace_seconds=3600)
     many = count_tab_queries(cast.owner, cast.group.slug)
 
     assert many == few
@@ -199,20 +199,23 @@ def test_every_row_links_its_own_actions(cast):
 
     for credential in credentials:
         args = ["payments", credential.public_id]
-        assert page.count(f'href="{reverse("credentials:delete-api-key", args=args)}"') == 1
+        version = f"?version={credential.version}"
+        assert page.count(f'href="{reverse("credentials:delete-api-key", args=args)}{version}"') == 1
         for slot in Slot:
             show = reverse("credentials:show-key", args=[*args, slot])
             assert page.count(f'action="{show}"') == page.count(f'data-copy-url="{show}"') == 1
-            assert page.count(f'href="{reverse("credentials:regenerate-key", args=[*args, slot])}"') == 1
+            regenerate = reverse("credentials:regenerate-key", args=[*args, slot])
+            assert page.count(f'href="{regenerate}{version}"') == 1
     args = ["payments", client.public_id]
-    for name, attribute in [
-        ("delete-oauth-client", "href"),
-        ("show-secret", "action"),
-        ("show-secret", "data-copy-url"),
-        ("regenerate-secret", "href"),
-        ("unlock-oauth-client", "action"),
+    version = f"?version={client.version}"
+    for name, attribute, query in [
+        ("delete-oauth-client", "href", version),
+        ("show-secret", "action", ""),
+        ("show-secret", "data-copy-url", ""),
+        ("regenerate-secret", "href", version),
+        ("unlock-oauth-client", "action", ""),
     ]:
-        assert page.count(f'{attribute}="{reverse(f"credentials:{name}", args=args)}"') == 1
+        assert page.count(f'{attribute}="{reverse(f"credentials:{name}", args=args)}{query}"') == 1
 
 
 def test_names_are_escaped_exactly_once(cast):

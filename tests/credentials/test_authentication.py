@@ -9,9 +9,9 @@ from rest_framework.views import APIView
 
 from credentials import secrets
 from credentials.authentication import CredentialAuthentication, credential_required
-from credentials.models import Slot
+from credentials.models import Identity, Slot
 from credentials.secrets import Kind
-from credentials.verification import WWW_AUTHENTICATE, Identity
+from credentials.verification import WWW_AUTHENTICATE
 from tests.conftest import make_api_key
 
 

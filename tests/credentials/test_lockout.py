@@ -144,7 +144,7 @@ def test_lock_of_a_known_client_is_recorded_in_activity(group, oauth):
     fail(oauth[0], 5)
 
     activity = Activity.objects.get(group=group, action="oauth_client.locked")
-    assert activity.target == f"Checkout from {HERE}"
+    assert (activity.target, activity.source_address, activity.occurrences) == ("Checkout", HERE, 1)
     assert activity.actor is None
 
 

@@ -11,7 +11,7 @@ from pytest_django.asserts import assertContains, assertNotContains, assertRedir
 
 from credentials.models import Lockout, OAuthClient
 from groups.models import Activity
-from tests.conftest import client_for, make_oauth_client
+from tests.conftest import client_for, issue_access_token, make_oauth_client
 
 SECRET_IN_CLEAR = re.compile(r'data-secret="client-secret">(gps_[0-9A-Za-z]{49})<')
 CLIENT_ID = re.compile(r"data-client-id>([^<]+)<")
@@ -190,7 +190,7 @@ def test_regenerate_issues_a_new_secret_and_keeps_the_old_one_only_for_the_grace
 
 
 def test_regenerate_revokes_tokens_when_the_box_is_checked(cast, oauth):
-    _, raw = oauth[0].issue_access_token()
+    _, raw = issue_access_token(oauth[0])
 
     post(cast.owner, f"{base(oauth)}/secret/regenerate/", {"grace_seconds": 0, "revoke_tokens": "on"})
 
@@ -198,7 +198,7 @@ def test_regenerate_revokes_tokens_when_the_box_is_checked(cast, oauth):
 
 
 def test_regenerate_keeps_tokens_when_the_box_is_unchecked(cast, oauth):
-    _, raw = oauth[0].issue_access_token()
+    _, raw = issue_access_token(oauth[0])
 
     response = post(cast.owner, f"{base(oauth)}/secret/regenerate/", {"grace_seconds": 3600})
 
@@ -270,7 +270,7 @@ def test_unlock_lifts_the_lock_for_that_address(cast, oauth):
 
     assertRedirects(response, "/groups/payments/")
     assertContains(response, f"Checkout unlocked for {HERE}.")
-    assert not Lockout.of(oauth[0].client_id, HERE).exists()
+    assert not Lockout.objects.filter(client_key=Lockout.key_for(oauth[0].client_id), address=HERE).exists()
     assert status_of_correct_secret(oauth) == 200
 
 

@@ -5,8 +5,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from credentials import secrets
 from credentials.models import AccessToken, ClientSecret, Lockout, RefreshToken, TokenFamily
-from tests.conftest import make_group, make_oauth_client
+from tests.conftest import issue_access_token, make_group, make_oauth_client, token_identity
 
 pytestmark = pytest.mark.django_db
 
@@ -19,35 +20,40 @@ def past(**delta):
     return timezone.now() - timedelta(**delta)
 
 
+def family_of(pair):
+    return RefreshToken.objects.get(digest=secrets.digest(pair.refresh_token)).family_id
+
+
 def test_expired_access_tokens_go_and_live_ones_stay():
     client, _ = make_oauth_client(make_group())
-    expired = [client.issue_access_token()[0] for _ in range(5)]
+    expired = [issue_access_token(client)[0] for _ in range(5)]
     AccessToken.objects.filter(pk__in=[t.pk for t in expired]).update(expires_at=past(seconds=1))
-    live, raw = client.issue_access_token()
+    live, raw = issue_access_token(client)
 
     purge()
 
     assert list(AccessToken.objects.values_list("pk", flat=True)) == [live.pk]
-    assert AccessToken.objects.verify(raw) == live
+    assert token_identity(raw).expires_at == live.expires_at
 
 
 def test_refresh_token_still_rotates_after_its_access_token_was_purged():
     client, _ = make_oauth_client(make_group())
-    pair = client.issue_token_pair()
-    AccessToken.objects.filter(pk=pair.access_id).update(expires_at=past(seconds=1))
+    pair = TokenFamily.objects.start(client.pk)
+    access = AccessToken.objects.get(digest=secrets.digest(pair.access_token))
+    AccessToken.objects.filter(pk=access.pk).update(expires_at=past(seconds=1))
 
     purge()
 
-    assert not AccessToken.objects.filter(pk=pair.access_id).exists()
-    assert RefreshToken.objects.rotate(pair.refresh_token).refresh_token.startswith("gpr_")
+    assert not AccessToken.objects.filter(pk=access.pk).exists()
+    assert RefreshToken.objects.rotate(pair.refresh_token, None).refresh_token.startswith("gpr_")
 
 
 def test_expired_families_secrets_and_lockouts_go():
     client, _ = make_oauth_client(make_group())
-    old_family = client.issue_token_pair().family_id
+    old_family = family_of(TokenFamily.objects.start(client.pk))
     TokenFamily.objects.filter(pk=old_family).update(expires_at=past(seconds=1))
-    live_family = client.issue_token_pair().family_id
-    client.regenerate_secret(grace_seconds=3600)
+    live_family = family_of(TokenFamily.objects.start(client.pk))
+    client.regenerate_secret(client.version, None, grace_seconds=3600)
     ClientSecret.objects.filter(client=client, expires_at__isnull=False).update(expires_at=past(seconds=1))
     for address, locked_until in [("10.0.0.1", past(seconds=1)), ("10.0.0.2", past(seconds=-60))]:
         Lockout.objects.create(

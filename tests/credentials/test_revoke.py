@@ -64,7 +64,8 @@ def tokens(oauth):
 
 
 def regenerate(client_id, **options):
-    return OAuthClient.objects.get(client_id=client_id).regenerate_secret(**options)
+    client = OAuthClient.objects.get(client_id=client_id)
+    return client.regenerate_secret(client.version, None, **options)
 
 
 def assert_invalid_grant(response):

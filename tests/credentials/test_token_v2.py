@@ -8,10 +8,9 @@ import pytest
 from django.test import Client
 
 from credentials import secrets
-from credentials.client_auth import authenticate_client
 from credentials.models import AccessToken, OAuthClient
 from credentials.secrets import Kind
-from tests.conftest import make_oauth_client
+from tests.conftest import make_oauth_client, token_identity
 
 FORM = "application/x-www-form-urlencoded"
 # RFC 6749 5.2: error_description is %x20-21 / %x23-5B / %x5D-7E (no quote, backslash, CR, LF, TAB).
@@ -43,7 +42,7 @@ def assert_issued(response):
     body = response.json()
     assert set(body) == {"access_token", "token_type", "expires_in"}
     assert (body["token_type"], body["expires_in"]) == ("Bearer", 3600)
-    assert AccessToken.objects.verify(body["access_token"]) is not None
+    assert token_identity(body["access_token"]) is not None
 
 
 def assert_invalid_client(response):
@@ -340,16 +339,10 @@ def test_every_error_description_uses_only_the_allowed_characters(oauth, case):
     assert DESCRIPTION.match(response.json()["error_description"])
 
 
-def test_the_authenticated_client_is_the_stored_one(oauth, rf):
+def test_the_authenticated_client_is_the_stored_one(oauth):
     client, secret = oauth
 
-    found = authenticate_client(rf.post("/v2/tokens"), client.client_id, secret)
+    found = OAuthClient.objects.authenticate(client.client_id, secret, "127.0.0.1")
 
-    stored = OAuthClient.objects.get(pk=client.pk)
-    assert (found.pk, found.group_id, found.name, found.client_id) == (
-        stored.pk,
-        stored.group_id,
-        stored.name,
-        stored.client_id,
-    )
-    assert found.public_id == stored.public_id  # deferred: loaded on demand, not a new default
+    assert found == client
+    assert (found.group_id, found.name, found.public_id) == (client.group_id, client.name, client.public_id)

@@ -1,10 +1,18 @@
 """Each worker remembers verified credentials for VERIFY_CACHE_SECONDS, and no longer."""
 
-import pytest
+import threading
+from datetime import timedelta
 
-from credentials.models import Slot
+import pytest
+from django.utils import timezone
+
+from credentials.models import AccessToken, Identity, Slot
 from credentials.verification import RecentlyVerified, recently_verified
-from tests.conftest import make_api_key, make_group, make_oauth_client
+from tests.conftest import issue_access_token, make_api_key, make_group, make_oauth_client
+
+
+def identity(name, expires_at=None):
+    return Identity(name, name.upper(), "access_token", f"client {name}", None, expires_at)
 
 
 class Clock:
@@ -43,7 +51,7 @@ def test_a_regenerated_key_is_refused_within_the_cache_lifetime(db, client, cloc
     credential, values = make_api_key(make_group())
     assert whoami(client, **{"X-Api-Key": values[Slot.PRIMARY]}).status_code == 200
 
-    credential.regenerate(Slot.PRIMARY)
+    credential.regenerate(Slot.PRIMARY, credential.version, None)
     clock.now += 0.5
     still_remembered = whoami(client, **{"X-Api-Key": values[Slot.PRIMARY]})
     clock.now += 0.5
@@ -54,10 +62,10 @@ def test_a_regenerated_key_is_refused_within_the_cache_lifetime(db, client, cloc
 
 def test_a_revoked_token_is_refused_after_the_cache_lifetime(db, client, clock):
     oauth_client, _ = make_oauth_client(make_group())
-    token, raw = oauth_client.issue_access_token()
+    token, raw = issue_access_token(oauth_client)
     assert whoami(client, **{"X-Access-Token": raw}).status_code == 200
 
-    token.revoke()
+    AccessToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
     clock.now += 1
 
     assert whoami(client, **{"X-Access-Token": raw}).status_code == 401
@@ -82,11 +90,12 @@ def test_refusals_are_not_remembered(db, client, clock):
 def test_the_memory_is_bounded(settings):
     settings.VERIFY_CACHE_SECONDS = 1
     memory = RecentlyVerified(capacity=2, clock=Clock())
-    for digest in ("a", "b", "c"):
-        memory.put(digest, digest.upper())
+    identities = {digest: identity(digest) for digest in ("a", "b", "c")}
+    for digest, remembered in identities.items():
+        memory.put(digest, remembered)
 
     assert list(memory.entries) == ["b", "c"]
-    assert memory.get("a") is None and memory.get("c") == "C"
+    assert memory.get("a") is None and memory.get("c") == identities["c"]
 
 
 def test_remembered_digests_not_values(db, client, clock):
@@ -95,3 +104,37 @@ def test_remembered_digests_not_values(db, client, clock):
 
     assert values[Slot.PRIMARY] not in recently_verified.entries
     assert all(len(digest) == 64 for digest in recently_verified.entries)
+
+
+def test_a_token_is_never_remembered_past_its_expiry(settings):
+    settings.VERIFY_CACHE_SECONDS = 60
+    clock = Clock()
+    memory = RecentlyVerified(clock=clock)
+    memory.put("a", identity("a", expires_at=timezone.now() + timedelta(seconds=0.5)))
+    memory.put("b", identity("b", expires_at=timezone.now() - timedelta(seconds=1)))
+
+    clock.now += 0.5
+
+    assert memory.get("a") is None and memory.get("b") is None
+
+
+def test_threads_sharing_the_memory_never_fail(settings):
+    settings.VERIFY_CACHE_SECONDS = 0.001
+    memory, failures = RecentlyVerified(capacity=8), []
+
+    def hammer():
+        try:
+            for n in range(3000):
+                digest = str(n % 16)
+                memory.put(digest, identity(digest))
+                memory.get(str((n + 5) % 16))
+        except Exception as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=hammer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []

@@ -60,7 +60,7 @@ def test_key_of_a_deleted_credential_is_refused(client, api_key):
 def test_regenerated_key_is_refused_at_once(client, api_key):
     credential, values = api_key
 
-    credential.regenerate(Slot.SECONDARY)
+    credential.regenerate(Slot.SECONDARY, credential.version, None)
 
     assert_refused(client.get(VERIFY, headers={"X-Api-Key": values[Slot.SECONDARY]}))
     assert client.get(VERIFY, headers={"X-Api-Key": values[Slot.PRIMARY]}).status_code == 204

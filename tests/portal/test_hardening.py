@@ -15,12 +15,11 @@ from django.db import OperationalError
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from credentials.models import ApiKey
 from credentials.secrets import Kind, generate
 from groups.models import Activity
 from portal import sessions
 from portal.views import server_error
-from tests.conftest import PASSWORD, client_for, make_api_key, make_oauth_client
+from tests.conftest import PASSWORD, client_for, key_identity, make_api_key, make_oauth_client
 
 ROOT = Path(__file__).resolve().parents[2]
 EVIL = "https://evil.example"
@@ -293,7 +292,7 @@ def test_regenerate_asks_for_the_password_again_after_15_minutes(cast, stale):
     response = stale.post(regenerate)
     assert response.status_code == 302
     assert response["Location"] == f"{reverse('reauthenticate')}?next={tab.replace('/', '%2F')}"
-    assert ApiKey.objects.verify(values["primary"]) is not None, "nothing was regenerated"
+    assert key_identity(values["primary"]) is not None, "nothing was regenerated"
 
     wrong = stale.post(response["Location"], {"password": "not it", "next": tab})
     assert wrong.status_code == 200
@@ -303,7 +302,7 @@ def test_regenerate_asks_for_the_password_again_after_15_minutes(cast, stale):
     confirmed = stale.post(reverse("reauthenticate"), {"password": PASSWORD, "next": tab})
     assert confirmed.status_code == 302 and confirmed["Location"] == tab
     assert stale.post(regenerate).status_code == 200
-    assert ApiKey.objects.verify(values["primary"]) is None
+    assert key_identity(values["primary"]) is None
 
 
 def test_show_asks_for_the_password_again_and_copy_gets_its_address(cast, stale):

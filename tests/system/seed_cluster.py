@@ -18,14 +18,14 @@ def main():
     django.setup()
     from django.core.management import call_command
 
-    from credentials.models import ApiKeyCredential, OAuthClient
+    from credentials.models import AccessToken, ApiKeyCredential, OAuthClient
     from groups.models import Group
 
     call_command("migrate", verbosity=0)
     group = Group.objects.create(name="Payments", slug="payments")
     _, keys = ApiKeyCredential.create_with_keys(group, "Billing service", None)
     client, secret = OAuthClient.create_with_secret(group, "Checkout", None)
-    _, access_token = client.issue_access_token()
+    access_token = AccessToken.objects.issue(client.pk)
     values = {
         "group": group.slug,
         "api_key": keys["primary"],

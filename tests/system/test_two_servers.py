@@ -70,5 +70,10 @@ def test_lockout_counts_failures_on_both_servers(servers, traffic):
     for server in (b, a):
         locked = traffic.send(server.port, "POST", "/v2/tokens", right, GRANT, expect=429)
         assert int(locked.headers["retry-after"]) > 0
-    assert Lockout.of(data.client.client_id, "127.0.0.1").get().failures == threshold
+    assert (
+        Lockout.objects.filter(client_key=Lockout.key_for(data.client.client_id), address="127.0.0.1")
+        .get()
+        .failures
+        == threshold
+    )
     traffic.figures.append(f"locked after {threshold} failures spread over A and B")

@@ -1,10 +1,8 @@
 import time
-from datetime import timedelta
 
-from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import models, transaction
-from django.db.models import Q, signals
+from django.db.models import signals
 from django.utils import timezone
 
 from credentials.models import AccessToken, ClientSecret, Lockout, TokenFamily
@@ -33,13 +31,7 @@ class Command(BaseCommand):
             "access tokens": AccessToken.objects.filter(expires_at__lt=now),
             "refresh token families": TokenFamily.objects.filter(expires_at__lt=now),
             "replaced client secrets": ClientSecret.objects.filter(expires_at__lt=now),
-            "lockout counters": Lockout.objects.filter(
-                Q(locked_until__lt=now)
-                | Q(
-                    locked_until__isnull=True,
-                    last_failure_at__lt=now - timedelta(seconds=settings.LOCKOUT_SECONDS),
-                )
-            ),
+            "lockout counters": Lockout.objects.expired(now),
         }
         for label, queryset in expired.items():
             deleted = _delete_in_batches(queryset, batch_size, duty)

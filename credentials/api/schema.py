@@ -4,6 +4,7 @@ The shapes here are the token API's contract: views parse requests by hand to re
 exact errors, and these serializers document what they accept and answer.
 """
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import serializers
@@ -12,29 +13,22 @@ from rest_framework import serializers
 CLIENT_CREDENTIALS = "ClientCredentials"
 
 
+# The X-Api-Key and X-Access-Token schemes of the service APIs, declared in SPECTACULAR_SETTINGS.
+SERVICE_AUTH = [{"ApiKey": []}, {"AccessToken": []}]
+
+
 class CredentialAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Documents a DRF view that uses CredentialAuthentication with the same two schemes."""
+
     target_class = "credentials.authentication.CredentialAuthentication"
     name = ["ApiKey", "AccessToken"]
 
     def get_security_requirement(self, auto_schema):
-        return [{"ApiKey": []}, {"AccessToken": []}]
+        return SERVICE_AUTH
 
     def get_security_definition(self, auto_schema):
-        return [
-            {
-                "type": "apiKey",
-                "in": "header",
-                "name": "X-Api-Key",
-                "description": "An API key: the Primary key or Secondary key of an API key credential.",
-            },
-            {
-                "type": "apiKey",
-                "in": "header",
-                "name": "X-Access-Token",
-                "description": "An access token from POST /v2/tokens or POST /v1/tokens "
-                "(Authorization: Bearer is accepted too).",
-            },
-        ]
+        schemes = settings.SPECTACULAR_SETTINGS["APPEND_COMPONENTS"]["securitySchemes"]
+        return [schemes[name] for name in self.name]
 
 
 class OAuthError(serializers.Serializer):

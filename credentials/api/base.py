@@ -1,0 +1,114 @@
+"""What every JSON API view here shares: the view base that serves Django's request directly,
+and answers in the spec's error shape {"error", "error_description"} (RFC 6749 5.2)."""
+
+import json
+import re
+
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpResponse
+from django.views.decorators.debug import sensitive_post_parameters
+from rest_framework import exceptions
+from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from credentials.authentication import INVALID_CREDENTIALS, NO_STORE
+
+# RFC 6749 5.2: error_description may only use %x20-21 / %x23-5B / %x5D-7E.
+_NOT_ALLOWED_IN_DESCRIPTION = re.compile(r"[^\x20\x21\x23-\x5B\x5D-\x7E]")
+
+
+def _description(text):
+    return _NOT_ALLOWED_IN_DESCRIPTION.sub("'", str(text))
+
+
+class ApiError(Exception):
+    """An error answer of the API views: {"error", "error_description"} (RFC 6749 5.2)."""
+
+    def __init__(self, error, description, status=400, headers=None):
+        super().__init__(description)
+        self.error, self.description, self.status, self.headers = error, description, status, headers or {}
+
+
+def invalid_request(description, status=400):
+    return ApiError("invalid_request", description, status)
+
+
+def json_response(body, status=200, headers=None):
+    """A JSON answer that is never cached, written as DRF writes it (compact, UTF-8)."""
+    content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    headers = {**NO_STORE, **(headers or {})}
+    return HttpResponse(content, content_type="application/json", status=status, headers=headers)
+
+
+def error_response(error):
+    body = {"error": error.error, "error_description": _description(error.description)}
+    return json_response(body, status=error.status, headers=error.headers)
+
+
+def empty_response(status, headers):
+    response = HttpResponse(status=status, headers={**NO_STORE, **headers})
+    del response["Content-Type"]  # no body
+    return response
+
+
+def exception_handler(exc, context):
+    """Errors of the DRF views the project serves through DRF's dispatch (the OpenAPI document,
+    and any service view built on CredentialAuthentication) in the spec's shape, never cached."""
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        response.data = INVALID_CREDENTIALS
+    elif isinstance(exc, exceptions.ParseError | exceptions.UnsupportedMediaType):
+        response.status_code = 400
+        response.data = {"error": "invalid_request", "error_description": "The request body is not valid."}
+    else:
+        # RFC 6749 5.2 registers no code for these (405, 406, 429...): invalid_request fits all.
+        response.data = {"error": "invalid_request", "error_description": _description(exc.detail)}
+    for name, value in NO_STORE.items():
+        response[name] = value
+    return response
+
+
+class Endpoint(APIView):
+    """An API view: an APIView so that drf-spectacular documents it from its annotations, serving
+    Django's own request and response, since these views read their own headers and bodies and
+    DRF's wrapper, negotiation and renderers would cost more than the work (docs/performance.md).
+
+    Errors are ApiError; anything else reaches the project's last-resort handler. They act for no
+    portal user, even when a portal session cookie comes along.
+    """
+
+    def dispatch(self, request, *args, **kwargs):
+        request.user = AnonymousUser()
+        method = request.method.lower()
+        handler = getattr(self, method, None) if method in self.http_method_names else None
+        refusal = self.refusal(request)
+        if refusal is not None:
+            return refusal
+        try:
+            if method == "options":  # as Django's View answers it
+                return HttpResponse(headers={"Allow": self._allow(), "Content-Length": "0", **NO_STORE})
+            if handler is None:
+                message = f'Method "{request.method}" not allowed.'
+                raise ApiError("invalid_request", message, status=405, headers={"Allow": self._allow()})
+            return handler(request)
+        except ApiError as error:
+            return error_response(error)
+
+    def _allow(self):
+        return ", ".join(self._allowed_methods())
+
+    def refusal(self, request):
+        """The answer refusing the request before its method runs, or None."""
+        return None
+
+
+class TokenEndpoint(Endpoint):
+    """The token endpoints: their clients authenticate in the body or with HTTP Basic, which each
+    method checks itself; error reports hide the POST body."""
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        # On the view function once, rather than on dispatch at every call (method_decorator).
+        return sensitive_post_parameters()(super().as_view(**initkwargs))

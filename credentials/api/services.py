@@ -1,0 +1,71 @@
+"""The service APIs, called with an API key or an access token: /v1/whoami, a sample service, and
+/v1/verify, which gateways ask (nginx auth_request, Envoy ext_authz)."""
+
+import re
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+
+from credentials.api import schema
+from credentials.api.base import Endpoint, empty_response, json_response
+from credentials.authentication import unauthorized
+from credentials.verification import identify
+
+
+class ServiceEndpoint(Endpoint):
+    """A service API: an API key or access token first (credentials.verification.identify, refused
+    as credential_required refuses), then the method, with `request.identity` the Identity."""
+
+    def refusal(self, request):
+        request.identity = identify(request)
+        return unauthorized() if request.identity is None else None
+
+
+class WhoAmI(ServiceEndpoint):
+    @extend_schema(
+        operation_id="whoami",
+        summary="Who am I: a sample service API",
+        description="Answers with the group and credential that authenticated the call. Send an API "
+        "key (X-Api-Key) or an access token (X-Access-Token, or Authorization: Bearer).",
+        tags=["Service APIs"],
+        auth=schema.SERVICE_AUTH,
+        responses={200: schema.WhoAmIResponse, 401: schema.UNAUTHORIZED},
+    )
+    def get(self, request):
+        return json_response(request.identity.as_dict())
+
+
+class Verify(ServiceEndpoint):
+    @extend_schema(
+        operation_id="verify",
+        summary="Verify a credential (for gateways)",
+        description="For nginx auth_request and Envoy ext_authz: 204 with X-Auth-Group, X-Auth-Method "
+        "and X-Auth-Credential for a valid API key or access token, else 401. Never 429: rate limits "
+        "belong in the gateway.",
+        tags=["Service APIs"],
+        auth=schema.SERVICE_AUTH,
+        responses={
+            204: OpenApiResponse(
+                description="Valid. The group is in X-Auth-Group, the method in X-Auth-Method "
+                "(api_key or access_token) and the credential's name in X-Auth-Credential."
+            ),
+            401: schema.UNAUTHORIZED,
+        },
+    )
+    def get(self, request):
+        identity = request.identity
+        headers = {
+            "X-Auth-Group": _header_value(identity.group_slug),
+            "X-Auth-Method": identity.method,
+            "X-Auth-Credential": _header_value(identity.credential),
+        }
+        return empty_response(204, headers)
+
+
+# Names are validated (credentials.models.name_validator), but a row written around validation (a
+# shell, a restore) must not break the gateway: a newline would make Django refuse the header (a
+# 500 that nginx reports), and other controls are invalid in HTTP.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _header_value(text):
+    return _CONTROL_CHARACTERS.sub(" ", text)

@@ -1,0 +1,163 @@
+"""The token API: POST /v2/tokens (OAuth 2.0 client credentials), its revocation endpoint, and the
+conventional method's POST and PATCH /v1/tokens. The rules are the models' managers; these views
+read the request and write the answer."""
+
+from django.conf import settings
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+
+from credentials.api import parsing, schema
+from credentials.api.base import ApiError, TokenEndpoint, empty_response, invalid_request, json_response
+from credentials.models import ClientLocked, InvalidClient, OAuthClient, RefreshError, RefreshToken
+from portal.addresses import source_address
+
+
+@sensitive_variables()
+def _as_client(request, authenticate, client_id, secret):
+    """`authenticate(client_id, secret, address)`'s answer, or its refusal as the API gives it."""
+    try:
+        return authenticate(client_id, secret, source_address(request) or "")
+    except ClientLocked as locked:
+        raise ApiError(
+            "temporarily_unavailable",
+            "Too many failed client authentications from this address: try again later.",
+            status=429,
+            headers={"Retry-After": str(locked.retry_after)},
+        ) from None
+    except InvalidClient:
+        raise parsing.invalid_client() from None
+
+
+class TokenV2(TokenEndpoint):
+    @extend_schema(
+        operation_id="issue_token_v2",
+        summary="Issue an access token (OAuth 2.0 client credentials)",
+        description="RFC 6749 4.4. Authenticate with HTTP Basic (Username = Client ID, Password = "
+        "Client Secret: the lock icon) or with the client_id and client_secret fields, never both. "
+        "The access token is valid for one hour; ask again the same way when it expires.",
+        tags=["Tokens (OAuth 2.0)"],
+        auth=[{schema.CLIENT_CREDENTIALS: []}],
+        request={"application/x-www-form-urlencoded": schema.ClientCredentialsRequest},
+        responses={200: schema.AccessTokenResponse, **schema.TOKEN_ERRORS},
+        examples=[
+            OpenApiExample(
+                "Issued",
+                value={"access_token": "gpa_…", "token_type": "Bearer", "expires_in": 3600},
+                response_only=True,
+                status_codes=["200"],
+            )
+        ],
+    )
+    @sensitive_variables()
+    def post(self, request):
+        """OAuth 2.0 client credentials grant (RFC 6749 4.4). `grant_type` defaults to
+        client_credentials."""
+        params = parsing.form(request)
+        grant_type = params.get("grant_type", "client_credentials")
+        client_id, secret = parsing.client_credentials(request, params)
+        if grant_type != "client_credentials":
+            raise ApiError("unsupported_grant_type", "Only client_credentials is supported here.")
+        raw = _as_client(request, OAuthClient.objects.issue_access_token, client_id, secret)
+        return json_response(
+            {"access_token": raw, "token_type": "Bearer", "expires_in": settings.ACCESS_TOKEN_TTL}
+        )
+
+
+class RevokeV2(TokenEndpoint):
+    @extend_schema(
+        operation_id="revoke_token",
+        summary="Revoke an access token or refresh token (RFC 7009)",
+        description="Answers 200 whether or not the token was valid. Revoking a refresh token revokes "
+        "its whole chain, access tokens included. Client authentication as for POST /v2/tokens.",
+        tags=["Tokens (OAuth 2.0)"],
+        auth=[{schema.CLIENT_CREDENTIALS: []}],
+        request={"application/x-www-form-urlencoded": schema.RevokeRequest},
+        responses={200: OpenApiResponse(description="Revoked, or was not valid."), **schema.TOKEN_ERRORS},
+    )
+    @sensitive_variables()
+    def post(self, request):
+        """Token revocation (RFC 7009): 200 whether or not the token was valid, so nothing leaks."""
+        params = parsing.form(request)
+        client_id, secret = parsing.client_credentials(request, params)
+        raw = params.get("token")
+        if raw is None:
+            raise invalid_request("The token parameter is required.")
+        client = _as_client(request, OAuthClient.objects.authenticate, client_id, secret)
+        client.revoke_token(raw)
+        return empty_response(200, {})
+
+
+def _conventional_body(pair):
+    remaining = (pair.expires_at - timezone.now()).total_seconds()
+    return {
+        "accessToken": pair.access_token,
+        "refreshToken": pair.refresh_token,
+        "tokenType": "Bearer",
+        "expiresIn": settings.ACCESS_TOKEN_TTL,
+        "refreshTokenExpiresIn": max(0, round(remaining)),
+    }
+
+
+CONVENTIONAL_ERRORS = {code: response for code, response in schema.TOKEN_ERRORS.items() if code != 400}
+
+
+class TokensV1(TokenEndpoint):
+    """The conventional method: POST issues a pair for a client ID and secret, PATCH refreshes."""
+
+    @extend_schema(
+        operation_id="issue_tokens_v1",
+        summary="Issue an access token and a refresh token (conventional method)",
+        description="Kept for interface compatibility; OAuth 2.0 (POST /v2/tokens) is recommended and "
+        "uses the same Client ID and Client Secret. The refresh token works once with PATCH "
+        "/v1/tokens, for one day from this request.",
+        tags=["Tokens (conventional method)"],
+        auth=[],
+        request={"application/json": schema.ConventionalTokenRequest},
+        responses={
+            201: schema.ConventionalTokenResponse,
+            400: schema.error("Malformed request.", "invalid_request"),
+            **CONVENTIONAL_ERRORS,
+        },
+        examples=[
+            OpenApiExample(
+                "Client ID and Client Secret",
+                value={"clientId": "gpc_…", "clientSecret": "gps_…"},
+                request_only=True,
+            )
+        ],
+    )
+    @sensitive_variables()
+    def post(self, request):
+        client_id, secret = parsing.json_object(request, "clientId", "clientSecret")
+        pair = _as_client(request, OAuthClient.objects.issue_token_pair, client_id, secret)
+        return json_response(_conventional_body(pair), status=201)
+
+    @extend_schema(
+        operation_id="refresh_tokens_v1",
+        summary="Refresh: a new access token and refresh token for a refresh token (conventional method)",
+        description="The refresh token sent stops working; the new one keeps the original expiry. "
+        "A refresh token used twice revokes every token descended from the same POST.",
+        tags=["Tokens (conventional method)"],
+        auth=[],
+        request={"application/json": schema.RefreshRequest},
+        responses={
+            200: schema.ConventionalTokenResponse,
+            400: schema.error(
+                "Malformed request, or unknown, expired, used or revoked refresh token.",
+                "invalid_request",
+                "invalid_grant",
+            ),
+            405: schema.TOKEN_ERRORS[405],
+            413: schema.TOKEN_ERRORS[413],
+        },
+        examples=[OpenApiExample("Refresh token", value={"refreshToken": "gpr_…"}, request_only=True)],
+    )
+    @sensitive_variables()
+    def patch(self, request):
+        (raw,) = parsing.json_object(request, "refreshToken")
+        try:
+            pair = RefreshToken.objects.rotate(raw, source_address(request))
+        except RefreshError as error:
+            raise ApiError("invalid_grant", error.description) from None
+        return json_response(_conventional_body(pair))
