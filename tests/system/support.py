@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +93,20 @@ def call(port, method, path, headers=None, body=None, timeout=10):
         return Response(answer.status, headers, body, time.monotonic() - started)
     finally:
         connection.close()
+
+
+def burst(port, method, path, headers, body, count, parallel):
+    """`count` identical requests, `parallel` at a time, each on a fresh connection: their answers,
+    None for a request left without one."""
+
+    def one(_):
+        try:
+            return call(port, method, path, headers, body)
+        except (OSError, http.client.HTTPException):
+            return None
+
+    with ThreadPoolExecutor(parallel) as pool:
+        return list(pool.map(one, range(count)))
 
 
 def raw_status(port, data, timeout=5):
