@@ -2,14 +2,16 @@
 
 They need what several processes can share: PostgreSQL (DATABASE_URL) and Redis (REDIS_URL).
 Elsewhere, as on the embedded SQLite defaults, they are skipped with the reason printed, and so
-are tests whose tool is missing (nginx, PostgreSQL's initdb). REQUIRE_SYSTEM=1 (set by .ci/run
-for its PostgreSQL run) turns every such skip into a failure.
+are tests whose tool is missing (nginx, PostgreSQL's initdb). Tests marked `system(sqlite=True)`
+run on SQLite too: there their servers share a database file of the test's own (`serve_client`).
+REQUIRE_SYSTEM=1 (set by .ci/run for its PostgreSQL run) turns every such skip into a failure.
 
 The servers use pytest-django's test database: data a test makes through the ORM under
 `transactional_db` is committed, so the servers see it at once, and is flushed after the test.
 """
 
 import glob
+import json
 import os
 import pwd
 import shutil
@@ -65,10 +67,11 @@ def _missing(tool):
     return None
 
 
-def _missing_services():
-    if connection.vendor != "postgresql":
+def _missing_services(item):
+    on_own_sqlite = connection.vendor == "sqlite" and item.get_closest_marker("system").kwargs.get("sqlite")
+    if connection.vendor != "postgresql" and not on_own_sqlite:
         return "needs PostgreSQL shared by several processes: set DATABASE_URL=postgres://..."
-    if not os.environ.get("REDIS_URL"):
+    if not on_own_sqlite and not os.environ.get("REDIS_URL"):
         return "needs Redis shared by several processes: set REDIS_URL=redis://..."
     if not GUNICORN.exists():
         return f"no gunicorn at {GUNICORN}: run `make test`, which installs it"
@@ -79,10 +82,9 @@ def pytest_collection_modifyitems(config, items):
     system = [item for item in items if item.get_closest_marker("system")]
     if not system:
         return
-    services = _missing_services()
     for item in system:
         tools = [arg for marker in item.iter_markers("system") for arg in marker.args]
-        reason = services or next(filter(None, map(_missing, tools)), None)
+        reason = _missing_services(item) or next(filter(None, map(_missing, tools)), None)
         if reason is None:
             continue
         if os.environ.get("REQUIRE_SYSTEM") == "1":
@@ -106,14 +108,13 @@ def _database_url():
 
 
 def server_env(**overrides):
-    """The environment of a server: this run's keys (so values made here verify there), Redis,
-    production-like settings (DEBUG off), and `overrides`."""
+    """The environment of a server: this run's keys (so values made here verify there), this run's
+    Redis (if any), production-like settings (DEBUG off), and `overrides`."""
     env = {name: value for name, value in os.environ.items() if name not in NOT_FOR_SERVERS}
     env.update(
         SECRET_KEY=settings.SECRET_KEY,
         CREDENTIALS_DIGEST_KEY=settings.CREDENTIALS_DIGEST_KEY,
         CREDENTIALS_ENCRYPTION_KEY=",".join(settings.CREDENTIALS_ENCRYPTION_KEY),
-        REDIS_URL=os.environ["REDIS_URL"],
         CACHE_KEY_PREFIX=f"{os.environ.get('CACHE_KEY_PREFIX', 'portal')}-system-{os.getpid()}",
         VERIFY_CACHE_SECONDS=str(MEMORY_SECONDS),
         DEBUG="false",
@@ -169,6 +170,37 @@ def seed(name="Payments"):
         client=client,
         secret=secret,
     )
+
+
+def seed_database(database_url):
+    """Migrate the database at `database_url` and seed it (seed_cluster.py) in a subprocess; its
+    values come back through a pipe, never a log."""
+    env = server_env(DATABASE_URL=database_url)
+    command = [sys.executable, "tests/system/seed_cluster.py"]
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, f"seeding the database failed: {result.stderr[-1000:]}"
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def serve_client(start_portal, tmp_path):
+    """Start a portal of `workers` workers serving an OAuth client: (portal, client ID, secret).
+
+    On PostgreSQL the portal uses the test database; on SQLite, whose test database lives in this
+    process's memory, a database file of its own (and a file cache beside it, without Redis).
+    """
+
+    def serve(workers=2):
+        if connection.vendor == "postgresql":
+            data = seed()
+            return start_portal(tmp_path.name, workers), data.client.client_id, data.secret
+        database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+        seeded = seed_database(database_url)
+        cache = {} if os.environ.get("REDIS_URL") else {"CACHE_DIR": str(tmp_path / "cache")}
+        portal = start_portal(tmp_path.name, workers, DATABASE_URL=database_url, **cache)
+        return portal, seeded["client_id"], seeded["client_secret"]
+
+    return serve
 
 
 @pytest.fixture(scope="module")

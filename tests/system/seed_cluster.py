@@ -1,7 +1,8 @@
 """Migrate the database at DATABASE_URL and give it a group with an API key and an OAuth client.
 
-Run by the PostgreSQL restart test against its private cluster. The values are written as JSON to
-standard output, a pipe read by the test (never a terminal or a log).
+Run by conftest.seed_database for servers on a database other than the test database: the
+PostgreSQL restart test's private cluster, or a SQLite file of a test's own. The values are written
+as JSON to standard output, a pipe read by the test (never a terminal or a log).
 """
 
 import json

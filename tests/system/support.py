@@ -15,15 +15,20 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
+from credentials import secrets
+from credentials.secrets import Kind
 from tests.conftest import SECRET_SHAPE
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
+GRANT = "grant_type=client_credentials"
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
@@ -92,6 +97,65 @@ def call(port, method, path, headers=None, body=None, timeout=10):
         return Response(answer.status, headers, body, time.monotonic() - started)
     finally:
         connection.close()
+
+
+def burst(port, method, path, headers, body, count, parallel):
+    """`count` identical requests, `parallel` at a time, each on a fresh connection: their answers,
+    None for a request left without one."""
+
+    def one(_):
+        try:
+            return call(port, method, path, headers, body)
+        except (OSError, http.client.HTTPException):
+            return None
+
+    with ThreadPoolExecutor(parallel) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def wrong_secrets(port, client_id, count, parallel):
+    """`count` client-credentials token requests for `client_id` with a wrong secret, well-formed so
+    that it is looked up, `parallel` at a time: their statuses counted (`tally`)."""
+    wrong = basic_auth(client_id, secrets.generate(Kind.CLIENT_SECRET))
+    return tally(burst(port, "POST", "/v2/tokens", wrong, GRANT, count, parallel))
+
+
+def tally(answers):
+    """The statuses of `answers` counted: "none" for a request left without an answer, and
+    "429 without Retry-After" for a 429 lacking a positive one."""
+
+    def status(answer):
+        if answer is None:
+            return "none"
+        if answer.status == 429 and int(answer.headers.get("retry-after", 0)) <= 0:
+            return "429 without Retry-After"
+        return answer.status
+
+    return Counter(map(status, answers))
+
+
+def kept_lockout(statuses, threshold):
+    """How many answers kept the lockout's promise: the first `threshold` 401s, and every 429."""
+    return min(statuses[401], threshold) + statuses[429]
+
+
+def described(statuses):
+    """Counted statuses as text: "401 ×5, 429 ×91"."""
+    return ", ".join(f"{status} ×{count}" for status, count in sorted(statuses.items(), key=str))
+
+
+def spread_of_401s(rounds, threshold):
+    """The 401s of rounds of wrong secrets, as text: their most, how many rounds had more than
+    `threshold`, how many rounds had each count, and the 5xx of all rounds."""
+    per_round = Counter(statuses[401] for statuses in rounds)
+    over = sum(count for failures, count in per_round.items() if failures > threshold)
+    statuses = sum(rounds, Counter())
+    server_errors = sum(count for status, count in statuses.items() if str(status).startswith("5"))
+    rounds_with = ", ".join(f"{failures} ×{count}" for failures, count in sorted(per_round.items()))
+    return (
+        f"401s per round: max {max(per_round)}, rounds over {threshold}: {over} of {len(rounds)}"
+        f" (rounds with each count: {rounds_with}); 5xx: {server_errors}"
+    )
 
 
 def raw_status(port, data, timeout=5):

@@ -10,7 +10,6 @@ import random
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -21,9 +20,9 @@ import pytest
 from django.db.models import Count, Q
 
 from credentials.models import AccessToken, Lockout, RefreshToken, TokenFamily
-from tests.system.conftest import MEMORY_SECONDS, initdb_path, seed, server_env
+from tests.system.conftest import MEMORY_SECONDS, initdb_path, seed, seed_database
 from tests.system.load import JSON, Client, Load
-from tests.system.support import ROOT, basic_auth, call, free_port, wait_for
+from tests.system.support import basic_auth, call, free_port, wait_for
 
 LABEL = "faults"
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
@@ -173,18 +172,9 @@ def private_postgres():
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def seed_cluster(database_url):
-    """Migrate and seed the private cluster in a subprocess; its values come back through a pipe."""
-    env = server_env(DATABASE_URL=database_url)
-    command = [sys.executable, "tests/system/seed_cluster.py"]
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, f"seeding the private cluster failed: {result.stderr[-1000:]}"
-    return json.loads(result.stdout)
-
-
 @pytest.mark.system("initdb")
 def test_postgresql_restart_fails_fast_with_503_and_recovers(private_postgres, start_portal, traffic):
-    seeded = seed_cluster(private_postgres.url)
+    seeded = seed_database(private_postgres.url)
     portal = start_portal("pg-restart", DATABASE_URL=private_postgres.url)
     workers = sorted(portal.worker_pids())
     credentials = [seeded["api_key"], seeded["client_id"], seeded["client_secret"]]
