@@ -69,6 +69,15 @@ class AddMemberForm(forms.Form):
         return user
 
 
+def seen_version(data):
+    """The version of the object the administrator saw, posted by its form in a hidden input; 0,
+    which no object has, when it is missing or not a number, so that claiming it is a conflict."""
+    try:
+        return forms.IntegerField(min_value=1).clean(data.get("version"))
+    except forms.ValidationError:
+        return 0
+
+
 class RoleForm(forms.ModelForm):
     class Meta:
         model = Membership

@@ -108,13 +108,16 @@ class Membership(Versioned):
     def is_last_owner(self):
         """True when removing or demoting this member would leave the group without an owner.
 
-        Call it inside a transaction: it locks the group's owner rows, so two owners demoting or
-        removing each other at the same moment are served one after the other, and the second
-        one sees that it would leave none.
+        Call it inside the change's transaction, after claiming this membership: it locks the
+        group's row, so two owners demoting or removing each other at the same moment are served
+        one after the other, and the second one counts the owners the first one left. Not the
+        owner rows: each change already holds its own member's row from the claim, and taking the
+        other's too would deadlock. NO KEY, so that rows referring to the group can still be added.
         """
         if self.role != Role.OWNER:
             return False
-        owners = self.group.memberships.select_for_update().filter(role=Role.OWNER)
+        Group.objects.select_for_update(no_key=True).get(pk=self.group_id)
+        owners = self.group.memberships.filter(role=Role.OWNER)
         return list(owners.values_list("pk", flat=True)) == [self.pk]
 
 

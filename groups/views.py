@@ -5,12 +5,14 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from groups.access import group_for, group_for_owner, visible_groups
 from groups.activity import record
-from groups.forms import AddMemberForm, GroupForm, RoleForm
-from groups.models import Action, Membership, Role
+from groups.forms import AddMemberForm, GroupForm, RoleForm, seen_version
+from groups.models import Action, EditConflict, Membership, Role
+from groups.responses import conflict
 
 ACTIVITY_PAGE_SIZE = 25
 
@@ -79,12 +81,17 @@ def member_role(request, slug, username):
     group = group_for_owner(request, slug)
     membership = get_object_or_404(group.memberships, user__username=username)
     form = RoleForm(request.POST, instance=membership)
-    with transaction.atomic():  # the last-owner check locks the owner rows until the change is saved
-        if not form.is_valid():
-            messages.error(request, " ".join(form.errors["role"]))
-            return redirect("groups:members", group.slug)
-        form.save()
-        record(request, group, Action.MEMBER_ROLE_CHANGED, f"{username} to {membership.role}")
+    try:
+        with transaction.atomic():  # the claim locks the member's row, the last-owner check the group's
+            membership.claim(seen_version(request.POST), request.user)
+            if not form.is_valid():
+                transaction.set_rollback(True)  # the claim too: nothing changed
+                messages.error(request, " ".join(form.errors["role"]))
+                return redirect("groups:members", group.slug)
+            form.save()
+            record(request, group, Action.MEMBER_ROLE_CHANGED, f"{username} to {membership.role}")
+    except EditConflict as error:
+        return conflict(request, error, reverse("groups:members", args=[group.slug]))
     messages.success(request, f"{username} is now {membership.get_role_display().lower()}.")
     return redirect("groups:members", group.slug)
 
@@ -93,14 +100,22 @@ def member_role(request, slug, username):
 def member_remove(request, slug, username):
     group = group_for_owner(request, slug)
     membership = get_object_or_404(group.memberships.select_related("user"), user__username=username)
-    with transaction.atomic():  # the last-owner check locks the owner rows until the removal
-        if membership.is_last_owner():
-            messages.error(request, "A group needs at least one owner: add another owner first.")
-            return redirect("groups:members", group.slug)
-        if request.method != "POST":
-            return render(request, "groups/member_remove.html", {"group": group, "membership": membership})
-        membership.delete()
-        record(request, group, Action.MEMBER_REMOVED, username)
+    try:
+        with transaction.atomic():  # the claim locks the member's row, the last-owner check the group's
+            if request.method == "POST":
+                membership.claim(seen_version(request.POST), request.user)
+            if membership.is_last_owner():
+                transaction.set_rollback(True)  # the claim too: nothing changed
+                messages.error(request, "A group needs at least one owner: add another owner first.")
+                return redirect("groups:members", group.slug)
+            if request.method != "POST":
+                return render(
+                    request, "groups/member_remove.html", {"group": group, "membership": membership}
+                )
+            membership.delete()
+            record(request, group, Action.MEMBER_REMOVED, username)
+    except EditConflict as error:
+        return conflict(request, error, reverse("groups:members", args=[group.slug]))
     messages.success(request, f"{username} removed from {group.name}.")
     if membership.user == request.user and not request.user.is_staff:
         return redirect("groups:list")  # they can no longer see this group

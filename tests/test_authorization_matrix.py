@@ -200,6 +200,7 @@ POST_DATA = {
     "grace_seconds": "0",
     "revoke_tokens": "on",
     "address": "127.0.0.1",
+    "version": "1",
 }
 # The admin's URL arguments: object 1 may not exist, since the admin must refuse before it looks.
 ADMIN_ARGUMENTS = {"object_id": "1", "content_type_id": "1", "id": "1"}

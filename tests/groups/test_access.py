@@ -59,6 +59,7 @@ POST_DATA = {
     "grace_seconds": "0",
     "revoke_tokens": "on",
     "address": "127.0.0.1",
+    "version": "1",
 }
 
 

@@ -110,7 +110,7 @@ def test_rows_show_actor_name_and_source_address(cast):
 
 
 def test_actor_name_survives_the_deleted_user(cast):
-    client_for(cast.owner).post("/groups/payments/members/vera/remove/")
+    client_for(cast.owner).post("/groups/payments/members/vera/remove/", {"version": 1})
     cast.owner.delete()
 
     response = client_for(cast.admin).get(ACTIVITY)
@@ -146,3 +146,40 @@ def test_outsider_gets_404(cast):
 
     assert response.status_code == 404
     assertNotContains(response, "event-00", status_code=404)
+
+
+def test_a_lockout_counted_from_several_addresses_says_how_many(cast):
+    Activity.objects.create(group=cast.group, action=Action.CLIENT_LOCKED, target="Checkout", occurrences=3)
+
+    response = client_for(cast.viewer).get(ACTIVITY)
+
+    assert response.status_code == 200
+    assertContains(
+        response,
+        '<td>locked after failed authentications: <span class="target">Checkout</span> from 3 addresses</td>',
+        html=True,
+    )
+
+
+def test_another_event_counted_several_times_says_how_many(cast):
+    Activity.objects.create(group=cast.group, action=Action.MEMBER_ADDED, target="event-00", occurrences=2)
+
+    response = client_for(cast.viewer).get(ACTIVITY)
+
+    assertContains(
+        response, '<td>added member <span class="target">event-00</span> (2 times)</td>', html=True
+    )
+
+
+def test_an_event_that_happened_once_shows_no_count(cast):
+    Activity.objects.create(group=cast.group, action=Action.CLIENT_LOCKED, target="Checkout from 192.0.2.1")
+
+    response = client_for(cast.viewer).get(ACTIVITY)
+
+    assertContains(
+        response,
+        '<td>locked after failed authentications: <span class="target">Checkout from 192.0.2.1</span></td>',
+        html=True,
+    )
+    assertNotContains(response, "addresses")
+    assertNotContains(response, "times)")

@@ -1,4 +1,7 @@
+import threading
+
 import pytest
+from django.db import connection
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
 from groups.models import Activity, Membership, Role
@@ -100,7 +103,9 @@ def test_adding_with_an_unknown_role_is_a_form_error(cast):
 
 
 def test_owner_changes_a_role(cast):
-    response = client_for(cast.owner).post(f"{MEMBERS}vera/role/", {"role": "admin"}, follow=True)
+    response = client_for(cast.owner).post(
+        f"{MEMBERS}vera/role/", {"role": "admin", "version": 1}, follow=True
+    )
 
     assertRedirects(response, MEMBERS)
     assertContains(response, "vera is now admin.")
@@ -108,14 +113,14 @@ def test_owner_changes_a_role(cast):
 
 
 def test_changing_a_role_is_recorded(cast):
-    client_for(cast.owner).post(f"{MEMBERS}adam/role/", {"role": "owner"})
+    client_for(cast.owner).post(f"{MEMBERS}adam/role/", {"role": "owner", "version": 1})
 
     row = Activity.objects.get(group=cast.group)
     assert (row.action, row.target, row.actor_name) == ("member.role_changed", "adam to owner", "olivia")
 
 
 def test_changing_the_role_of_a_non_member_is_404(cast):
-    response = client_for(cast.owner).post(f"{MEMBERS}oscar/role/", {"role": "owner"})
+    response = client_for(cast.owner).post(f"{MEMBERS}oscar/role/", {"role": "owner", "version": 1})
 
     assert response.status_code == 404
     assert not Membership.objects.filter(user=cast.outsider).exists()
@@ -130,7 +135,7 @@ def test_owner_sees_a_confirmation_before_removing(cast):
 
 
 def test_owner_removes_a_member(cast):
-    response = client_for(cast.owner).post(f"{MEMBERS}vera/remove/", follow=True)
+    response = client_for(cast.owner).post(f"{MEMBERS}vera/remove/", {"version": 1}, follow=True)
 
     assertRedirects(response, MEMBERS)
     assertContains(response, "vera removed from Payments.")
@@ -139,14 +144,14 @@ def test_owner_removes_a_member(cast):
 
 
 def test_removing_a_member_is_recorded(cast):
-    client_for(cast.owner).post(f"{MEMBERS}adam/remove/")
+    client_for(cast.owner).post(f"{MEMBERS}adam/remove/", {"version": 1})
 
     row = Activity.objects.get(group=cast.group)
     assert (row.action, row.target, row.actor_name) == ("member.removed", "adam", "olivia")
 
 
 def test_removing_a_non_member_is_404(cast):
-    response = client_for(cast.owner).post(f"{MEMBERS}oscar/remove/")
+    response = client_for(cast.owner).post(f"{MEMBERS}oscar/remove/", {"version": 1})
 
     assert response.status_code == 404
 
@@ -156,11 +161,11 @@ def test_removing_a_non_member_is_404(cast):
     ("method", "path", "data"),
     [
         ("post", "add/", {"username": "oscar", "role": "owner"}),
-        ("post", "vera/role/", {"role": "owner"}),
-        ("post", "adam/role/", {"role": "viewer"}),
+        ("post", "vera/role/", {"role": "owner", "version": 1}),
+        ("post", "adam/role/", {"role": "viewer", "version": 1}),
         ("get", "vera/remove/", {}),
-        ("post", "vera/remove/", {}),
-        ("post", "olivia/remove/", {}),
+        ("post", "vera/remove/", {"version": 1}),
+        ("post", "olivia/remove/", {"version": 1}),
     ],
 )
 def test_admin_and_viewer_cannot_change_members(cast, role, method, path, data):
@@ -175,7 +180,9 @@ def test_admin_and_viewer_cannot_change_members(cast, role, method, path, data):
 
 
 def test_last_owner_cannot_be_demoted(cast):
-    response = client_for(cast.owner).post(f"{MEMBERS}olivia/role/", {"role": "admin"}, follow=True)
+    response = client_for(cast.owner).post(
+        f"{MEMBERS}olivia/role/", {"role": "admin", "version": 1}, follow=True
+    )
 
     assertRedirects(response, MEMBERS)
     assertContains(response, "A group needs at least one owner.")
@@ -187,7 +194,7 @@ def test_last_owner_cannot_be_removed(cast):
     client = client_for(cast.owner)
 
     confirm = client.get(f"{MEMBERS}olivia/remove/", follow=True)
-    response = client.post(f"{MEMBERS}olivia/remove/", follow=True)
+    response = client.post(f"{MEMBERS}olivia/remove/", {"version": 1}, follow=True)
 
     assertContains(confirm, "A group needs at least one owner: add another owner first.")
     assertNotContains(confirm, "Remove olivia?")
@@ -197,9 +204,9 @@ def test_last_owner_cannot_be_removed(cast):
 
 
 def test_an_owner_can_step_down_when_another_owner_remains(cast):
-    client_for(cast.owner).post(f"{MEMBERS}adam/role/", {"role": "owner"})
+    client_for(cast.owner).post(f"{MEMBERS}adam/role/", {"role": "owner", "version": 1})
 
-    response = client_for(cast.owner).post(f"{MEMBERS}olivia/role/", {"role": "viewer"})
+    response = client_for(cast.owner).post(f"{MEMBERS}olivia/role/", {"role": "viewer", "version": 1})
 
     assert response.status_code == 302
     assert roles(cast.group) == {"olivia": Role.VIEWER, "adam": Role.OWNER, "vera": Role.VIEWER}
@@ -208,7 +215,7 @@ def test_an_owner_can_step_down_when_another_owner_remains(cast):
 def test_an_owner_can_be_removed_when_another_owner_remains(cast):
     make_member(cast.group, Role.OWNER, "otto")
 
-    response = client_for(cast.owner).post(f"{MEMBERS}otto/remove/")
+    response = client_for(cast.owner).post(f"{MEMBERS}otto/remove/", {"version": 1})
 
     assert response.status_code == 302
     assert "otto" not in roles(cast.group)
@@ -227,9 +234,12 @@ def test_staff_manage_members_of_any_group(cast):
         client.post("/groups/logistics/members/add/", {"username": "vera", "role": "viewer"}).status_code
         == 302
     )
-    assert client.post("/groups/logistics/members/vera/role/", {"role": "admin"}).status_code == 302
+    assert (
+        client.post("/groups/logistics/members/vera/role/", {"role": "admin", "version": 1}).status_code
+        == 302
+    )
     assert roles(logistics) == {"oscar": Role.OWNER, "vera": Role.ADMIN}
-    assert client.post("/groups/logistics/members/vera/remove/").status_code == 302
+    assert client.post("/groups/logistics/members/vera/remove/", {"version": 2}).status_code == 302
     assert roles(logistics) == {"oscar": Role.OWNER}
     assert set(logistics.activities.values_list("actor_name", flat=True)) == {"stella"}
 
@@ -246,7 +256,7 @@ def test_membership_of_another_group_gives_no_rights_here(cast):
     logistics = make_group("Logistics")
     make_member(logistics, Role.OWNER, "lars")
 
-    response = client_for(logistics.memberships.get().user).post(f"{MEMBERS}vera/remove/")
+    response = client_for(logistics.memberships.get().user).post(f"{MEMBERS}vera/remove/", {"version": 1})
 
     assert response.status_code == 404
     assert "vera" in roles(cast.group)
@@ -255,8 +265,189 @@ def test_membership_of_another_group_gives_no_rights_here(cast):
 def test_owner_who_removes_themselves_lands_on_a_page_they_can_see(cast):
     make_member(cast.group, Role.OWNER, "otto")
 
-    response = client_for(cast.owner).post(f"{MEMBERS}olivia/remove/", follow=True)
+    response = client_for(cast.owner).post(f"{MEMBERS}olivia/remove/", {"version": 1}, follow=True)
 
     assert response.status_code == 200
     assertContains(response, "olivia removed from Payments.")
     assert "olivia" not in roles(cast.group)
+
+
+def test_the_role_forms_and_the_confirmation_carry_the_version_the_owner_sees(cast):
+    client = client_for(cast.owner)
+    client.post(f"{MEMBERS}vera/role/", {"role": "admin", "version": 1})
+
+    page = client.get(MEMBERS)
+    confirm = client.get(f"{MEMBERS}vera/remove/")
+
+    assertContains(page, '<input type="hidden" name="version" value="2">', html=True)
+    assertContains(page, '<input type="hidden" name="version" value="1">', count=2, html=True)
+    assertContains(confirm, "vera (admin) will no longer see Payments")
+    assertContains(confirm, '<input type="hidden" name="version" value="2">', html=True)
+
+
+def test_a_role_change_bumps_the_version_and_says_who_made_it(cast):
+    response = client_for(cast.owner).post(f"{MEMBERS}vera/role/", {"role": "admin", "version": 1})
+
+    assert response.status_code == 302
+    membership = cast.group.memberships.get(user=cast.viewer)
+    assert (membership.role, membership.version, membership.changed_by) == (Role.ADMIN, 2, cast.owner)
+    assert membership.changed_at is not None
+
+
+def changed_by_otto(group, username="vera", role=Role.ADMIN):
+    """Another owner, otto, changes the member's role first; returns the conflict message's time."""
+    client_for(make_member(group, Role.OWNER, "otto")).post(
+        f"{MEMBERS}{username}/role/", {"role": role, "version": 1}
+    )
+    return f"{group.memberships.get(user__username=username).changed_at:%Y-%m-%d %H:%M:%S}"
+
+
+def test_a_role_change_from_a_stale_page_changes_nothing_and_says_who_changed_it(cast):
+    when = changed_by_otto(cast.group)
+
+    response = client_for(cast.owner).post(
+        f"{MEMBERS}vera/role/", {"role": "owner", "version": 1}, follow=True
+    )
+
+    assertRedirects(response, MEMBERS)
+    assertContains(response, f"vera in Payments (admin) was changed by otto at {when} UTC after you opened")
+    assertContains(response, "Nothing was done: check it and try again.")
+    assert roles(cast.group)["vera"] == Role.ADMIN
+    assert list(Activity.objects.values_list("actor_name", "target")) == [("otto", "vera to admin")]
+
+
+def test_a_script_with_a_stale_version_gets_409(cast):
+    when = changed_by_otto(cast.group)
+
+    response = client_for(cast.owner).post(
+        f"{MEMBERS}vera/role/", {"role": "owner", "version": 1}, HTTP_ACCEPT="application/json"
+    )
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "error": "conflict",
+        "error_description": f"vera in Payments (admin) was changed by otto at {when} UTC after you"
+        " opened this page. Nothing was done: check it and try again.",
+    }
+    assert roles(cast.group)["vera"] == Role.ADMIN
+
+
+@pytest.mark.parametrize(
+    "data", [{}, {"version": ""}, {"version": "abc"}, {"version": "0"}, {"version": "2"}]
+)
+def test_a_role_change_without_the_current_version_changes_nothing(cast, data):
+    response = client_for(cast.owner).post(f"{MEMBERS}vera/role/", {"role": "owner", **data}, follow=True)
+
+    assertRedirects(response, MEMBERS)
+    assertContains(response, "Nothing was done")
+    assertNotContains(response, "vera is now owner.")
+    membership = cast.group.memberships.get(user=cast.viewer)
+    assert (membership.role, membership.version) == (Role.VIEWER, 1)
+    assert not Activity.objects.exists()
+
+
+def test_a_refused_demotion_of_the_last_owner_leaves_the_version_alone(cast):
+    response = client_for(cast.owner).post(f"{MEMBERS}olivia/role/", {"role": "admin", "version": 1})
+
+    assert response.status_code == 302
+    assert cast.group.memberships.get(user=cast.owner).version == 1
+
+
+def test_a_removal_confirmed_on_a_stale_page_is_refused(cast):
+    client = client_for(cast.owner)
+    assertContains(client.get(f"{MEMBERS}vera/remove/"), "vera (viewer) will no longer see")
+    when = changed_by_otto(cast.group)
+
+    response = client.post(f"{MEMBERS}vera/remove/", {"version": 1}, follow=True)
+
+    assertRedirects(response, MEMBERS)
+    assertContains(response, f"vera in Payments (admin) was changed by otto at {when} UTC after you opened")
+    assertNotContains(response, "vera removed from Payments.")
+    assert roles(cast.group)["vera"] == Role.ADMIN
+    assert list(Activity.objects.values_list("action", flat=True)) == ["member.role_changed"]
+
+
+def test_a_script_removing_with_a_stale_version_gets_409(cast):
+    changed_by_otto(cast.group)
+
+    response = client_for(cast.owner).post(
+        f"{MEMBERS}vera/remove/", {"version": 1}, HTTP_ACCEPT="application/json"
+    )
+
+    assert response.status_code == 409
+    assert response.json()["error"] == "conflict"
+    assert "vera" in roles(cast.group)
+
+
+def test_a_removal_without_a_version_is_refused(cast):
+    response = client_for(cast.owner).post(f"{MEMBERS}vera/remove/", follow=True)
+
+    assertContains(response, "Nothing was done")
+    assert "vera" in roles(cast.group)
+    assert not Activity.objects.exists()
+
+
+def post_together(*posts):
+    """Each (user, path, data) posted by its own client in its own thread, with its own database
+    connection, released together by a barrier; the responses (or exceptions) in the same order."""
+    barrier, answers = threading.Barrier(len(posts)), [None] * len(posts)
+
+    def post(n, client, path, data):
+        try:
+            barrier.wait()
+            answers[n] = client.post(path, data, HTTP_ACCEPT="application/json")
+        except Exception as error:  # the assertion shows it, rather than a lost thread
+            answers[n] = error
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=post, args=(n, client_for(user), path, data))
+        for n, (user, path, data) in enumerate(posts)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def needs_postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL row locks: run with DATABASE_URL=postgres://...")
+
+
+def test_two_owners_changing_one_role_at_once_apply_exactly_one(transactional_db):
+    needs_postgresql()
+    group = make_group()
+    olivia, otto = make_member(group, Role.OWNER, "olivia"), make_member(group, Role.OWNER, "otto")
+    make_member(group, Role.VIEWER, "vera")
+
+    answers = post_together(
+        (olivia, f"{MEMBERS}vera/role/", {"role": "admin", "version": 1}),
+        (otto, f"{MEMBERS}vera/role/", {"role": "owner", "version": 1}),
+    )
+
+    statuses = [getattr(answer, "status_code", answer) for answer in answers]
+    assert sorted(statuses, key=str) == [302, 409], answers
+    assert answers[statuses.index(409)].json()["error"] == "conflict"
+    winner = "admin" if statuses[0] == 302 else "owner"
+    assert roles(group)["vera"] == winner
+    assert list(Activity.objects.values_list("action", "target")) == [
+        ("member.role_changed", f"vera to {winner}")
+    ]
+
+
+def test_two_owners_demoting_each_other_at_once_leave_one_owner(transactional_db):
+    needs_postgresql()
+    group = make_group()
+    olivia, otto = make_member(group, Role.OWNER, "olivia"), make_member(group, Role.OWNER, "otto")
+
+    answers = post_together(
+        (olivia, f"{MEMBERS}otto/role/", {"role": "admin", "version": 1}),
+        (otto, f"{MEMBERS}olivia/role/", {"role": "admin", "version": 1}),
+    )
+
+    assert [getattr(answer, "status_code", answer) for answer in answers] == [302, 302], answers
+    assert sorted(roles(group).values()) == [Role.ADMIN, Role.OWNER]
+    assert Activity.objects.count() == 1

@@ -541,7 +541,18 @@ PORTAL_FORMS = {
     "/groups/payments/oauth-clients/{client}/secret/regenerate/": ("owner", None),
     "/groups/payments/oauth-clients/{client}/unlock/": ("owner", "/groups/payments/"),
 }
-FIELDS = ["name", "slug", "owner", "username", "role", "password", "old_password", "address", "grace_seconds"]
+FIELDS = [
+    "name",
+    "slug",
+    "owner",
+    "username",
+    "role",
+    "password",
+    "old_password",
+    "address",
+    "grace_seconds",
+    "version",
+]
 PORTAL_BODIES = {
     "invalid UTF-8": (b"&".join(f.encode() + b"=\xff\xfe\xc3\x28" for f in FIELDS), FORM, {}),
     "NUL bytes": (b"&".join(f.encode() + b"=a%00b\x00" for f in FIELDS), FORM, {}),
