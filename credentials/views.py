@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
+from accounts.sessions import recent_password_required
 from credentials import client_auth, tab
 from credentials.forms import CredentialNameForm, RegenerateSecretForm, UnlockForm
 from credentials.models import ApiKey, ApiKeyCredential, ClientSecret, OAuthClient, Slot
@@ -23,7 +24,6 @@ from credentials.tab import SECRET_ROW
 from groups.access import group_for, group_for_write
 from groups.activity import record
 from groups.models import Action
-from portal.sessions import recent_password_required
 
 
 def _api_key_credentials(group):
