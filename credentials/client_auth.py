@@ -14,8 +14,9 @@ from django.utils import timezone
 from credentials import hot_path, secrets
 from credentials.models import Lockout, OAuthClient
 from credentials.secrets import Kind
-from groups.activity import record, source_address
+from groups.activity import record
 from groups.models import Action
+from portal.addresses import source_address
 
 
 class InvalidClient(Exception):

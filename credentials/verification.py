@@ -16,7 +16,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from credentials import secrets
 from credentials.models import AccessToken, ApiKey
-from groups.activity import source_address
+from portal.addresses import source_address
 
 # Sent with every 401 so a client learns which credentials are accepted (RFC 6750 3).
 WWW_AUTHENTICATE = 'Bearer realm="api", ApiKey realm="api", header="X-Api-Key"'

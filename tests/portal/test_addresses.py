@@ -1,7 +1,7 @@
 import pytest
 from django.test import RequestFactory
 
-from groups.activity import source_address
+from portal.addresses import source_address
 
 PROXY = "10.0.0.1"
 
