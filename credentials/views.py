@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
+from accounts.sessions import recent_password_required
 from credentials import tab
 from credentials.forms import CredentialNameForm, RegenerateSecretForm, UnlockForm, seen_version
 from credentials.models import ApiKey, ApiKeyCredential, ClientSecret, Lockout, OAuthClient, Slot
@@ -25,7 +26,6 @@ from groups.access import group_for, group_for_write
 from groups.activity import record
 from groups.models import Action, EditConflict
 from groups.responses import conflict
-from portal.sessions import recent_password_required
 
 
 def _api_key_credentials(group):

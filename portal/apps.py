@@ -5,4 +5,4 @@ class PortalConfig(AppConfig):
     name = "portal"
 
     def ready(self):
-        from portal import checks, sessions  # noqa: F401  (register the system checks and signals)
+        from portal import checks  # noqa: F401  (registers the system checks)

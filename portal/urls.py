@@ -1,11 +1,9 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from credentials.api import services, tokens
-from portal.sessions import reauthenticate
 from portal.views import healthz
 
 urlpatterns = [
@@ -17,17 +15,7 @@ urlpatterns = [
     path("v2/tokens/revoke", tokens.RevokeV2.as_view(), name="revoke-v2"),
     path("healthz", healthz, name="healthz"),
     path("", RedirectView.as_view(pattern_name="groups:list"), name="home"),
-    path("accounts/reauthenticate/", reauthenticate, name="reauthenticate"),
-    # Sign in and out and change one's password. No self-service reset by e-mail: the portal sends
-    # no mail, and a staff user sets a new password in the admin site.
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
-    path(
-        "accounts/password_change/done/",
-        auth_views.PasswordChangeDoneView.as_view(),
-        name="password_change_done",
-    ),
+    path("accounts/", include("accounts.urls")),
     path("groups/", include("groups.urls")),
     path("groups/<slug:slug>/", include("credentials.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

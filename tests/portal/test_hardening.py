@@ -1,25 +1,22 @@
-"""Portal hardening: headers, production settings, cookies, sessions, re-authentication, sign-in lockout,
-and the last-resort error answers (security-requirements.md sections 4 and 7)."""
+"""Portal hardening: headers, production settings, cookies, sign-in lockout and the last-resort error
+answers (security-requirements.md sections 4 and 7). Session limits and re-authentication are in
+tests/accounts/."""
 
 import json
 import os
 import secrets
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 from django.db import OperationalError
 from django.test import Client, RequestFactory
-from django.urls import reverse
 
 from credentials.secrets import Kind, generate
-from groups.models import Activity
-from portal import sessions
 from portal.views import server_error
-from tests.conftest import PASSWORD, client_for, key_identity, make_api_key, make_oauth_client
+from tests.conftest import PASSWORD, client_for, make_oauth_client
 
 ROOT = Path(__file__).resolve().parents[2]
 EVIL = "https://evil.example"
@@ -229,121 +226,6 @@ def test_a_post_from_another_origin_is_refused(cast, https_settings):
     token = client.cookies["__Host-csrftoken"].value
     response = client.post("/groups/new/", {"csrfmiddlewaretoken": token, "name": "X"}, HTTP_ORIGIN=EVIL)
     assert response.status_code == 403
-
-
-def age_session(client, **seconds_ago):
-    session = client.session
-    for key, ago in seconds_ago.items():
-        session[key] = time.time() - ago
-    session.save()
-
-
-def test_an_idle_session_ends_after_30_minutes(cast):
-    client = client_for(cast.owner)
-    age_session(client, seen_at=29 * 60)
-    assert client.get("/groups/").status_code == 200
-    age_session(client, seen_at=31 * 60)
-    response = client.get("/groups/")
-    assert response.status_code == 302
-    assert response["Location"].startswith("/accounts/login/")
-
-
-def test_a_busy_session_still_ends_12_hours_after_sign_in(cast):
-    client = client_for(cast.owner)
-    age_session(client, signed_in_at=12 * 3600 - 60, seen_at=10)
-    assert client.get("/groups/").status_code == 200
-    age_session(client, signed_in_at=12 * 3600 + 1, seen_at=10)
-    assert client.get("/groups/").status_code == 302
-
-
-def test_activity_refreshes_the_idle_clock_at_most_once_a_minute(cast):
-    client = client_for(cast.owner)
-    age_session(client, seen_at=30)
-    seen = client.session["seen_at"]
-    client.get("/groups/")
-    assert client.session["seen_at"] == seen
-    age_session(client, seen_at=25 * 60)
-    client.get("/groups/")
-    assert time.time() - client.session["seen_at"] < 5
-
-
-@pytest.fixture
-def stale(cast):
-    """The owner, signed in with a password typed 16 minutes ago."""
-    client = client_for(cast.owner)
-    age_session(client, authenticated_at=16 * 60)
-    return client
-
-
-def key_urls(group, credential, slot="primary"):
-    args = [group.slug, credential.public_id, slot]
-    return reverse("credentials:show-key", args=args), reverse("credentials:regenerate-key", args=args)
-
-
-def test_regenerate_asks_for_the_password_again_after_15_minutes(cast, stale):
-    credential, values = make_api_key(cast.group)
-    _, regenerate = key_urls(cast.group, credential)
-    tab = reverse("credentials:auth-info", args=[cast.group.slug])
-
-    page = stale.get(regenerate)
-    assert page.status_code == 302
-    assert page["Location"].startswith(reverse("reauthenticate"))
-
-    response = stale.post(regenerate)
-    assert response.status_code == 302
-    assert response["Location"] == f"{reverse('reauthenticate')}?next={tab.replace('/', '%2F')}"
-    assert key_identity(values["primary"]) is not None, "nothing was regenerated"
-
-    wrong = stale.post(response["Location"], {"password": "not it", "next": tab})
-    assert wrong.status_code == 200
-    assert "That is not your password." in wrong.content.decode()
-    assert stale.post(regenerate).status_code == 302
-
-    confirmed = stale.post(reverse("reauthenticate"), {"password": PASSWORD, "next": tab})
-    assert confirmed.status_code == 302 and confirmed["Location"] == tab
-    assert stale.post(regenerate).status_code == 200
-    assert key_identity(values["primary"]) is None
-
-
-def test_show_asks_for_the_password_again_and_copy_gets_its_address(cast, stale):
-    credential, _ = make_api_key(cast.group)
-    show, _ = key_urls(cast.group, credential)
-    response = stale.post(show, HTTP_ACCEPT="application/json")
-    assert response.status_code == 403
-    body = response.json()
-    assert body["error"] == "reauthentication_required"
-    assert body["reauthenticate_url"].startswith(reverse("reauthenticate") + "?next=")
-    assert stale.post(show).status_code == 302
-    assert not Activity.objects.filter(action="api_key_shown").exists()
-
-
-def test_secret_show_and_regenerate_ask_for_the_password_again(cast, stale):
-    client, _ = make_oauth_client(cast.group)
-    args = [cast.group.slug, client.public_id]
-    for name in ("credentials:show-secret", "credentials:regenerate-secret"):
-        response = stale.post(reverse(name, args=args))
-        assert response.status_code == 302
-        assert response["Location"].startswith(reverse("reauthenticate"))
-
-
-def test_a_fresh_sign_in_needs_no_second_password(cast):
-    credential, _ = make_api_key(cast.group)
-    show, _ = key_urls(cast.group, credential)
-    response = client_for(cast.owner).post(show, HTTP_ACCEPT="application/json")
-    assert response.status_code == 200
-
-
-def test_reauthentication_goes_back_only_to_this_site(cast, stale):
-    response = stale.post(reverse("reauthenticate"), {"password": PASSWORD, "next": f"{EVIL}/steal"})
-    assert response.status_code == 302
-    assert response["Location"] == reverse("groups:list")
-
-
-def test_reauthentication_rotates_the_session_key(cast, stale):
-    before = stale.session.session_key
-    stale.post(reverse("reauthenticate"), {"password": PASSWORD})
-    assert stale.session.session_key != before
-    assert sessions.password_is_fresh(type("R", (), {"session": stale.session})())
 
 
 def sign_in(client, password, address="203.0.113.7"):

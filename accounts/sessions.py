@@ -9,19 +9,14 @@ Show and Regenerate need a password typed within REAUTHENTICATE_AFTER seconds.
 import time
 from functools import wraps
 
-from django import forms
 from django.conf import settings
-from django.contrib.auth import authenticate, logout
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.http import JsonResponse
-from django.shortcuts import redirect, render, resolve_url
+from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
-from django.views.decorators.cache import never_cache
-from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods
+from django.utils.http import urlencode
 
 SIGNED_IN_AT = "signed_in_at"
 AUTHENTICATED_AT = "authenticated_at"
@@ -82,38 +77,3 @@ def recent_password_required(view):
         return redirect(url)
 
     return wrapper
-
-
-class PasswordForm(forms.Form):
-    password = forms.CharField(
-        label="Password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
-    )
-
-    def __init__(self, request, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.request = request
-
-    def clean_password(self):
-        password = self.cleaned_data["password"]
-        user = authenticate(self.request, username=self.request.user.get_username(), password=password)
-        if user is None or user.pk != self.request.user.pk:
-            raise forms.ValidationError("That is not your password.")
-        return password
-
-
-@never_cache
-@sensitive_post_parameters("password")
-@login_required
-@require_http_methods(["GET", "POST"])
-def reauthenticate(request):
-    """The password page in front of Show and Regenerate."""
-    next_url = request.POST.get("next") or request.GET.get("next") or ""
-    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
-        next_url = resolve_url(settings.LOGIN_REDIRECT_URL)
-    form = PasswordForm(request, request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        request.session.cycle_key()
-        request.session[AUTHENTICATED_AT] = time.time()
-        return redirect(next_url)
-    context = {"form": form, "next": next_url, "minutes": settings.REAUTHENTICATE_AFTER // 60}
-    return render(request, "registration/reauthenticate.html", context)

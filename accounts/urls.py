@@ -1,0 +1,18 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from accounts import views
+
+# Sign in and out and change one's password. No self-service reset by e-mail: the portal sends
+# no mail, and a staff user sets a new password in the admin site.
+urlpatterns = [
+    path("reauthenticate/", views.reauthenticate, name="reauthenticate"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "password_change/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+]
