@@ -281,12 +281,12 @@ class OAuthClientManager(models.Manager):
         digest = secrets.digest_of(secret, Kind.CLIENT_SECRET)  # None for garbage: it matches no row
         now = new.params["now"] if new else timezone.now()
         pair = {"client_key": Lockout.key_for(client_id), "address": address}
-        params = {**pair, "digest": digest, "now": now}
+        params = {**pair, "digest": digest}
         # PostgreSQL refuses text with NUL bytes; no client has such an ID.
         if writes is not None and connection.vendor == "postgresql" and "\x00" not in client_id:
-            row = sql.one(writes, client_id=client_id, **params, **new.params)
+            row = sql.one(writes, **new.params, **params | {"client_id": client_id})
         else:
-            row = sql.one(sql.CLIENT_AUTHENTICATION, **params)
+            row = sql.one(sql.CLIENT_AUTHENTICATION, now=now, **params)
         if row["locked"]:
             raise Lockout.objects.locked(**pair, now=now)
         found = row["client_pk"] is not None
