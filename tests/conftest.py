@@ -2,10 +2,12 @@
 
 import logging
 import re
+import threading
 from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.test import Client
 from django.urls import URLResolver, get_resolver
 
@@ -152,6 +154,36 @@ def client_for(user):
     client = Client()
     client.force_login(user)
     return client
+
+
+def post_together(*posts, accept="application/json"):
+    """Each (user, path, data) posted by its own client in its own thread, with its own database
+    connection, released together by a barrier; the responses (or exceptions) in the same order."""
+    barrier, answers = threading.Barrier(len(posts)), [None] * len(posts)
+
+    def post(n, client, path, data):
+        try:
+            barrier.wait()
+            answers[n] = client.post(path, data, HTTP_ACCEPT=accept)
+        except Exception as error:  # the assertion shows it, rather than a lost thread
+            answers[n] = error
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=post, args=(n, client_for(user), path, data))
+        for n, (user, path, data) in enumerate(posts)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def needs_postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL row locks: run with DATABASE_URL=postgres://...")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from credentials import secrets
-from credentials.models import AccessToken, Lockout, TokenFamily
+from credentials.models import AccessToken, ClientLocked, Lockout, TokenFamily
 from credentials.secrets import Kind
 from groups.models import Activity
 from tests.conftest import make_oauth_client
@@ -154,3 +154,56 @@ def test_correct_secret_works_again_once_the_lock_has_run_out(oauth):
     Lockout.objects.update(locked_until=timezone.now() - timedelta(seconds=1))
 
     assert attempt(*oauth).status_code == 200
+
+
+def test_a_failure_arriving_while_locked_leaves_the_lock_as_it_was(oauth):
+    fail(oauth[0], 5)
+    before = Lockout.objects.get()
+
+    with pytest.raises(ClientLocked):
+        Lockout.objects.count_failure(oauth[0], HERE, timezone.now())
+
+    after = Lockout.objects.get()
+    assert (after.failures, after.locked_until) == (before.failures, before.locked_until)
+
+
+def test_a_success_that_finds_a_fresh_lock_is_refused_and_keeps_it(oauth):
+    fail(oauth[0], 5)
+    key = Lockout.key_for(oauth[0])
+
+    with pytest.raises(ClientLocked):
+        Lockout.objects.succeeded(key, HERE, timezone.now())
+
+    assert Lockout.objects.get(client_key=key).locked_until > timezone.now()
+
+
+def test_the_fifth_failure_gets_401_and_locks_at_once(settings, oauth):
+    statuses = fail(oauth[0], 5)
+
+    assert statuses == [401] * 5
+    assert Lockout.objects.get().locked_until is not None
+
+
+def test_one_locked_row_per_client_and_window_however_many_addresses(group, oauth):
+    for address in (HERE, ELSEWHERE, "192.0.2.1"):
+        fail(oauth[0], 5, address=address)
+
+    (activity,) = Activity.objects.filter(action="oauth_client.locked")
+    assert (activity.target, activity.source_address, activity.occurrences) == ("Checkout", HERE, 3)
+
+
+def test_a_lock_in_a_new_window_is_a_new_row(group, oauth):
+    fail(oauth[0], 5)
+    Activity.objects.update(created_at=timezone.now() - timedelta(hours=1))
+
+    fail(oauth[0], 5, address=ELSEWHERE)
+
+    assert Activity.objects.filter(action="oauth_client.locked").count() == 2
+
+
+def test_locks_of_unknown_client_ids_record_nothing_and_are_purged(oauth):
+    fail(secrets.generate_client_id(), 5)
+    assert not Activity.objects.exists()
+
+    Lockout.objects.update(locked_until=timezone.now() - timedelta(seconds=1))
+    assert list(Lockout.objects.expired(timezone.now())) == list(Lockout.objects.all())

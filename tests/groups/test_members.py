@@ -1,11 +1,8 @@
-import threading
-
 import pytest
-from django.db import connection
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
 from groups.models import Activity, Membership, Role
-from tests.conftest import client_for, make_group, make_member, make_user
+from tests.conftest import client_for, make_group, make_member, make_user, needs_postgresql, post_together
 
 MEMBERS = "/groups/payments/members/"
 
@@ -385,36 +382,6 @@ def test_a_removal_without_a_version_is_refused(cast):
     assertContains(response, "Nothing was done")
     assert "vera" in roles(cast.group)
     assert not Activity.objects.exists()
-
-
-def post_together(*posts):
-    """Each (user, path, data) posted by its own client in its own thread, with its own database
-    connection, released together by a barrier; the responses (or exceptions) in the same order."""
-    barrier, answers = threading.Barrier(len(posts)), [None] * len(posts)
-
-    def post(n, client, path, data):
-        try:
-            barrier.wait()
-            answers[n] = client.post(path, data, HTTP_ACCEPT="application/json")
-        except Exception as error:  # the assertion shows it, rather than a lost thread
-            answers[n] = error
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=post, args=(n, client_for(user), path, data))
-        for n, (user, path, data) in enumerate(posts)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return answers
-
-
-def needs_postgresql():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL row locks: run with DATABASE_URL=postgres://...")
 
 
 def test_two_owners_changing_one_role_at_once_apply_exactly_one(transactional_db):
