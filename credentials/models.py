@@ -281,25 +281,32 @@ class OAuthClientManager(models.Manager):
         digest = secrets.digest_of(secret, Kind.CLIENT_SECRET)  # None for garbage: it matches no row
         now = new.params["now"] if new else timezone.now()
         pair = {"client_key": Lockout.key_for(client_id), "address": address}
-        params = {**pair, "digest": digest}
-        # PostgreSQL refuses text with NUL bytes; no client has such an ID.
-        if writes is not None and connection.vendor == "postgresql" and "\x00" not in client_id:
-            row = sql.one(writes, **new.params, **params | {"client_id": client_id})
+        params = {**pair, "digest": digest, "now": now}
+        if _in_one_statement(writes, client_id):
+            row = sql.one(writes, **new.params | params | {"client_id": client_id})
         else:
-            row = sql.one(sql.CLIENT_AUTHENTICATION, now=now, **params)
+            row = sql.one(sql.CLIENT_AUTHENTICATION, **params)
         if row["locked"]:
             raise Lockout.objects.locked(**pair, now=now)
-        found = row["client_pk"] is not None
-        if (
-            not found
-            or not secrets.same(row["digest"], digest)
-            or not secrets.same(row["client_id"], client_id)
-        ):
+        if not _authenticates(row, client_id, digest):
             Lockout.objects.count_failure(client_id, address, now)
             raise InvalidClient()
         if row["lockout_id"] is not None:
             Lockout.objects.succeeded(**pair, now=now)
         return row
+
+
+def _in_one_statement(writes, client_id):
+    """Whether the authentication's statement also writes: PostgreSQL's data-modifying WITH
+    queries (SQLite has none). PostgreSQL refuses text with NUL bytes; no client has such an ID."""
+    return writes is not None and connection.vendor == "postgresql" and "\x00" not in client_id
+
+
+def _authenticates(row, client_id, digest):
+    """Whether the authentication's row found a working secret with this digest, of the client
+    with this ID."""
+    found = row["client_pk"] is not None
+    return found and secrets.same(row["digest"], digest) and secrets.same(row["client_id"], client_id)
 
 
 class OAuthClient(Versioned):
