@@ -42,13 +42,3 @@ class RegenerateSecretForm(forms.Form):
 
 class UnlockForm(forms.Form):
     address = forms.GenericIPAddressField(required=False)
-
-
-def seen_version(request, current):
-    """The version of `current` the administrator saw: the form's, or the URL's (the tab's
-    dialogs post to the link that opened them). A request with neither, such as a script's, acts
-    on the current version."""
-    value = request.POST.get("version") or request.GET.get("version") or ""
-    if value.isascii() and value.isdigit() and len(value) < 10:
-        return int(value)
-    return current.version

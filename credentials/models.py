@@ -257,15 +257,15 @@ class OAuthClientManager(models.Manager):
         """POST /v2/tokens (RFC 6749 4.4): a new access token's value."""
         new = NewTokens.make()
         row = self._authenticate(client_id, secret, address, sql.AUTHENTICATE_AND_ISSUE_ACCESS_TOKEN, new)
-        if row.get("access_id") is None:
-            sql.one(sql.INSERT_ACCESS_TOKEN, client_pk=row["client_pk"], family_id=None, **new.params)
+        if row.get("access_id") is None:  # not written by the authentication's statement
+            AccessToken.objects.issue(row["client_pk"], new)
         return new.access_token
 
     def issue_token_pair(self, client_id, secret, address):
         """POST /v1/tokens: an access token and a refresh token starting a new family."""
         new = NewTokens.make()
         row = self._authenticate(client_id, secret, address, sql.AUTHENTICATE_AND_ISSUE_TOKEN_PAIR, new)
-        if row.get("refresh_id") is None:
+        if row.get("refresh_id") is None:  # not written by the authentication's statement
             TokenFamily.objects.start(row["client_pk"], new)
         return new.pair(new.params["family_expires_at"])
 
@@ -461,9 +461,9 @@ class TokenFamily(models.Model):
 
 
 class AccessTokenManager(models.Manager):
-    def issue(self, client_pk):
-        """A new access token for client `client_pk`, outside any token request (seeding, tests)."""
-        new = NewTokens.make()
+    def issue(self, client_pk, new=None):
+        """A new access token of client `client_pk`, with `new`'s values or fresh ones; returns it."""
+        new = new or NewTokens.make()
         sql.one(sql.INSERT_ACCESS_TOKEN, client_pk=client_pk, family_id=None, **new.params)
         return new.access_token
 

@@ -19,11 +19,12 @@ from django.views.decorators.http import require_POST
 
 from accounts.sessions import recent_password_required
 from credentials import tab
-from credentials.forms import CredentialNameForm, RegenerateSecretForm, UnlockForm, seen_version
+from credentials.forms import CredentialNameForm, RegenerateSecretForm, UnlockForm
 from credentials.models import ApiKey, ApiKeyCredential, ClientSecret, Lockout, OAuthClient, Slot
 from credentials.tab import SECRET_ROW
 from groups.access import group_for, group_for_write
 from groups.activity import record
+from groups.forms import seen_version
 from groups.models import Action, EditConflict
 from groups.responses import conflict
 
@@ -81,11 +82,15 @@ def _delete(request, group, credential, action):
     """Ask for confirmation on GET; on POST delete it, if nobody changed it since the page was
     shown, and go back to the tab."""
     if request.method != "POST":
-        context = {"group": group, "credential": credential, "version": seen_version(request, credential)}
+        context = {
+            "group": group,
+            "credential": credential,
+            "version": seen_version(request) or credential.version,
+        }
         return render(request, "credentials/credential_delete.html", context)
     try:
         with transaction.atomic():
-            credential.delete_as_seen(seen_version(request, credential), request.user)
+            credential.delete_as_seen(seen_version(request), request.user)
             record(request, group, action, credential.name)
     except EditConflict as error:
         return conflict(request, error, reverse("credentials:auth-info", args=[group.slug]))
@@ -145,12 +150,12 @@ def api_key_regenerate(request, slug, public_id, slot):
     if request.method != "POST":
         key = credential.key(slot)
         key.warnings = credential.rotation_warnings(slot)
-        version = seen_version(request, credential)
+        version = seen_version(request) or credential.version
         context = {"group": group, "credential": credential, "key": key, "version": version}
         return render(request, "credentials/api_key_regenerate.html", context)
     try:
         with transaction.atomic():
-            value = credential.regenerate(slot, seen_version(request, credential), request.user)
+            value = credential.regenerate(slot, seen_version(request), request.user)
             record(request, group, Action.API_KEY_REGENERATED, f"{credential.name} {slot} key")
     except EditConflict as error:
         return conflict(request, error, reverse("credentials:auth-info", args=[group.slug]))
@@ -209,13 +214,13 @@ def oauth_secret_regenerate(request, slug, public_id):
     client = get_object_or_404(_oauth_clients(group), public_id=public_id)
     form = RegenerateSecretForm(request.POST or None)
     if request.method != "POST" or not form.is_valid():
-        version = seen_version(request, client)
+        version = seen_version(request) or client.version
         context = {"group": group, "client": client, "regenerate_form": form, "version": version}
         return render(request, "credentials/oauth_secret_regenerate.html", context)
     grace, revoke = form.cleaned_data["grace_seconds"], form.cleaned_data["revoke_tokens"]
     try:
         with transaction.atomic():
-            value = client.regenerate_secret(seen_version(request, client), request.user, grace, revoke)
+            value = client.regenerate_secret(seen_version(request), request.user, grace, revoke)
             record(request, group, Action.OAUTH_SECRET_REGENERATED, client.name)
     except EditConflict as error:
         return conflict(request, error, reverse("credentials:auth-info", args=[group.slug]))

@@ -69,11 +69,13 @@ class AddMemberForm(forms.Form):
         return user
 
 
-def seen_version(data):
-    """The version of the object the administrator saw, posted by its form in a hidden input; 0,
-    which no object has, when it is missing or not a number, so that claiming it is a conflict."""
+def seen_version(request):
+    """The version of the object the administrator saw: posted by its form in a hidden input, or
+    in the URL of the link a dialog posts to. 0, which no object has, when it is missing or not a
+    number, so that claiming it is a conflict."""
+    value = request.POST.get("version") or request.GET.get("version")
     try:
-        return forms.IntegerField(min_value=1).clean(data.get("version"))
+        return forms.IntegerField(min_value=1).clean(value)
     except forms.ValidationError:
         return 0
 

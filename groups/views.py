@@ -83,7 +83,7 @@ def member_role(request, slug, username):
     form = RoleForm(request.POST, instance=membership)
     try:
         with transaction.atomic():  # the claim locks the member's row, the last-owner check the group's
-            membership.claim(seen_version(request.POST), request.user)
+            membership.claim(seen_version(request), request.user)
             if not form.is_valid():
                 transaction.set_rollback(True)  # the claim too: nothing changed
                 messages.error(request, " ".join(form.errors["role"]))
@@ -103,7 +103,7 @@ def member_remove(request, slug, username):
     try:
         with transaction.atomic():  # the claim locks the member's row, the last-owner check the group's
             if request.method == "POST":
-                membership.claim(seen_version(request.POST), request.user)
+                membership.claim(seen_version(request), request.user)
             if membership.is_last_owner():
                 transaction.set_rollback(True)  # the claim too: nothing changed
                 messages.error(request, "A group needs at least one owner: add another owner first.")

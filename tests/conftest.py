@@ -150,6 +150,12 @@ def issue_access_token(client):
     return AccessToken.objects.get(digest=secrets.digest(raw)), raw
 
 
+def versioned(path, obj):
+    """`path` with the version of `obj` that a page showing it now carries (Versioned.claim)."""
+    version = type(obj).objects.values_list("version", flat=True).get(pk=obj.pk)
+    return f"{path}?version={version}"
+
+
 def client_for(user):
     client = Client()
     client.force_login(user)

@@ -6,7 +6,7 @@ from django.urls import reverse
 from accounts.sessions import password_is_fresh
 from groups.models import Activity
 from tests.accounts.conftest import age_session
-from tests.conftest import PASSWORD, client_for, key_identity, make_api_key, make_oauth_client
+from tests.conftest import PASSWORD, client_for, key_identity, make_api_key, make_oauth_client, versioned
 
 EVIL = "https://evil.example"
 
@@ -21,7 +21,8 @@ def stale(cast):
 
 def key_urls(group, credential, slot="primary"):
     args = [group.slug, credential.public_id, slot]
-    return reverse("credentials:show-key", args=args), reverse("credentials:regenerate-key", args=args)
+    regenerate = versioned(reverse("credentials:regenerate-key", args=args), credential)
+    return reverse("credentials:show-key", args=args), regenerate
 
 
 def test_regenerate_asks_for_the_password_again_after_15_minutes(cast, stale):

@@ -4,7 +4,7 @@ from pytest_django.asserts import assertContains, assertRedirects
 
 from credentials.models import ApiKey, ApiKeyCredential
 from groups.models import Action, Activity
-from tests.conftest import client_for, make_api_key, make_group
+from tests.conftest import client_for, make_api_key, make_group, versioned
 
 
 @pytest.fixture
@@ -14,7 +14,7 @@ def api_key(cast):
 
 
 def delete_url(credential):
-    return f"/groups/{credential.group.slug}/api-keys/{credential.public_id}/delete/"
+    return versioned(f"/groups/{credential.group.slug}/api-keys/{credential.public_id}/delete/", credential)
 
 
 def test_confirmation_page_asks_before_deleting(cast, api_key):
@@ -93,10 +93,10 @@ def test_credential_of_another_group_is_404_through_this_groups_url(cast):
 
 def test_deleting_twice_is_404(cast, api_key):
     credential, _ = api_key
-    owner = client_for(cast.owner)
-    owner.post(delete_url(credential))
+    owner, url = client_for(cast.owner), delete_url(credential)
+    owner.post(url)
 
-    response = owner.post(delete_url(credential))
+    response = owner.post(url)
 
     assert response.status_code == 404
     assert Activity.objects.filter(action=Action.API_KEY_DELETED).count() == 1

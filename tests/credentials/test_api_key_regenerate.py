@@ -9,7 +9,7 @@ from pytest_django.asserts import assertContains, assertNotContains
 from credentials import secrets
 from credentials.models import Slot
 from groups.models import Action, Activity
-from tests.conftest import client_for, make_api_key, make_group
+from tests.conftest import client_for, make_api_key, make_group, versioned
 
 SECRET_ELEMENT = re.compile(r'data-secret="([\w-]+)"[^>]*>([^<]*)<')
 WARNING = "Applications may still depend on this key."
@@ -23,7 +23,9 @@ def api_key(cast):
 
 
 def regenerate_url(credential, slot):
-    return f"/groups/{credential.group.slug}/api-keys/{credential.public_id}/{slot}/regenerate/"
+    return versioned(
+        f"/groups/{credential.group.slug}/api-keys/{credential.public_id}/{slot}/regenerate/", credential
+    )
 
 
 def revealed(response):

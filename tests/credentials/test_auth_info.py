@@ -9,7 +9,7 @@ from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
 from credentials.models import ApiKeyCredential, Lockout, Slot
-from tests.conftest import client_for, make_api_key, make_oauth_client
+from tests.conftest import client_for, make_api_key, make_oauth_client, versioned
 
 TAB = "/groups/payments/"
 SECRET_ELEMENT = re.compile(r'data-secret="([\w-]+)"[^>]*>([^<]*)<')
@@ -114,9 +114,10 @@ def test_viewer_sees_names_hints_and_usage_but_no_action(cast, api_key):
 def test_viewer_sees_no_secret_on_any_group_page(cast):
     owner = client_for(cast.owner)
     values = [*revealed(owner.post("/groups/payments/api-keys/new/", {"name": "Billing app"})).values()]
-    public_id = cast.group.api_key_credentials.get().public_id
-    owner.post(f"/groups/payments/api-keys/{public_id}/primary/show/")
-    values += revealed(owner.post(f"/groups/payments/api-keys/{public_id}/primary/regenerate/")).values()
+    credential = cast.group.api_key_credentials.get()
+    base = f"/groups/payments/api-keys/{credential.public_id}"
+    owner.post(f"{base}/primary/show/")
+    values += revealed(owner.post(versioned(f"{base}/primary/regenerate/", credential))).values()
     assert len(set(values)) == 3
 
     for page in [TAB, "/groups/payments/members/", "/groups/payments/activity/"]:

@@ -92,7 +92,9 @@ def test_a_delete_after_a_regenerate_is_refused(cast):
 
 def test_the_tab_links_carry_the_version_shown(cast):
     credential, _ = make_api_key(cast.group)
-    client_for(cast.owner).post(f"/groups/payments/api-keys/{credential.public_id}/primary/regenerate/")
+    client_for(cast.owner).post(
+        f"/groups/payments/api-keys/{credential.public_id}/primary/regenerate/?version=1"
+    )
 
     page = client_for(cast.admin).get("/groups/payments/").content.decode()
 

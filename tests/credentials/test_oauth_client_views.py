@@ -11,7 +11,7 @@ from pytest_django.asserts import assertContains, assertNotContains, assertRedir
 
 from credentials.models import Lockout, OAuthClient
 from groups.models import Activity
-from tests.conftest import client_for, issue_access_token, make_oauth_client
+from tests.conftest import client_for, issue_access_token, make_oauth_client, versioned
 
 SECRET_IN_CLEAR = re.compile(r'data-secret="client-secret">(gps_[0-9A-Za-z]{49})<')
 CLIENT_ID = re.compile(r"data-client-id>([^<]+)<")
@@ -179,7 +179,7 @@ def test_regenerate_issues_a_new_secret_and_keeps_the_old_one_only_for_the_grace
     client, old = oauth
     data = {"grace_seconds": grace, "revoke_tokens": "on"}
 
-    response = post(cast.owner, f"{base(oauth)}/secret/regenerate/", data)
+    response = post(cast.owner, versioned(f"{base(oauth)}/secret/regenerate/", oauth[0]), data)
 
     assert response.status_code == 200
     new = shown_secret(response)
@@ -192,7 +192,11 @@ def test_regenerate_issues_a_new_secret_and_keeps_the_old_one_only_for_the_grace
 def test_regenerate_revokes_tokens_when_the_box_is_checked(cast, oauth):
     _, raw = issue_access_token(oauth[0])
 
-    post(cast.owner, f"{base(oauth)}/secret/regenerate/", {"grace_seconds": 0, "revoke_tokens": "on"})
+    post(
+        cast.owner,
+        versioned(f"{base(oauth)}/secret/regenerate/", oauth[0]),
+        {"grace_seconds": 0, "revoke_tokens": "on"},
+    )
 
     assert client_for(cast.owner).get("/v1/whoami", headers={"X-Access-Token": raw}).status_code == 401
 
@@ -200,7 +204,9 @@ def test_regenerate_revokes_tokens_when_the_box_is_checked(cast, oauth):
 def test_regenerate_keeps_tokens_when_the_box_is_unchecked(cast, oauth):
     _, raw = issue_access_token(oauth[0])
 
-    response = post(cast.owner, f"{base(oauth)}/secret/regenerate/", {"grace_seconds": 3600})
+    response = post(
+        cast.owner, versioned(f"{base(oauth)}/secret/regenerate/", oauth[0]), {"grace_seconds": 3600}
+    )
 
     assertContains(response, "the old one stops working in 1 hour.")
     assertNotContains(response, "Tokens issued so far were revoked.")
@@ -208,7 +214,9 @@ def test_regenerate_keeps_tokens_when_the_box_is_unchecked(cast, oauth):
 
 
 def test_regenerate_with_an_unknown_grace_changes_nothing(cast, oauth):
-    response = post(cast.owner, f"{base(oauth)}/secret/regenerate/", {"grace_seconds": 5})
+    response = post(
+        cast.owner, versioned(f"{base(oauth)}/secret/regenerate/", oauth[0]), {"grace_seconds": 5}
+    )
 
     assert response.status_code == 200
     assert not SECRET_IN_CLEAR.search(response.content.decode())
@@ -216,7 +224,9 @@ def test_regenerate_with_an_unknown_grace_changes_nothing(cast, oauth):
 
 
 def test_regenerate_is_recorded_without_the_secret(cast, oauth):
-    response = post(cast.admin, f"{base(oauth)}/secret/regenerate/", {"grace_seconds": 0})
+    response = post(
+        cast.admin, versioned(f"{base(oauth)}/secret/regenerate/", oauth[0]), {"grace_seconds": 0}
+    )
 
     activity = Activity.objects.get(group=cast.group, action="oauth_client.secret_regenerated")
     assert (activity.actor, activity.target) == (cast.admin, "Checkout")
@@ -232,7 +242,7 @@ def test_delete_asks_for_confirmation(cast, oauth):
 
 
 def test_delete_removes_the_client_and_its_secret_stops_working(cast, oauth):
-    response = post(cast.owner, f"{base(oauth)}/delete/", follow=True)
+    response = post(cast.owner, versioned(f"{base(oauth)}/delete/", oauth[0]), follow=True)
 
     assertRedirects(response, "/groups/payments/")
     assertContains(response, "OAuth client Checkout deleted")
@@ -241,7 +251,7 @@ def test_delete_removes_the_client_and_its_secret_stops_working(cast, oauth):
 
 
 def test_delete_is_recorded(cast, oauth):
-    post(cast.admin, f"{base(oauth)}/delete/")
+    post(cast.admin, versioned(f"{base(oauth)}/delete/", oauth[0]))
 
     activity = Activity.objects.get(group=cast.group, action="oauth_client.deleted")
     assert (activity.actor, activity.target) == (cast.admin, "Checkout")

@@ -13,7 +13,7 @@ from pytest_django.asserts import assertContains, assertNotContains
 from credentials import secrets
 from credentials.models import ApiKey, Slot
 from credentials.secrets import Kind
-from tests.conftest import client_for, make_api_key, make_user
+from tests.conftest import client_for, make_api_key, make_user, versioned
 
 NEW = "/groups/payments/api-keys/new/"
 WHOAMI = "/v1/whoami"
@@ -29,9 +29,10 @@ def exercise_portal_and_api(cast):
     """Create, show, regenerate and use keys as an owner and an application; returns every value."""
     owner, application = client_for(cast.owner), Client()
     values = revealed(owner.post(NEW, {"name": "Billing app"}))
-    base = f"/groups/payments/api-keys/{cast.group.api_key_credentials.get().public_id}"
+    credential = cast.group.api_key_credentials.get()
+    base = f"/groups/payments/api-keys/{credential.public_id}"
     values += revealed(owner.post(f"{base}/secondary/show/"))
-    values += revealed(owner.post(f"{base}/primary/regenerate/"))
+    values += revealed(owner.post(versioned(f"{base}/primary/regenerate/", credential)))
     for value in values:
         application.get(WHOAMI, headers={"X-Api-Key": value})
     assert len(set(values)) == 3

@@ -415,6 +415,9 @@ def test_two_owners_demoting_each_other_at_once_leave_one_owner(transactional_db
         (otto, f"{MEMBERS}olivia/role/", {"role": "admin", "version": 1}),
     )
 
-    assert [getattr(answer, "status_code", answer) for answer in answers] == [302, 302], answers
+    # The loser is refused by the last-owner check (302 with the message), or, when the winner's
+    # change committed before its access check, as a member who is no longer an owner (403).
+    statuses = sorted(getattr(answer, "status_code", answer) for answer in answers)
+    assert statuses in ([302, 302], [302, 403]), answers
     assert sorted(roles(group).values()) == [Role.ADMIN, Role.OWNER]
     assert Activity.objects.count() == 1

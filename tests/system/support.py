@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
 GRANT = "grant_type=client_credentials"
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+VERSION_FIELD = re.compile(r'name="version" value="(\d+)"')
 
 
 def free_port():
@@ -269,7 +270,9 @@ def regenerate_key(portal, browser, group_slug, public_id, slot="primary"):
     confirmation = browser.get(url, timeout=10)
     assert confirmation.status_code == 200, f"regenerate confirmation answered {confirmation.status_code}"
     token = CSRF_FIELD.search(confirmation.text).group(1)
-    answer = browser.post(url, data={"csrfmiddlewaretoken": token}, allow_redirects=False, timeout=10)
+    version = VERSION_FIELD.search(confirmation.text).group(1)
+    data = {"csrfmiddlewaretoken": token, "version": version}
+    answer = browser.post(url, data=data, allow_redirects=False, timeout=10)
     assert answer.status_code == 200, f"regenerate answered {answer.status_code}"
     values = set(SECRET_SHAPE.findall(answer.text))
     assert len(values) == 1, "the page after Regenerate shows exactly one value in clear"
