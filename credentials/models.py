@@ -545,11 +545,13 @@ class RefreshTokenManager(models.Manager):
         token = self.filter(digest=digest).first()
         if token is None:
             raise RefreshError("The refresh token is not valid.")
-        family = TokenFamily.objects.select_for_update().select_related("client__group")
+        family = TokenFamily.objects.select_for_update(of=("self",)).select_related("client__group")
         family = family.filter(pk=token.family_id).first()  # the lock every rotation takes first
         if family is None or family.revoked_at is not None or family.expires_at <= now:
             raise RefreshError("The refresh token has expired or was revoked.")
         token = self.select_for_update().get(pk=token.pk)
+        if token.used_at is None:  # unused, yet the first step did not rotate it: decide nothing
+            raise RefreshError("The refresh token is not valid.")
         grace_from = now - timedelta(seconds=settings.REFRESH_GRACE_SECONDS)
         successor = self.filter(parent=token, used_at__isnull=True).order_by("pk").first()
         if token.used_at >= grace_from and not token.grace_used and successor is not None:

@@ -123,6 +123,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=3)
     )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend, whose write transactions queue in the kernel rather than poll SQLite's
+    # busy handler (portal/sqlite/base.py).
+    DATABASES["default"]["ENGINE"] = "portal.sqlite"
     # Writers from several gunicorn workers queue for the lock instead of failing with
     # "database is locked" when two transactions try to upgrade a read lock at once.
     # WAL lets readers and the writer work at once, and with synchronous=NORMAL a commit does not
