@@ -89,6 +89,20 @@ def test_check_deploy_fails_with_the_development_keys(settings):
     assert "portal.E001" in result.stderr
 
 
+def test_the_wsgi_application_refuses_a_development_key(settings):
+    # A WSGI server runs no system check: the application itself refuses to load.
+    env = production_environment(CREDENTIALS_DIGEST_KEY=settings.DEV_DIGEST_KEY)
+    result = subprocess.run(
+        [sys.executable, "-c", "import portal.wsgi"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+
+    assert result.returncode != 0
+    refusal = result.stderr.strip().splitlines()[-1]
+    assert refusal.startswith("django.core.exceptions.ImproperlyConfigured: DEBUG is off")
+    assert "CREDENTIALS_DIGEST_KEY" in refusal
+    assert "SECRET_KEY" not in refusal
+
+
 @pytest.fixture
 def https_settings(settings):
     """This process switched to what HTTPS=true gives a production process."""
