@@ -4,6 +4,7 @@ Standalone (no Django import) because the settings read the file this writes.
 """
 
 import base64
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -20,16 +21,20 @@ CREDENTIALS_ENCRYPTION_KEY={encryption_key}
 
 def main(path):
     target = Path(path)
-    if target.exists():
+    try:
+        # Readable by its owner only from the start, rather than chmod-ed after the keys are in it;
+        # and never written over a file, or through a link, that is already there.
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
         return
-    target.write_text(
-        TEMPLATE.format(
-            secret_key=secrets.token_urlsafe(50),
-            digest_key=secrets.token_urlsafe(32),
-            encryption_key=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+    with os.fdopen(descriptor, "w") as file:
+        file.write(
+            TEMPLATE.format(
+                secret_key=secrets.token_urlsafe(50),
+                digest_key=secrets.token_urlsafe(32),
+                encryption_key=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+            )
         )
-    )
-    target.chmod(0o600)
     print(f"Wrote {target} with generated keys.")
 
 

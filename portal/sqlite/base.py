@@ -15,13 +15,26 @@ import os
 from django.db.backends.sqlite3 import base
 
 
+def _owner_only(path, flags):
+    """Files beside the database are created 0600 whatever the umask: it holds sessions and key
+    digests (SQLite gives its -wal and -shm files the database's mode), and another local user able
+    to open the queue's file could lock it and stall every writer."""
+    return os.open(path, flags, 0o600)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     queue = None  # the file whose lock is the queue, opened by this connection in this process
+
+    def get_new_connection(self, conn_params):
+        if not self.is_in_memory_db():
+            os.close(_owner_only(self.settings_dict["NAME"], os.O_RDONLY | os.O_CREAT))
+        return super().get_new_connection(conn_params)
 
     def _start_transaction_under_autocommit(self):
         if (self.queue is None or self.queue_pid != os.getpid()) and not self.is_in_memory_db():
             # Its own open file, so that the lock keeps threads apart too; again after a fork.
-            self.queue, self.queue_pid = open(f"{self.settings_dict['NAME']}-writers", "ab"), os.getpid()  # noqa: SIM115
+            queue = open(f"{self.settings_dict['NAME']}-writers", "ab", opener=_owner_only)  # noqa: SIM115
+            self.queue, self.queue_pid = queue, os.getpid()
         if self.queue is not None:
             fcntl.flock(self.queue, fcntl.LOCK_EX)
         try:
