@@ -39,7 +39,8 @@ def sqlite(name):
 
 
 def write(name, inside=None, hold=0.0):
-    """One write transaction on `name`; `inside` is set once it has begun. Returns when it began."""
+    """One write transaction on `name`; `inside` is set once it has begun. Returns when it began
+    and when it started to commit (which releases the queue)."""
     db = sqlite(name)
     try:
         db.set_autocommit(False, force_begin_transaction_with_broken_autocommit=True)
@@ -50,16 +51,16 @@ def write(name, inside=None, hold=0.0):
             cursor.execute("CREATE TABLE IF NOT EXISTS t (n INTEGER)")
             cursor.execute("INSERT INTO t VALUES (1)")
         time.sleep(hold)
+        committing = time.monotonic()
         db.commit()
         db.set_autocommit(True)
-        return began
+        return began, committing
     finally:
         db.close()
 
 
 def hold_in_another_process(name, inside, done_at):
-    write(name, inside, HOLD_SECONDS)
-    done_at.value = time.monotonic()  # CLOCK_MONOTONIC: one clock for every process
+    done_at.value = write(name, inside, HOLD_SECONDS)[1]  # CLOCK_MONOTONIC: one clock for every process
 
 
 def test_a_writer_waits_for_another_process_and_starts_when_it_is_done(tmp_path):
@@ -70,7 +71,7 @@ def test_a_writer_waits_for_another_process_and_starts_when_it_is_done(tmp_path)
     holder.start()
     try:
         assert inside.wait(10)
-        began = write(name)
+        began, _ = write(name)
     finally:
         holder.join(10)
 
@@ -84,11 +85,11 @@ def test_a_writer_waits_for_another_process_and_starts_when_it_is_done(tmp_path)
 
 def test_threads_of_one_process_queue_too(tmp_path):
     name, inside, order = tmp_path / "db.sqlite3", threading.Event(), []
-    first = threading.Thread(target=lambda: order.append(("first", write(name, inside, HOLD_SECONDS))))
+    first = threading.Thread(target=lambda: order.append(("first", write(name, inside, HOLD_SECONDS)[0])))
     first.start()
     assert inside.wait(10)
 
-    order.append(("second", write(name)))
+    order.append(("second", write(name)[0]))
     first.join(10)
 
     assert [who for who, _ in sorted(order, key=lambda item: item[1])] == ["first", "second"]
