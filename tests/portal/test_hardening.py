@@ -190,6 +190,18 @@ def test_unreachable_database_answers_503_with_retry_after(rf):
     assert json.loads(server_error(rf.get("/v2/tokens")).content) == {"error": "server_error"}
 
 
+@pytest.mark.parametrize(("path", "formats"), [("/api/schema/", "json, yaml"), ("/api/docs/", "html")])
+def test_an_unknown_format_of_the_api_reference_is_404_in_the_spec_shape(db, path, formats):
+    response = Client(raise_request_exception=False).get(path, {"format": "foo"})
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response["Cache-Control"] == "no-store"
+    assert response.json() == {
+        "error": "invalid_request",
+        "error_description": f"Unknown format: this URL serves {formats}.",
+    }
+
+
 def test_login_sets_host_prefixed_secure_cookies_and_rotates_the_session(cast, https_settings):
     client = https_client(enforce_csrf_checks=True)
     page = client.get("/accounts/login/")
