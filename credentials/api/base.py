@@ -4,6 +4,7 @@ and answers in the spec's error shape {"error", "error_description"} (RFC 6749 5
 import json
 import re
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404, HttpResponse
 from django.views.decorators.debug import sensitive_post_parameters
@@ -125,3 +126,10 @@ class TokenEndpoint(Endpoint):
     def as_view(cls, **initkwargs):
         # On the view function once, rather than on dispatch at every call (method_decorator).
         return sensitive_post_parameters()(super().as_view(**initkwargs))
+
+    def refusal(self, request):
+        # With HTTPS on, plain HTTP is refused, not redirected: a redirect comes after the secret
+        # crossed in clear, and a client that follows it never learns that it did.
+        if settings.SECURE_SSL_REDIRECT and not request.is_secure():
+            return error_response(invalid_request("The token API answers only over HTTPS: use https://."))
+        return None
