@@ -287,8 +287,11 @@ LOGGING = {
         "json": {"()": "portal.logs.JsonFormatter"},
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
+    "filters": {"routine_refusals": {"()": "portal.logs.RoutineRefusals"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": env.str("LOG_FORMAT", default="json")}
     },
+    # A viewer's 403 is one INFO line, not a WARNING with a traceback.
+    "loggers": {"django.request": {"filters": ["routine_refusals"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
