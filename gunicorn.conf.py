@@ -5,6 +5,7 @@ import gc
 import os
 
 import environ
+from gunicorn import glogging
 
 env = environ.Env()
 environ.Env.read_env(".env")
@@ -29,6 +30,19 @@ wsgi_app = "portal.wsgi:application"
 accesslog = None if env.str("ACCESS_LOG", default="-") == "off" else env.str("ACCESS_LOG", default="-")
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
 errorlog = env.str("ERROR_LOG", default="-")
+
+
+class AccessLogger(glogging.Logger):
+    """gunicorn's logger, with %(U)s the path as the client sent it, still percent-encoded: gunicorn
+    gives the decoded path, in which a %0a starts a line of its own that looks like a real one."""
+
+    def atoms(self, resp, req, wsgi_env, request_time):
+        atoms = super().atoms(resp, req, wsgi_env, request_time)
+        atoms["U"] = wsgi_env["RAW_URI"].partition("?")[0]  # gunicorn escapes its quotes
+        return atoms
+
+
+logger_class = AccessLogger
 
 
 def post_worker_init(worker):

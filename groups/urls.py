@@ -1,6 +1,9 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from groups import views
+from groups.converters import UsernameConverter
+
+register_converter(UsernameConverter, "username")
 
 app_name = "groups"
 
@@ -9,7 +12,7 @@ urlpatterns = [
     path("new/", views.group_new, name="new"),
     path("<slug:slug>/members/", views.members, name="members"),
     path("<slug:slug>/members/add/", views.member_add, name="member-add"),
-    path("<slug:slug>/members/<str:username>/role/", views.member_role, name="member-role"),
-    path("<slug:slug>/members/<str:username>/remove/", views.member_remove, name="member-remove"),
+    path("<slug:slug>/members/<username:username>/role/", views.member_role, name="member-role"),
+    path("<slug:slug>/members/<username:username>/remove/", views.member_remove, name="member-remove"),
     path("<slug:slug>/activity/", views.activity, name="activity"),
 ]

@@ -20,3 +20,16 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=True)
+
+
+class RoutineRefusals(logging.Filter):
+    """django.request's record of a 403 (a viewer trying a write) as one INFO line: it is the access
+    rules at work, and a WARNING with a traceback for each would bury the warnings that matter."""
+
+    def filter(self, record):
+        if getattr(record, "status_code", None) != 403:
+            return True
+        record.levelno, record.levelname = logging.INFO, logging.getLevelName(logging.INFO)
+        record.exc_info = record.exc_text = None
+        # The logger let a WARNING through; at INFO it may be one the operator turned off.
+        return logging.getLogger(record.name).isEnabledFor(logging.INFO)

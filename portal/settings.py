@@ -187,8 +187,9 @@ if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
     # The gateway's verification subrequest and the load balancer's liveness probe may come over
-    # the private network in plain HTTP; a redirect would only break them.
-    SECURE_REDIRECT_EXEMPT = [r"^v1/verify$", r"^healthz$"]
+    # the private network in plain HTTP; a redirect would only break them. The token endpoints
+    # refuse plain HTTP themselves (credentials.api.base.TokenEndpoint) rather than redirect.
+    SECURE_REDIRECT_EXEMPT = [r"^v1/verify$", r"^healthz$", r"^v1/tokens$", r"^v2/tokens(/revoke)?$"]
     SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     # Preloading binds every subdomain of the registered domain to HTTPS in browsers for good:
@@ -286,8 +287,11 @@ LOGGING = {
         "json": {"()": "portal.logs.JsonFormatter"},
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
+    "filters": {"routine_refusals": {"()": "portal.logs.RoutineRefusals"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": env.str("LOG_FORMAT", default="json")}
     },
+    # A viewer's 403 is one INFO line, not a WARNING with a traceback.
+    "loggers": {"django.request": {"filters": ["routine_refusals"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }

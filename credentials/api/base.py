@@ -4,8 +4,9 @@ and answers in the spec's error shape {"error", "error_description"} (RFC 6749 5
 import json
 import re
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.views.decorators.debug import sensitive_post_parameters
 from rest_framework import exceptions
 from rest_framework.views import APIView
@@ -57,14 +58,27 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    negotiated = getattr(context["request"], "accepted_renderer", None) is not None
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
-        response.data = INVALID_CREDENTIALS
+        data = INVALID_CREDENTIALS
     elif isinstance(exc, exceptions.ParseError | exceptions.UnsupportedMediaType):
         response.status_code = 400
-        response.data = {"error": "invalid_request", "error_description": "The request body is not valid."}
+        data = {"error": "invalid_request", "error_description": "The request body is not valid."}
+    elif isinstance(exc, Http404) and not negotiated:
+        # DRF's answer to a ?format= no renderer of the view has, as to an unknown format suffix.
+        formats = ", ".join(sorted({renderer.format for renderer in context["view"].get_renderers()}))
+        description = f"Unknown format: this URL serves {formats}."
+        data = {"error": "invalid_request", "error_description": description}
     else:
-        # RFC 6749 5.2 registers no code for these (405, 406, 429...): invalid_request fits all.
-        response.data = {"error": "invalid_request", "error_description": _description(exc.detail)}
+        # RFC 6749 5.2 registers no code for these (404, 405, 406, 429...): invalid_request fits all.
+        # Django's Http404 and PermissionDenied carry no detail; DRF's handler gave them one.
+        detail = exc.detail if isinstance(exc, exceptions.APIException) else response.data["detail"]
+        data = {"error": "invalid_request", "error_description": _description(detail)}
+    if not negotiated:
+        # Negotiation itself failed, so DRF would write this in the view's first format (YAML, HTML).
+        headers = {name: value for name, value in response.items() if name.lower() != "content-type"}
+        return json_response(data, status=response.status_code, headers=headers)
+    response.data = data
     for name, value in NO_STORE.items():
         response[name] = value
     return response
@@ -112,3 +126,10 @@ class TokenEndpoint(Endpoint):
     def as_view(cls, **initkwargs):
         # On the view function once, rather than on dispatch at every call (method_decorator).
         return sensitive_post_parameters()(super().as_view(**initkwargs))
+
+    def refusal(self, request):
+        # With HTTPS on, plain HTTP is refused, not redirected: a redirect comes after the secret
+        # crossed in clear, and a client that follows it never learns that it did.
+        if settings.SECURE_SSL_REDIRECT and not request.is_secure():
+            return error_response(invalid_request("The token API answers only over HTTPS: use https://."))
+        return None

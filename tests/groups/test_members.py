@@ -153,6 +153,23 @@ def test_removing_a_non_member_is_404(cast):
     assert response.status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "vera%00/remove/"),
+        ("post", "vera%00/remove/"),
+        ("post", "vera%00/role/"),
+        ("post", "%00/role/"),
+    ],
+)
+def test_a_nul_in_a_username_is_404(cast, method, path):
+    # PostgreSQL refuses NUL in text: such a name must never reach a query.
+    response = getattr(client_for(cast.owner), method)(f"{MEMBERS}{path}", {"role": "owner", "version": 1})
+
+    assert response.status_code == 404
+    assert roles(cast.group)["vera"] == "viewer"
+
+
 @pytest.mark.parametrize("role", ["admin", "viewer"])
 @pytest.mark.parametrize(
     ("method", "path", "data"),

@@ -14,6 +14,7 @@ from cryptography.fernet import Fernet
 from django.db import OperationalError
 from django.test import Client, RequestFactory
 
+from credentials.models import AccessToken
 from credentials.secrets import Kind, generate
 from portal.views import server_error
 from tests.conftest import PASSWORD, client_for, make_oauth_client
@@ -191,6 +192,33 @@ def test_plain_http_is_redirected_except_the_gateway_check_and_liveness(cast, ht
     assert plain.get("/v1/verify").status_code == 401
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("post", "/v2/tokens"), ("post", "/v2/tokens/revoke"), ("post", "/v1/tokens"), ("patch", "/v1/tokens")],
+)
+def test_plain_http_to_a_token_endpoint_is_refused_not_redirected(cast, https_settings, method, path):
+    # A redirect would come after the secret crossed in clear, and tell the client that it worked.
+    oauth_client, secret = make_oauth_client(cast.group)
+    body = {"clientId": oauth_client.client_id, "clientSecret": secret}
+    plain = Client(HTTP_HOST="portal.example.com")
+    response = getattr(plain, method)(path, body, content_type="application/json")
+    assert response.status_code == 400
+    assert "Location" not in response
+    assert response["Cache-Control"] == "no-store"
+    assert response.json() == {
+        "error": "invalid_request",
+        "error_description": "The token API answers only over HTTPS: use https://.",
+    }
+    assert not AccessToken.objects.exists()
+
+
+def test_the_token_api_answers_over_https(cast, https_settings):
+    oauth_client, secret = make_oauth_client(cast.group)
+    body = {"clientId": oauth_client.client_id, "clientSecret": secret}
+    response = https_client().post("/v1/tokens", body, content_type="application/json")
+    assert response.status_code == 201
+
+
 def test_unreachable_database_answers_503_with_retry_after(rf):
     for path, content_type in [("/v1/whoami", "application/json"), ("/groups/", "text/html")]:
         try:
@@ -202,6 +230,18 @@ def test_unreachable_database_answers_503_with_retry_after(rf):
         assert response["Content-Type"].startswith(content_type)
         assert "5432" not in response.content.decode()
     assert json.loads(server_error(rf.get("/v2/tokens")).content) == {"error": "server_error"}
+
+
+@pytest.mark.parametrize(("path", "formats"), [("/api/schema/", "json, yaml"), ("/api/docs/", "html")])
+def test_an_unknown_format_of_the_api_reference_is_404_in_the_spec_shape(db, path, formats):
+    response = Client(raise_request_exception=False).get(path, {"format": "foo"})
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response["Cache-Control"] == "no-store"
+    assert response.json() == {
+        "error": "invalid_request",
+        "error_description": f"Unknown format: this URL serves {formats}.",
+    }
 
 
 def test_login_sets_host_prefixed_secure_cookies_and_rotates_the_session(cast, https_settings):
