@@ -8,6 +8,7 @@ Show and Regenerate need a password typed within REAUTHENTICATE_AFTER seconds.
 
 import time
 from functools import wraps
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import logout
@@ -16,7 +17,7 @@ from django.dispatch import receiver
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 SIGNED_IN_AT = "signed_in_at"
 AUTHENTICATED_AT = "authenticated_at"
@@ -58,22 +59,28 @@ def password_is_fresh(request):
 def recent_password_required(view):
     """Asks for the password again when the last one typed is older than REAUTHENTICATE_AFTER.
 
-    A page (GET) comes back to itself afterwards; an action (POST) goes back to the group's
-    Authentication Information tab, where it can be repeated: a POST is never replayed.
-    Copy's JSON request gets 403 with the address of the password page.
+    A page (GET) comes back to itself afterwards; an action (POST) goes back to the page its form
+    was on, where it can be repeated: a POST is never replayed. Copy's JSON request gets 403
+    with the address of the password page.
     """
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if password_is_fresh(request):
             return view(request, *args, **kwargs)
-        if request.method == "GET":
-            back = request.get_full_path()
-        else:
-            back = reverse("credentials:auth-info", args=[kwargs["slug"]])
+        back = request.get_full_path() if request.method == "GET" else _posted_from(request, kwargs["slug"])
         url = f"{reverse('reauthenticate')}?{urlencode({'next': back})}"
         if not request.accepts("text/html"):
             return JsonResponse({"error": "reauthentication_required", "reauthenticate_url": url}, status=403)
         return redirect(url)
 
     return wrapper
+
+
+def _posted_from(request, slug):
+    """The page of this site that the form was posted from, else the group's page."""
+    referer = request.headers.get("Referer", "")
+    if url_has_allowed_host_and_scheme(referer, {request.get_host()}, request.is_secure()):
+        parts = urlsplit(referer)
+        return f"{parts.path}?{parts.query}" if parts.query else parts.path
+    return reverse("credentials:auth-info", args=[slug])

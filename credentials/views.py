@@ -105,6 +105,7 @@ def authentication_information(request, slug):
 
 
 @login_required
+@recent_password_required
 @never_cache
 @sensitive_variables()
 def api_key_create(request, slug):
@@ -166,6 +167,7 @@ def api_key_regenerate(request, slug, public_id, slot):
 
 
 @login_required
+@recent_password_required
 def api_key_delete(request, slug, public_id):
     group = group_for_write(request, slug)
     credential = get_object_or_404(group.api_key_credentials, public_id=public_id)
@@ -173,6 +175,7 @@ def api_key_delete(request, slug, public_id):
 
 
 @login_required
+@recent_password_required
 @never_cache
 @sensitive_variables()
 def oauth_client_create(request, slug):
@@ -233,6 +236,7 @@ def oauth_secret_regenerate(request, slug, public_id):
 
 
 @login_required
+@recent_password_required
 def oauth_client_delete(request, slug, public_id):
     group = group_for_write(request, slug)
     client = get_object_or_404(group.oauth_clients, public_id=public_id)

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from accounts.sessions import recent_password_required
 from groups.access import group_for, group_for_owner, visible_groups
 from groups.activity import record
 from groups.forms import AddMemberForm, GroupForm, RoleForm, seen_version
@@ -61,6 +62,7 @@ def members(request, slug):
 
 
 @login_required
+@recent_password_required
 @require_POST
 def member_add(request, slug):
     group = group_for_owner(request, slug)
@@ -76,6 +78,7 @@ def member_add(request, slug):
 
 
 @login_required
+@recent_password_required
 @require_POST
 def member_role(request, slug, username):
     group = group_for_owner(request, slug)
@@ -97,6 +100,7 @@ def member_role(request, slug, username):
 
 
 @login_required
+@recent_password_required
 def member_remove(request, slug, username):
     group = group_for_owner(request, slug)
     membership = get_object_or_404(group.memberships.select_related("user"), user__username=username)

@@ -89,3 +89,72 @@ def test_reauthentication_rotates_the_session_key(cast, stale):
     stale.post(reverse("reauthenticate"), {"password": PASSWORD})
     assert stale.session.session_key != before
     assert password_is_fresh(type("R", (), {"session": stale.session})())
+
+
+def every_change(cast):
+    """Each change an administrator can make, as (path, data): none may happen on a stale password."""
+    credential, _ = make_api_key(cast.group)
+    client, _ = make_oauth_client(cast.group)
+    key = f"/groups/payments/api-keys/{credential.public_id}"
+    return {
+        "create API key": ("/groups/payments/api-keys/new/", {"name": "Another"}),
+        "create OAuth client": ("/groups/payments/oauth-clients/new/", {"name": "Another"}),
+        "show": (f"{key}/primary/show/", {}),
+        "regenerate": (f"{key}/primary/regenerate/", {"version": 1}),
+        "delete": (f"{key}/delete/", {"version": 1}),
+        "delete OAuth client": (f"/groups/payments/oauth-clients/{client.public_id}/delete/", {"version": 1}),
+        "add member": (
+            "/groups/payments/members/add/",
+            {"username": cast.outsider.username, "role": "viewer"},
+        ),
+        "change role": ("/groups/payments/members/vera/role/", {"role": "admin", "version": 1}),
+        "remove member": ("/groups/payments/members/vera/remove/", {"version": 1}),
+    }
+
+
+CHANGES = [
+    "create API key",
+    "create OAuth client",
+    "show",
+    "regenerate",
+    "delete",
+    "delete OAuth client",
+    "add member",
+    "change role",
+    "remove member",
+]
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_every_change_asks_for_a_password_typed_lately(cast, settings, change):
+    settings.REAUTHENTICATE_AFTER = 2
+    path, data = every_change(cast)[change]
+    owner = client_for(cast.owner)
+    age_session(owner, authenticated_at=3)
+    before = rows(cast)
+
+    response = owner.post(path, data, headers={"Referer": "http://testserver/groups/payments/members/"})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/reauthenticate/?next=%2Fgroups%2Fpayments%2Fmembers%2F"
+    assert rows(cast) == before
+
+
+def rows(cast):
+    """What any change would alter: credentials, memberships with their roles, and Activity."""
+    return (
+        sorted(cast.group.api_key_credentials.values_list("name", "version")),
+        sorted(cast.group.oauth_clients.values_list("name", "version")),
+        sorted(cast.group.memberships.values_list("user__username", "role")),
+        Activity.objects.count(),
+    )
+
+
+def test_a_post_without_a_referer_goes_back_to_the_group_page(cast, settings):
+    settings.REAUTHENTICATE_AFTER = 2
+    owner = client_for(cast.owner)
+    age_session(owner, authenticated_at=3)
+
+    response = owner.post("/groups/payments/api-keys/new/", {"name": "Another"})
+
+    assert response["Location"] == "/accounts/reauthenticate/?next=%2Fgroups%2Fpayments%2F"
