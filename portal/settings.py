@@ -53,7 +53,8 @@ LOCKOUT_SECONDS = env.int("LOCKOUT_SECONDS", default=1800)
 TOKEN_REQUEST_MAX_BYTES = env.int("TOKEN_REQUEST_MAX_BYTES", default=8192)
 # Addresses of reverse proxies whose X-Forwarded-For is believed; empty trusts no header.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
-# Seconds a password entry stays fresh enough for Show and Regenerate; older asks for it again.
+# Seconds a password entry stays fresh enough to show or change credentials and members; older
+# asks for it again.
 REAUTHENTICATE_AFTER = env.int("REAUTHENTICATE_AFTER", default=15 * 60)
 # A portal session ends after this many seconds without a request, and in any case this long
 # after sign-in.
