@@ -178,6 +178,12 @@ def raw_status(port, data, timeout=5):
     return int(status_line[1]) if len(status_line) > 1 else 0
 
 
+def start_gunicorn(cwd, env, log):
+    """`gunicorn --config gunicorn.conf.py` in `cwd`, as `make run` starts it, writing to `log`."""
+    command = [str(GUNICORN), "--config", "gunicorn.conf.py"]
+    return subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=log, start_new_session=True)
+
+
 class Portal:
     """The portal under gunicorn, started as `make run` starts it, on a port of its own."""
 
@@ -194,14 +200,7 @@ class Portal:
             "ACCESS_LOG": str(self.access_log),
         }
         with self.error_log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [str(GUNICORN), "--config", "gunicorn.conf.py"],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,
-            )
+            self.process = start_gunicorn(ROOT, env, log)
         self.workers = workers
         try:
             wait_for(self.healthy, 30, f"portal {name}")

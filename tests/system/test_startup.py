@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from tests.system.support import GUNICORN, ROOT, call, free_port, stop_process, wait_for
+from tests.system.support import ROOT, call, free_port, start_gunicorn, stop_process, wait_for
 
 pytestmark = pytest.mark.system(sqlite=True)
 NOT_CODE = (".venv", ".env", ".git", "*.sqlite3*", "var", "staticfiles", "test-artifacts", "__pycache__")
@@ -34,14 +34,7 @@ def gunicorn(checkout, port, log):
     # A home of its own, so that gunicorn's control socket (~/.gunicorn/gunicorn.ctl) does not
     # replace that of another server of the same user.
     env["HOME"] = str(checkout.parent)
-    return subprocess.Popen(
-        [str(GUNICORN), "--config", "gunicorn.conf.py"],
-        cwd=checkout,
-        env=env,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
+    return start_gunicorn(checkout, env, log)
 
 
 def test_gunicorn_refuses_the_development_keys_and_exits(checkout, tmp_path):
