@@ -3,7 +3,8 @@
 Sign-in stamps the session with three times (seconds since the epoch): when the user signed in,
 when they last typed their password, and when they were last seen. A session ends after
 SESSION_IDLE_TIMEOUT without a request and SESSION_MAX_AGE after sign-in, whatever the activity.
-Show and Regenerate need a password typed within REAUTHENTICATE_AFTER seconds.
+Show, and every change to credentials or members, need a password typed within
+REAUTHENTICATE_AFTER seconds.
 """
 
 import time

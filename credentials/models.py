@@ -205,21 +205,25 @@ class NewTokens:
     family ends REFRESH_TOKEN_TTL from now."""
 
     access_token: str
-    refresh_token: str
+    refresh_token: str | None
     params: dict
 
     @classmethod
-    def make(cls):
+    def make(cls, refresh=True):
+        """Fresh values; with `refresh` False (POST /v2/tokens), the access token's alone."""
         now = timezone.now()
-        access, refresh = secrets.generate(Kind.ACCESS_TOKEN), secrets.generate(Kind.REFRESH_TOKEN)
+        access = secrets.generate(Kind.ACCESS_TOKEN)
         params = {
             "now": now,
             "access_digest": secrets.digest(access),
             "access_expires_at": now + timedelta(seconds=settings.ACCESS_TOKEN_TTL),
-            "refresh_digest": secrets.digest(refresh),
-            "family_expires_at": now + timedelta(seconds=settings.REFRESH_TOKEN_TTL),
         }
-        return cls(access, refresh, params)
+        if not refresh:
+            return cls(access, None, params)
+        raw = secrets.generate(Kind.REFRESH_TOKEN)
+        params["refresh_digest"] = secrets.digest(raw)
+        params["family_expires_at"] = now + timedelta(seconds=settings.REFRESH_TOKEN_TTL)
+        return cls(access, raw, params)
 
     def pair(self, family_expires_at):
         return IssuedPair(self.access_token, self.refresh_token, family_expires_at)
@@ -255,7 +259,7 @@ class OAuthClientManager(models.Manager):
 
     def issue_access_token(self, client_id, secret, address):
         """POST /v2/tokens (RFC 6749 4.4): a new access token's value."""
-        new = NewTokens.make()
+        new = NewTokens.make(refresh=False)
         row = self._authenticate(client_id, secret, address, sql.AUTHENTICATE_AND_ISSUE_ACCESS_TOKEN, new)
         if row.get("access_id") is None:  # not written by the authentication's statement
             AccessToken.objects.issue(row["client_pk"], new)
@@ -463,7 +467,7 @@ class TokenFamily(models.Model):
 class AccessTokenManager(models.Manager):
     def issue(self, client_pk, new=None):
         """A new access token of client `client_pk`, with `new`'s values or fresh ones; returns it."""
-        new = new or NewTokens.make()
+        new = new or NewTokens.make(refresh=False)
         sql.one(sql.INSERT_ACCESS_TOKEN, client_pk=client_pk, family_id=None, **new.params)
         return new.access_token
 

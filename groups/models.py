@@ -40,14 +40,16 @@ class Group(models.Model):
 class EditConflict(Exception):
     """Someone else changed or deleted the object after the administrator saw it: nothing was done."""
 
-    def __init__(self, what, changed_by=None, changed_at=None):
-        self.what, self.changed_by, self.changed_at = what, changed_by, changed_at
+    def __init__(self, what, changed_by=None, changed_at=None, deleted=False):
+        self.what, self.changed_by, self.changed_at, self.deleted = what, changed_by, changed_at, deleted
         super().__init__(self.message)
 
     @property
     def message(self):
-        if self.changed_at is None:
+        if self.deleted:
             return f"{self.what} was deleted after you opened this page. Nothing was done."
+        if self.changed_at is None:  # never changed: the form did not say which version it showed
+            return f"This page is out of date for {self.what}. Nothing was done: reload it and try again."
         who = self.changed_by or "someone"
         return (
             f"{self.what} was changed by {who} at {self.changed_at:%Y-%m-%d %H:%M:%S} UTC after you"
@@ -80,9 +82,9 @@ class Versioned(models.Model):
         if not rows.update(version=F("version") + 1, changed_by=user, changed_at=now):
             current = type(self)._base_manager.filter(pk=self.pk).select_related("changed_by").first()
             if current is None:
-                raise EditConflict(str(self))
+                raise EditConflict(str(self), deleted=True)
             changed_by = current.changed_by.get_username() if current.changed_by else None
-            raise EditConflict(str(self), changed_by, current.changed_at or now)
+            raise EditConflict(str(self), changed_by, current.changed_at)
         self.version, self.changed_by, self.changed_at = seen_version + 1, user, now
 
     def delete_as_seen(self, seen_version, user):

@@ -51,3 +51,12 @@ def test_a_claim_without_a_signed_in_user_records_no_one(cast):
     with pytest.raises(EditConflict, match="was changed by someone at"):
         vera(cast).claim(1, cast.owner)
     assert vera(cast).changed_by is None
+
+
+def test_a_claim_of_no_version_on_a_never_changed_object_says_the_page_is_out_of_date(cast):
+    with pytest.raises(EditConflict) as conflict:
+        vera(cast).claim(0, cast.owner)
+
+    assert conflict.value.message == (
+        "This page is out of date for vera in Payments (viewer). Nothing was done: reload it and try again."
+    )
