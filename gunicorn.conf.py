@@ -28,7 +28,8 @@ wsgi_app = "portal.wsgi:application"
 # The access log carries method, path (no query string), status and timing, never request headers
 # or bodies (credentials). ACCESS_LOG=off turns it off (the benchmark does); a path writes a file.
 accesslog = None if env.str("ACCESS_LOG", default="-") == "off" else env.str("ACCESS_LOG", default="-")
-access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
+# The last field is the request id, also in the app's log lines and Activity (portal/context.py).
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms %({x-request-id}o)s'
 errorlog = env.str("ERROR_LOG", default="-")
 
 

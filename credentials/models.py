@@ -2,6 +2,7 @@
 by the portal's views and the API alike. The hot path's statements are in credentials.sql."""
 
 import hashlib
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,8 +15,7 @@ from django.utils import timezone
 
 from credentials import secrets, sql
 from credentials.secrets import Kind
-from groups.activity import count_event, record_event
-from groups.models import Action, Group, Versioned
+from groups.models import Action, Activity, Group, Versioned
 
 # Names travel in response headers (X-Auth-Credential), so they stay within printable ASCII. On
 # the model, so that the admin site's forms keep to it as the portal's do.
@@ -66,6 +66,7 @@ class ApiKeyCredential(Versioned):
 
     kind = "API key"
     delete_consequence = "both of its keys stop working at once."
+    deleted_action = Action.API_KEY_DELETED
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="api_key_credentials")
@@ -78,6 +79,7 @@ class ApiKeyCredential(Versioned):
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [models.UniqueConstraint(fields=["group", "name"], name="api_key_name_unique_in_group")]
+        verbose_name = "API key credential"
 
     def __str__(self):
         return self.name
@@ -91,6 +93,7 @@ class ApiKeyCredential(Versioned):
         for slot in Slot:
             values[slot] = secrets.generate(Kind.API_KEY)
             ApiKey.objects.create(credential=credential, slot=slot, **stored_fields(values[slot]))
+        Activity.objects.record(group, Action.API_KEY_CREATED, name, actor=created_by)
         return credential, values
 
     def key(self, slot):
@@ -106,10 +109,12 @@ class ApiKeyCredential(Versioned):
             self.keys.filter(slot=slot).update(
                 **stored_fields(raw), created_at=timezone.now(), last_used_at=None, last_used_address=None
             )
+            Activity.objects.record(self.group, Action.API_KEY_REGENERATED, f"{self} {slot} key", actor=user)
         return raw
 
     def reveal(self, slot):
-        """The value in `slot` in clear, decrypted from its stored copy."""
+        """The value in `slot` in clear, decrypted from its stored copy; Activity records it."""
+        Activity.objects.record(self.group, Action.API_KEY_SHOWN, f"{self} {slot} key")
         return secrets.decrypt(self.key(slot).encrypted)
 
     def rotation_warnings(self, slot):
@@ -291,13 +296,23 @@ class OAuthClientManager(models.Manager):
         else:
             row = sql.one(sql.CLIENT_AUTHENTICATION, **params)
         if row["locked"]:
+            self._record_refusal(client_id, address, now)
             raise Lockout.objects.locked(**pair, now=now)
         if not _authenticates(row, client_id, digest):
+            self._record_refusal(client_id, address, now)
             Lockout.objects.count_failure(client_id, address, now)
             raise InvalidClient()
         if row["lockout_id"] is not None:
             Lockout.objects.succeeded(**pair, now=now)
         return row
+
+    def _record_refusal(self, client_id, address, now):
+        """A refused token request in Activity, counted per client, address and minute. IDs that
+        match no client are counted together, outside any group: a caller cannot make rows up."""
+        clients = self.filter(client_id=client_id).select_related("group")
+        client = None if "\x00" in client_id else clients.first()
+        group, target = (client.group, client.name) if client else (None, "an unknown client ID")
+        Activity.objects.tally(group, Action.CLIENT_AUTH_FAILED, target, address=address or None, now=now)
 
 
 def _in_one_statement(writes, client_id):
@@ -320,6 +335,7 @@ class OAuthClient(Versioned):
     delete_consequence = (
         "its Client ID and Client Secret stop working at once and all its tokens are revoked."
     )
+    deleted_action = Action.OAUTH_CLIENT_DELETED
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="oauth_clients")
@@ -337,6 +353,7 @@ class OAuthClient(Versioned):
         constraints = [
             models.UniqueConstraint(fields=["group", "name"], name="oauth_client_name_unique_in_group")
         ]
+        verbose_name = "OAuth client"
 
     def __str__(self):
         return self.name
@@ -348,6 +365,7 @@ class OAuthClient(Versioned):
         client = cls.objects.create(group=group, name=name, created_by=created_by)
         raw = secrets.generate(Kind.CLIENT_SECRET)
         ClientSecret.objects.create(client=client, **stored_fields(raw))
+        Activity.objects.record(group, Action.OAUTH_CLIENT_CREATED, name, actor=created_by)
         return client, raw
 
     def current_secret(self):
@@ -360,6 +378,8 @@ class OAuthClient(Versioned):
         return [s for s in self.secrets.all() if s.expires_at is not None and s.expires_at > now]
 
     def reveal_secret(self):
+        """The current secret in clear, decrypted from its stored copy; Activity records it."""
+        Activity.objects.record(self.group, Action.OAUTH_SECRET_SHOWN, self.name)
         return secrets.decrypt(self.current_secret().encrypted)
 
     def regenerate_secret(self, seen_version, user, grace_seconds=0, revoke_tokens=True):
@@ -381,7 +401,16 @@ class OAuthClient(Versioned):
             ClientSecret.objects.create(client=self, **stored_fields(raw))
             if revoke_tokens:
                 self.revoke_tokens()
+            Activity.objects.record(self.group, Action.OAUTH_SECRET_REGENERATED, self.name, actor=user)
         return raw
+
+    def unlock(self, address):
+        """Lift the lock of this client from `address`; whether there was one. Activity records it."""
+        if not Lockout.objects.unlock(self.client_id, address):
+            return False
+        where = address or "an unknown address"
+        Activity.objects.record(self.group, Action.CLIENT_UNLOCKED, f"{self.name} from {where}")
+        return True
 
     def revoke_tokens(self):
         """Revoke every access and refresh token issued to this client so far."""
@@ -395,16 +424,18 @@ class OAuthClient(Versioned):
         now = timezone.now()
         digest = secrets.digest_of(raw, Kind.ACCESS_TOKEN)
         if digest is not None:
-            AccessToken.objects.filter(client=self, digest=digest, revoked_at__isnull=True).update(
-                revoked_at=now
-            )
+            tokens = AccessToken.objects.filter(client=self, digest=digest, revoked_at__isnull=True)
+            if tokens.update(revoked_at=now):
+                Activity.objects.tally(self.group, Action.TOKEN_REVOKED, f"{self}: access token", now=now)
             return
         digest = secrets.digest_of(raw, Kind.REFRESH_TOKEN)
         token = (
             RefreshToken.objects.filter(digest=digest).select_related("family").first() if digest else None
         )
-        if token is not None and token.family.client_id == self.pk:
+        if token is not None and token.family.client_id == self.pk and token.family.revoked_at is None:
             token.family.revoke(now)
+            target = f"{self}: refresh token chain"
+            Activity.objects.tally(self.group, Action.TOKEN_REVOKED, target, now=now)
 
 
 class ClientSecretQuerySet(models.QuerySet):
@@ -565,7 +596,8 @@ class RefreshTokenManager(models.Manager):
             new.insert_pair(family.client_id, family.pk, parent_id=token.pk)
             return {"family_expires_at": family.expires_at}
         family.revoke(now)
-        record_event(family.client.group, Action.REFRESH_TOKEN_REUSE, family.client.name, address=address)
+        client = family.client
+        Activity.objects.record(client.group, Action.REFRESH_TOKEN_REUSE, client.name, address=address)
         return None
 
 
@@ -656,7 +688,7 @@ class LockoutManager(models.Manager):
         if client is not None:
             since = now - timedelta(seconds=settings.LOCKOUT_SECONDS)
             with transaction.atomic():
-                count_event(client.group, Action.CLIENT_LOCKED, client.name, address or None, since)
+                Activity.objects.count_within(client.group, Action.CLIENT_LOCKED, client.name, address, since)
 
 
 class Lockout(models.Model):
@@ -689,3 +721,41 @@ class Lockout(models.Model):
         """Whole seconds until the lock ends, at least 1."""
         remaining = (self.locked_until - now).total_seconds() if self.locked_until else 0
         return max(1, round(remaining))
+
+
+class RevealManager(models.Manager):
+    def seal(self, user, group, values):
+        """Keep `values` {(public id, slot or row): value} encrypted for `user`'s next page; returns
+        the reveal's id, for the URL the POST redirects to."""
+        rows = [[str(public_id), row, value] for (public_id, row), value in values.items()]
+        reveal = self.create(user=user, group=group, sealed=secrets.encrypt(json.dumps(rows)))
+        return reveal.public_id
+
+    def take(self, public_id, user, group):
+        """The values sealed under `public_id` for this user and group, once and only while fresh;
+        None otherwise. Whoever deletes the row shows it: two pages cannot both."""
+        fresh_since = timezone.now() - timedelta(seconds=settings.REVEAL_SECONDS)
+        reveal = self.filter(public_id=public_id, user=user, group=group, created_at__gte=fresh_since).first()
+        if reveal is None or not self.filter(pk=reveal.pk).delete()[0]:
+            return None
+        rows = json.loads(secrets.decrypt(reveal.sealed))
+        return {(uuid.UUID(public_id), row): value for public_id, row, value in rows}
+
+    def expired(self, now):
+        return self.filter(created_at__lt=now - timedelta(seconds=settings.REVEAL_SECONDS))
+
+
+class Reveal(models.Model):
+    """New or shown values on their way from the POST that made them to the page it redirects to
+    (Post/Redirect/Get): encrypted, for one user, shown once, for REVEAL_SECONDS at most."""
+
+    public_id = models.CharField(max_length=43, unique=True, default=secrets.generate_reveal_id)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="+")
+    sealed = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = RevealManager()
+
+    def __str__(self):
+        return f"values for {self.user} in {self.group}"

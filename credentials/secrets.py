@@ -62,6 +62,11 @@ def generate_client_id():
     return "gpc_" + _base62(int.from_bytes(secrets.token_bytes(16)), 22)
 
 
+def generate_reveal_id():
+    """The id of a Reveal, in the URL its values wait behind: 256 bits, so it cannot be guessed."""
+    return secrets.token_urlsafe(RANDOM_BYTES)
+
+
 def is_well_formed(raw, kind):
     """True if `raw` has this kind's prefix, length, alphabet and a matching checksum (no I/O)."""
     if not isinstance(raw, str) or not _SHAPE[kind].match(raw):

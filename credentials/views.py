@@ -1,14 +1,16 @@
 """The Authentication Information tab of a group and the actions on its credentials.
 
-A value in clear is only ever in the body of the response to the POST that created, regenerated
-or showed it, never in the session or a redirect, and every such response is marked no-store.
+Every form that acts redirects (Post/Redirect/Get) and acts once (accounts.submissions.once), so a
+reload, a double click or back-and-resubmit never repeats it. A new or shown value crosses the
+redirect as a Reveal: encrypted, for this user, shown once by the tab it redirects to. In clear it
+is only ever in the body of that page (or of Copy's JSON answer), marked no-store.
 """
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import Prefetch
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,14 +20,14 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
 from accounts.sessions import recent_password_required
+from accounts.submissions import once
 from credentials import tab
 from credentials.forms import CredentialNameForm, RegenerateSecretForm, UnlockForm
-from credentials.models import ApiKey, ApiKeyCredential, ClientSecret, Lockout, OAuthClient, Slot
+from credentials.models import ApiKey, ApiKeyCredential, ClientSecret, OAuthClient, Reveal, Slot
 from credentials.tab import SECRET_ROW
 from groups.access import group_for, group_for_write
-from groups.activity import record
 from groups.forms import seen_version
-from groups.models import Action, EditConflict
+from groups.models import EditConflict
 from groups.responses import conflict
 
 
@@ -64,21 +66,32 @@ def _render_new(request, group, form, kind, intro):
     return render(request, "credentials/credential_new.html", context)
 
 
+def _reveal(request, group, values):
+    """Redirect to the tab, which shows `values` {(public id, slot or SECRET_ROW): value} once."""
+    reveal_id = Reveal.objects.seal(request.user, group, values)
+    return redirect(reverse("credentials:auth-info", args=[group.slug]) + f"?reveal={reveal_id}")
+
+
+def _already_shown():
+    if settings.CREDENTIALS_SHOW:
+        return "That value was shown once already and is not in this page again: use Show to see it."
+    return "That value was shown once already and cannot be shown again: regenerate it if it was not copied."
+
+
 def _require_show_enabled():
     if not settings.CREDENTIALS_SHOW:
         raise PermissionDenied("Show is turned off on this portal: regenerate the value instead.")
 
 
-def _shown(request, group, revealed, action, target):
-    """Record a Show, then answer with the tab (a form post) or the value (Copy's JSON request)."""
-    record(request, group, action, target)
+def _shown(request, group, revealed):
+    """Answer a Show with the tab showing it (a form post) or the value (Copy's JSON request)."""
     if request.accepts("text/html"):
-        return _render_tab(request, group, revealed)
+        return _reveal(request, group, revealed)
     (value,) = revealed.values()
     return JsonResponse({"value": value})
 
 
-def _delete(request, group, credential, action):
+def _delete(request, group, credential):
     """Ask for confirmation on GET; on POST delete it, if nobody changed it since the page was
     shown, and go back to the tab."""
     if request.method != "POST":
@@ -89,9 +102,7 @@ def _delete(request, group, credential, action):
         }
         return render(request, "credentials/credential_delete.html", context)
     try:
-        with transaction.atomic():
-            credential.delete_as_seen(seen_version(request), request.user)
-            record(request, group, action, credential.name)
+        credential.delete_as_seen(seen_version(request), request.user)
     except EditConflict as error:
         return conflict(request, error, reverse("credentials:auth-info", args=[group.slug]))
     messages.success(request, f"{credential.kind} {credential.name} deleted: {credential.delete_consequence}")
@@ -100,28 +111,34 @@ def _delete(request, group, credential, action):
 
 @login_required
 @never_cache
+@sensitive_variables()
 def authentication_information(request, slug):
-    return _render_tab(request, group_for(request, slug))
+    """The tab; `?reveal=` shows, once, the values the action that redirected here made or showed."""
+    group = group_for(request, slug)
+    revealed = None
+    if "reveal" in request.GET:
+        revealed = Reveal.objects.take(request.GET["reveal"], request.user, group)
+        if revealed is None:
+            messages.info(request, _already_shown())
+    return _render_tab(request, group, revealed)
 
 
 @login_required
 @recent_password_required
 @never_cache
 @sensitive_variables()
+@once
 def api_key_create(request, slug):
     group = group_for_write(request, slug)
     form = CredentialNameForm(request.POST or None, existing=group.api_key_credentials)
     if request.method == "POST" and form.is_valid():
         try:
-            with transaction.atomic():
-                credential, values = ApiKeyCredential.create_with_keys(
-                    group, form.cleaned_data["name"], request.user
-                )
-                record(request, group, Action.API_KEY_CREATED, credential.name)
+            name = form.cleaned_data["name"]
+            credential, values = ApiKeyCredential.create_with_keys(group, name, request.user)
         except IntegrityError:  # the same name, created at the same moment by someone else
             return _render_new(request, group, form.name_taken(), "an API key credential", API_KEY_INTRO)
         messages.success(request, f"API key {credential.name} created. Copy its keys now.")
-        return _render_tab(
+        return _reveal(
             request, group, {(credential.public_id, slot): value for slot, value in values.items()}
         )
     return _render_new(request, group, form, "an API key credential", API_KEY_INTRO)
@@ -132,19 +149,21 @@ def api_key_create(request, slug):
 @require_POST
 @recent_password_required
 @sensitive_variables()
+@once
 def api_key_show(request, slug, public_id, slot):
     group = group_for_write(request, slug)
     _require_show_enabled()
     credential = get_object_or_404(_api_key_credentials(group), public_id=public_id)
     value = credential.reveal(slot)
     revealed = {(credential.public_id, slot): value}
-    return _shown(request, group, revealed, Action.API_KEY_SHOWN, f"{credential.name} {slot} key")
+    return _shown(request, group, revealed)
 
 
 @login_required
 @never_cache
 @recent_password_required
 @sensitive_variables()
+@once
 def api_key_regenerate(request, slug, public_id, slot):
     group = group_for_write(request, slug)
     credential = get_object_or_404(_api_key_credentials(group), public_id=public_id)
@@ -155,41 +174,39 @@ def api_key_regenerate(request, slug, public_id, slot):
         context = {"group": group, "credential": credential, "key": key, "version": version}
         return render(request, "credentials/api_key_regenerate.html", context)
     try:
-        with transaction.atomic():
-            value = credential.regenerate(slot, seen_version(request), request.user)
-            record(request, group, Action.API_KEY_REGENERATED, f"{credential.name} {slot} key")
+        value = credential.regenerate(slot, seen_version(request), request.user)
     except EditConflict as error:
         return conflict(request, error, reverse("credentials:auth-info", args=[group.slug]))
     messages.success(
         request, f"{Slot(slot).label} of {credential.name} regenerated: the old one no longer works."
     )
-    return _render_tab(request, group, {(credential.public_id, slot): value})
+    return _reveal(request, group, {(credential.public_id, slot): value})
 
 
 @login_required
 @recent_password_required
+@once
 def api_key_delete(request, slug, public_id):
     group = group_for_write(request, slug)
     credential = get_object_or_404(group.api_key_credentials, public_id=public_id)
-    return _delete(request, group, credential, Action.API_KEY_DELETED)
+    return _delete(request, group, credential)
 
 
 @login_required
 @recent_password_required
 @never_cache
 @sensitive_variables()
+@once
 def oauth_client_create(request, slug):
     group = group_for_write(request, slug)
     form = CredentialNameForm(request.POST or None, existing=group.oauth_clients)
     if request.method == "POST" and form.is_valid():
         try:
-            with transaction.atomic():
-                client, value = OAuthClient.create_with_secret(group, form.cleaned_data["name"], request.user)
-                record(request, group, Action.OAUTH_CLIENT_CREATED, client.name)
+            client, value = OAuthClient.create_with_secret(group, form.cleaned_data["name"], request.user)
         except IntegrityError:  # the same name, created at the same moment by someone else
             return _render_new(request, group, form.name_taken(), "an OAuth client", OAUTH_CLIENT_INTRO)
         messages.success(request, f"OAuth client {client.name} created. Copy its client secret now.")
-        return _render_tab(request, group, {(client.public_id, SECRET_ROW): value})
+        return _reveal(request, group, {(client.public_id, SECRET_ROW): value})
     return _render_new(request, group, form, "an OAuth client", OAUTH_CLIENT_INTRO)
 
 
@@ -198,20 +215,20 @@ def oauth_client_create(request, slug):
 @require_POST
 @recent_password_required
 @sensitive_variables()
+@once
 def oauth_secret_show(request, slug, public_id):
     group = group_for_write(request, slug)
     _require_show_enabled()
     client = get_object_or_404(_oauth_clients(group), public_id=public_id)
     value = client.reveal_secret()
-    return _shown(
-        request, group, {(client.public_id, SECRET_ROW): value}, Action.OAUTH_SECRET_SHOWN, client.name
-    )
+    return _shown(request, group, {(client.public_id, SECRET_ROW): value})
 
 
 @login_required
 @never_cache
 @recent_password_required
 @sensitive_variables()
+@once
 def oauth_secret_regenerate(request, slug, public_id):
     group = group_for_write(request, slug)
     client = get_object_or_404(_oauth_clients(group), public_id=public_id)
@@ -222,9 +239,7 @@ def oauth_secret_regenerate(request, slug, public_id):
         return render(request, "credentials/oauth_secret_regenerate.html", context)
     grace, revoke = form.cleaned_data["grace_seconds"], form.cleaned_data["revoke_tokens"]
     try:
-        with transaction.atomic():
-            value = client.regenerate_secret(seen_version(request), request.user, grace, revoke)
-            record(request, group, Action.OAUTH_SECRET_REGENERATED, client.name)
+        value = client.regenerate_secret(seen_version(request), request.user, grace, revoke)
     except EditConflict as error:
         return conflict(request, error, reverse("credentials:auth-info", args=[group.slug]))
     ends = "at once" if not grace else f"in {dict(form.GRACE_CHOICES)[grace].removeprefix('After ')}"
@@ -232,26 +247,27 @@ def oauth_secret_regenerate(request, slug, public_id):
     messages.success(
         request, f"Client secret of {client.name} regenerated: the old one stops working {ends}.{revoked}"
     )
-    return _render_tab(request, group, {(client.public_id, SECRET_ROW): value})
+    return _reveal(request, group, {(client.public_id, SECRET_ROW): value})
 
 
 @login_required
 @recent_password_required
+@once
 def oauth_client_delete(request, slug, public_id):
     group = group_for_write(request, slug)
     client = get_object_or_404(group.oauth_clients, public_id=public_id)
-    return _delete(request, group, client, Action.OAUTH_CLIENT_DELETED)
+    return _delete(request, group, client)
 
 
 @login_required
 @require_POST
+@once
 def oauth_client_unlock(request, slug, public_id):
     group = group_for_write(request, slug)
     client = get_object_or_404(group.oauth_clients, public_id=public_id)
     form = UnlockForm(request.POST)
-    if form.is_valid() and Lockout.objects.unlock(client.client_id, form.cleaned_data["address"]):
+    if form.is_valid() and client.unlock(form.cleaned_data["address"]):
         where = form.cleaned_data["address"] or "an unknown address"
-        record(request, group, Action.CLIENT_UNLOCKED, f"{client.name} from {where}")
         messages.success(request, f"{client.name} unlocked for {where}.")
     else:
         messages.info(request, "That address was not locked.")

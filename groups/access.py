@@ -6,7 +6,7 @@ A user who is not a member gets 404 rather than 403, so group names and slugs ca
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from groups.models import CREDENTIAL_WRITERS, MEMBER_WRITERS, Group, Membership, Role
+from groups.models import CREDENTIAL_WRITERS, MEMBER_WRITERS, Action, Activity, Group, Membership, Role
 
 
 def visible_groups(user):
@@ -30,6 +30,7 @@ def group_for(request, slug):
     group = Group.objects.filter(slug=slug).first()
     role = role_in(request.user, group) if group and request.user.is_authenticated else None
     if role is None:
+        _refused(group, "to open the group: not a member" if group else "to open a group that does not exist")
         raise Http404("No such group.")
     group.role = role
     group.can_manage_credentials = role in CREDENTIAL_WRITERS
@@ -41,6 +42,7 @@ def group_for_write(request, slug):
     """The group for a credential change: 404 for non-members, 403 for viewers."""
     group = group_for(request, slug)
     if not group.can_manage_credentials:
+        _refused(group, f"to change credentials as {group.role.label.lower()}")
         raise PermissionDenied("Viewers cannot change credentials.")
     return group
 
@@ -49,5 +51,12 @@ def group_for_owner(request, slug):
     """The group for a membership change: 404 for non-members, 403 for anyone but owners."""
     group = group_for(request, slug)
     if not group.can_manage_members:
+        _refused(group, f"to change members as {group.role.label.lower()}")
         raise PermissionDenied("Only owners can change members.")
     return group
+
+
+def _refused(group, what):
+    """An authorization failure in the audit trail (the group's, if there is one), counted per
+    user, address and minute."""
+    Activity.objects.tally(group, Action.ACCESS_REFUSED, what)

@@ -2,9 +2,14 @@ from django.contrib import admin
 
 from groups.models import Activity, Group, Membership
 
+# Bulk deletion logs its LogEntry rows without a signal, so the audit trail would miss them
+# (groups/audit.py): objects are deleted one at a time, each recorded.
+admin.site.disable_action("delete_selected")
+
 
 class MembershipInline(admin.TabularInline):
     model = Membership
+    fields = ["user", "role"]
     extra = 0
     autocomplete_fields = ["user"]
 

@@ -1,8 +1,13 @@
+import hashlib
+
 from django.conf import settings
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
+
+from portal.addresses import source_address
+from portal.context import current_request, current_request_id
 
 
 class Role(models.TextChoices):
@@ -20,11 +25,24 @@ MEMBER_WRITERS = {Role.OWNER}
 RESERVED_SLUGS = {"new"}
 
 
+class GroupManager(models.Manager):
+    def create_with_owner(self, owner=None, **fields):
+        """A new group, with `owner` as its first owner if given; Activity records both."""
+        with transaction.atomic():
+            group = self.create(**fields)
+            Activity.objects.record(group, Action.GROUP_CREATED, group.name)
+            if owner is not None:
+                Membership.objects.add(group, owner, Role.OWNER)
+        return group
+
+
 class Group(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = GroupManager()
 
     class Meta:
         ordering = ["name"]
@@ -87,11 +105,24 @@ class Versioned(models.Model):
             raise EditConflict(str(self), changed_by, current.changed_at)
         self.version, self.changed_by, self.changed_at = seen_version + 1, user, now
 
+    # What Activity records when the object is deleted; its target is the object's name.
+    deleted_action = None
+
     def delete_as_seen(self, seen_version, user):
         """Delete the object if it is still at `seen_version`, else EditConflict."""
         with transaction.atomic():
             self.claim(seen_version, user)
             self.delete()
+            Activity.objects.record(self.group, self.deleted_action, str(self), actor=user)
+
+
+class MembershipManager(models.Manager):
+    def add(self, group, user, role):
+        """Make `user` a member of `group` with `role`; Activity records it."""
+        with transaction.atomic():
+            membership = self.create(group=group, user=user, role=role)
+            Activity.objects.record(group, Action.MEMBER_ADDED, f"{user.get_username()} as {role}")
+        return membership
 
 
 class Membership(Versioned):
@@ -100,12 +131,26 @@ class Membership(Versioned):
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = MembershipManager()
+
     class Meta:
         ordering = ["user__username"]
         constraints = [models.UniqueConstraint(fields=["user", "group"], name="one_membership_per_user")]
 
     def __str__(self):
         return f"{self.user} in {self.group} ({self.role})"
+
+    def set_role(self, role):
+        """Save the new role, in the transaction that claimed this membership; Activity records it."""
+        self.role = role
+        self.save(update_fields=["role"])
+        target = f"{self.user.get_username()} to {role}"
+        Activity.objects.record(self.group, Action.MEMBER_ROLE_CHANGED, target)
+
+    def remove(self):
+        """Delete the membership, in the transaction that claimed it; Activity records it."""
+        self.delete()
+        Activity.objects.record(self.group, Action.MEMBER_REMOVED, self.user.get_username())
 
     def is_last_owner(self):
         """True when removing or demoting this member would leave the group without an owner.
@@ -139,12 +184,91 @@ class Action(models.TextChoices):
     CLIENT_LOCKED = "oauth_client.locked", "locked after failed authentications:"
     CLIENT_UNLOCKED = "oauth_client.unlocked", "unlocked"
     REFRESH_TOKEN_REUSE = "oauth_client.refresh_reuse", "revoked a token chain after refresh token reuse:"
+    CLIENT_AUTH_FAILED = "oauth_client.auth_failed", "refused a token request for"
+    TOKEN_REVOKED = "oauth_client.token_revoked", "revoked a token of"
+    ACCESS_REFUSED = "group.access_refused", "was refused"
+    SIGNED_IN = "account.signed_in", "signed in"
+    SIGN_IN_FAILED = "account.sign_in_failed", "failed to sign in as"
+    SIGN_IN_LOCKED = "account.locked_out", "locked out of sign-in:"
+    ADMIN_CHANGED = "admin.changed", "changed in the admin site:"
+
+
+# Events that can repeat in storms are counted per minute rather than written one row each.
+TALLY_SECONDS = 60
+
+
+def _actor_and_address(actor, address):
+    """Who did it and from where: as given, else the signed-in user and the client's address of
+    the request being served."""
+    request = current_request()
+    if request is None:
+        return actor, address
+    user = getattr(request, "user", None)
+    if actor is None and user is not None and user.is_authenticated:
+        actor = user
+    return actor, address or source_address(request)
+
+
+class ActivityManager(models.Manager):
+    """Writes the audit trail. The actor, source address and request id default to the request
+    being served (portal.context), so every entry point records the same way."""
+
+    def record(self, group, action, target, actor=None, address=None, **extra):
+        """Add one row. `group` may be None for events outside any group (sign-ins)."""
+        actor, address = _actor_and_address(actor, address)
+        return self.create(
+            group=group,
+            group_slug=group.slug if group else "",
+            actor=actor,
+            actor_name=actor.get_username() if actor else "",
+            action=action,
+            target=str(target)[:200],
+            source_address=address or None,
+            request_id=current_request_id(),
+            **extra,
+        )
+
+    def tally(self, group, action, target, address=None, now=None):
+        """Record an event that may come in storms: one row per group, action, target, actor,
+        address and minute, its `occurrences` counting the rest. Concurrent callers meet on the
+        unique tally key: the one that loses the insert adds to the winner's row."""
+        actor, address = _actor_and_address(None, address)
+        minute = int((now or timezone.now()).timestamp()) // TALLY_SECONDS
+        parts = [action, getattr(group, "pk", ""), target, getattr(actor, "pk", ""), address, minute]
+        key = hashlib.sha256("\x1f".join(map(str, parts)).encode("utf-8", "surrogatepass")).hexdigest()
+        try:
+            with transaction.atomic():
+                return self.record(group, action, target, actor, address, tally_key=key)
+        except IntegrityError:
+            self.filter(tally_key=key).update(occurrences=F("occurrences") + 1)
+
+    def count_within(self, group, action, target, address, since):
+        """Record an event once per period: the first since `since` adds a row, later ones add to
+        its occurrences. Call it inside a transaction: the group's row lock makes callers take turns."""
+        Group.objects.select_for_update().filter(pk=group.pk).first()
+        recent = self.filter(group=group, action=action, target=str(target)[:200], created_at__gte=since)
+        if not recent.update(occurrences=F("occurrences") + 1):
+            self.record(group, action, target, address=address)
 
 
 class Activity(models.Model):
-    """One recorded action: who did what to which target, when and from where. Never a secret."""
+    """One recorded action: who did what to which target, when and from where. Never a secret.
 
-    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="activities")
+    Append-only: rows outlive their group (no foreign key constraint; the slug is kept) and, on
+    PostgreSQL, a trigger refuses every DELETE and any UPDATE but counting an occurrence or
+    forgetting a deleted user's id (migration 0004, docs/security.md).
+    """
+
+    group = models.ForeignKey(
+        Group,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="activities",
+    )
+    # The group's slug at the time, kept when the group is deleted.
+    group_slug = models.CharField(max_length=100, blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     # The actor's name at the time, kept when the user is later deleted.
     actor_name = models.CharField(max_length=150, blank=True)
@@ -152,9 +276,15 @@ class Activity(models.Model):
     target = models.CharField(max_length=200)
     source_address = models.GenericIPAddressField(null=True, blank=True)
     # How many times it happened in one window, for events counted rather than repeated (a
-    # client locked from several addresses).
+    # client locked from several addresses, failed token requests in one minute).
     occurrences = models.PositiveIntegerField(default=1)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # The request that did it, as in the log lines and the X-Request-ID header.
+    request_id = models.CharField(max_length=64, blank=True)
+    # Set on rows that count a storm's events (ActivityManager.tally).
+    tally_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = ActivityManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -9,10 +9,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.sessions import recent_password_required
+from accounts.submissions import once
 from groups.access import group_for, group_for_owner, visible_groups
-from groups.activity import record
 from groups.forms import AddMemberForm, GroupForm, RoleForm, seen_version
-from groups.models import Action, EditConflict, Membership, Role
+from groups.models import EditConflict, Group, Membership, Role
 from groups.responses import conflict
 
 ACTIVITY_PAGE_SIZE = 25
@@ -28,18 +28,14 @@ def group_list(request):
 
 
 @login_required
+@once
 def group_new(request):
     if not request.user.is_staff:
         raise PermissionDenied("Only platform administrators create groups.")
     form = GroupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            group = form.save()
-            record(request, group, Action.GROUP_CREATED, group.name)
-            owner = form.cleaned_data["owner"]
-            if owner:
-                Membership.objects.create(group=group, user=owner, role=Role.OWNER)
-                record(request, group, Action.MEMBER_ADDED, f"{owner.username} as owner")
+        fields = {name: form.cleaned_data[name] for name in ("name", "slug", "description")}
+        group = Group.objects.create_with_owner(form.cleaned_data["owner"], **fields)
         messages.success(request, f"Group {group.name} created.")
         return redirect(group)
     return render(request, "groups/new.html", {"form": form})
@@ -64,15 +60,14 @@ def members(request, slug):
 @login_required
 @recent_password_required
 @require_POST
+@once
 def member_add(request, slug):
     group = group_for_owner(request, slug)
     form = AddMemberForm(request.POST, group=group)
     if not form.is_valid():
         return _render_members(request, group, form, status=400)
     user, role = form.cleaned_data["username"], form.cleaned_data["role"]
-    with transaction.atomic():
-        Membership.objects.create(group=group, user=user, role=role)
-        record(request, group, Action.MEMBER_ADDED, f"{user.username} as {role}")
+    Membership.objects.add(group, user, role)
     messages.success(request, f"{user.username} added as {Role(role).label.lower()}.")
     return redirect("groups:members", group.slug)
 
@@ -80,6 +75,7 @@ def member_add(request, slug):
 @login_required
 @recent_password_required
 @require_POST
+@once
 def member_role(request, slug, username):
     group = group_for_owner(request, slug)
     membership = get_object_or_404(group.memberships, user__username=username)
@@ -91,8 +87,7 @@ def member_role(request, slug, username):
                 transaction.set_rollback(True)  # the claim too: nothing changed
                 messages.error(request, " ".join(form.errors["role"]))
                 return redirect("groups:members", group.slug)
-            form.save()
-            record(request, group, Action.MEMBER_ROLE_CHANGED, f"{username} to {membership.role}")
+            membership.set_role(form.cleaned_data["role"])
     except EditConflict as error:
         return conflict(request, error, reverse("groups:members", args=[group.slug]))
     messages.success(request, f"{username} is now {membership.get_role_display().lower()}.")
@@ -101,6 +96,7 @@ def member_role(request, slug, username):
 
 @login_required
 @recent_password_required
+@once
 def member_remove(request, slug, username):
     group = group_for_owner(request, slug)
     membership = get_object_or_404(group.memberships.select_related("user"), user__username=username)
@@ -116,8 +112,7 @@ def member_remove(request, slug, username):
                 return render(
                     request, "groups/member_remove.html", {"group": group, "membership": membership}
                 )
-            membership.delete()
-            record(request, group, Action.MEMBER_REMOVED, username)
+            membership.remove()
     except EditConflict as error:
         return conflict(request, error, reverse("groups:members", args=[group.slug]))
     messages.success(request, f"{username} removed from {group.name}.")

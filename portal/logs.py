@@ -5,6 +5,8 @@ import json
 import logging
 from datetime import UTC, datetime
 
+from portal.context import current_request_id
+
 
 class JsonFormatter(logging.Formatter):
     def format(self, record):
@@ -14,6 +16,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        request_id = current_request_id()
+        if request_id:
+            entry["request_id"] = request_id
         status = getattr(record, "status_code", None)
         if status is not None:
             entry["status"] = status

@@ -56,6 +56,11 @@ TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 # Seconds a password entry stays fresh enough to show or change credentials and members; older
 # asks for it again.
 REAUTHENTICATE_AFTER = env.int("REAUTHENTICATE_AFTER", default=15 * 60)
+# A new or shown value waits this many seconds, encrypted, for the page the POST redirects to;
+# that page shows it once.
+REVEAL_SECONDS = env.int("REVEAL_SECONDS", default=5 * 60)
+# Seconds a submitted form is remembered, so that sending it again does nothing more.
+SUBMISSION_MEMORY = env.int("SUBMISSION_MEMORY", default=24 * 60 * 60)
 # A portal session ends after this many seconds without a request, and in any case this long
 # after sign-in.
 SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
@@ -79,6 +84,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that everything written while serving a request carries its id.
+    "portal.context.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

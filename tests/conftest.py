@@ -14,7 +14,7 @@ from django.urls import URLResolver, get_resolver
 from credentials import secrets
 from credentials.models import AccessToken, ApiKey, ApiKeyCredential, OAuthClient
 from credentials.secrets import Kind
-from groups.models import Group, Membership, Role
+from groups.models import Action, Activity, Group, Membership, Role
 
 PASSWORD = "correct horse battery staple 42"
 
@@ -203,3 +203,31 @@ def cast(db):
         outsider=make_user("oscar"),
         staff=make_user("stella", is_staff=True),
     )
+
+
+# Audit events that record attempts and sign-ins, not changes to a group.
+NOT_CHANGES = {
+    Action.ACCESS_REFUSED,
+    Action.SIGNED_IN,
+    Action.SIGN_IN_FAILED,
+    Action.SIGN_IN_LOCKED,
+    Action.CLIENT_AUTH_FAILED,
+}
+
+
+def changes():
+    """Activity rows that record changes (and Shows), without the attempts and sign-ins."""
+    return Activity.objects.exclude(action__in=NOT_CHANGES)
+
+
+def backdate_activity(rows, when):
+    """Move Activity rows to `when`, for tests of time windows. On PostgreSQL the append-only
+    trigger is lifted for this transaction only, as a superuser may (the tests' role is one)."""
+    from django.db import transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL session_replication_role = replica")
+        rows.update(created_at=when)
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL session_replication_role = DEFAULT")

@@ -28,7 +28,7 @@ def test_form_asks_for_a_name(cast):
 
 @pytest.mark.parametrize("role", ["owner", "admin"])
 def test_writer_creates_a_key_and_sees_both_values_once(cast, role):
-    response = client_for(getattr(cast, role)).post(NEW, {"name": "Billing app"})
+    response = client_for(getattr(cast, role)).post(NEW, {"name": "Billing app"}, follow=True)
 
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
@@ -110,7 +110,7 @@ def test_empty_name_is_refused(cast):
 def test_same_name_in_another_group_is_allowed(cast):
     make_api_key(make_group("Logistics"), "Billing app")
 
-    response = client_for(cast.owner).post(NEW, {"name": "Billing app"})
+    response = client_for(cast.owner).post(NEW, {"name": "Billing app"}, follow=True)
 
     assert set(revealed(response)) == {"primary", "secondary"}
     assert ApiKeyCredential.objects.filter(name="Billing app").count() == 2
@@ -148,7 +148,7 @@ def test_post_without_csrf_token_is_refused(cast):
 def test_values_are_revealed_once_even_when_show_is_off(cast, settings):
     settings.CREDENTIALS_SHOW = False
 
-    response = client_for(cast.owner).post(NEW, {"name": "Billing app"})
+    response = client_for(cast.owner).post(NEW, {"name": "Billing app"}, follow=True)
 
     values = revealed(response)
     assert set(values) == {"primary", "secondary"}

@@ -113,11 +113,13 @@ def test_viewer_sees_names_hints_and_usage_but_no_action(cast, api_key):
 
 def test_viewer_sees_no_secret_on_any_group_page(cast):
     owner = client_for(cast.owner)
-    values = [*revealed(owner.post("/groups/payments/api-keys/new/", {"name": "Billing app"})).values()]
+    values = [
+        *revealed(owner.post("/groups/payments/api-keys/new/", {"name": "Billing app"}, follow=True)).values()
+    ]
     credential = cast.group.api_key_credentials.get()
     base = f"/groups/payments/api-keys/{credential.public_id}"
-    owner.post(f"{base}/primary/show/")
-    values += revealed(owner.post(versioned(f"{base}/primary/regenerate/", credential))).values()
+    owner.post(f"{base}/primary/show/", follow=True)
+    values += revealed(owner.post(versioned(f"{base}/primary/regenerate/", credential), follow=True)).values()
     assert len(set(values)) == 3
 
     for page in [TAB, "/groups/payments/members/", "/groups/payments/activity/"]:

@@ -60,7 +60,9 @@ def shown_secret(response):
 
 @pytest.mark.parametrize("role", ["owner", "admin"])
 def test_owner_and_admin_create_a_client_and_see_its_secret(cast, role):
-    response = post(getattr(cast, role), "/groups/payments/oauth-clients/new/", {"name": "Checkout"})
+    response = post(
+        getattr(cast, role), "/groups/payments/oauth-clients/new/", {"name": "Checkout"}, follow=True
+    )
 
     assert response.status_code == 200
     assertContains(response, "OAuth client Checkout created. Copy its client secret now.")
@@ -77,7 +79,7 @@ def test_create_response_is_never_cached(cast):
 
 
 def test_create_is_recorded_without_the_secret(cast):
-    response = post(cast.owner, "/groups/payments/oauth-clients/new/", {"name": "Checkout"})
+    response = post(cast.owner, "/groups/payments/oauth-clients/new/", {"name": "Checkout"}, follow=True)
 
     activity = Activity.objects.get(group=cast.group, action="oauth_client.created")
     assert (activity.actor, activity.target) == (cast.owner, "Checkout")
@@ -125,7 +127,7 @@ def test_viewer_sees_the_client_but_no_secret_and_no_actions(cast, oauth):
 
 
 def test_show_renders_the_secret_in_clear(cast, oauth):
-    response = post(cast.admin, f"{base(oauth)}/secret/show/")
+    response = post(cast.admin, f"{base(oauth)}/secret/show/", follow=True)
 
     assert response.status_code == 200
     assert shown_secret(response) == oauth[1]
@@ -179,7 +181,7 @@ def test_regenerate_issues_a_new_secret_and_keeps_the_old_one_only_for_the_grace
     client, old = oauth
     data = {"grace_seconds": grace, "revoke_tokens": "on"}
 
-    response = post(cast.owner, versioned(f"{base(oauth)}/secret/regenerate/", oauth[0]), data)
+    response = post(cast.owner, versioned(f"{base(oauth)}/secret/regenerate/", oauth[0]), data, follow=True)
 
     assert response.status_code == 200
     new = shown_secret(response)
@@ -205,7 +207,10 @@ def test_regenerate_keeps_tokens_when_the_box_is_unchecked(cast, oauth):
     _, raw = issue_access_token(oauth[0])
 
     response = post(
-        cast.owner, versioned(f"{base(oauth)}/secret/regenerate/", oauth[0]), {"grace_seconds": 3600}
+        cast.owner,
+        versioned(f"{base(oauth)}/secret/regenerate/", oauth[0]),
+        {"grace_seconds": 3600},
+        follow=True,
     )
 
     assertContains(response, "the old one stops working in 1 hour.")
@@ -225,7 +230,10 @@ def test_regenerate_with_an_unknown_grace_changes_nothing(cast, oauth):
 
 def test_regenerate_is_recorded_without_the_secret(cast, oauth):
     response = post(
-        cast.admin, versioned(f"{base(oauth)}/secret/regenerate/", oauth[0]), {"grace_seconds": 0}
+        cast.admin,
+        versioned(f"{base(oauth)}/secret/regenerate/", oauth[0]),
+        {"grace_seconds": 0},
+        follow=True,
     )
 
     activity = Activity.objects.get(group=cast.group, action="oauth_client.secret_regenerated")

@@ -28,11 +28,11 @@ def revealed(response):
 def exercise_portal_and_api(cast):
     """Create, show, regenerate and use keys as an owner and an application; returns every value."""
     owner, application = client_for(cast.owner), Client()
-    values = revealed(owner.post(NEW, {"name": "Billing app"}))
+    values = revealed(owner.post(NEW, {"name": "Billing app"}, follow=True))
     credential = cast.group.api_key_credentials.get()
     base = f"/groups/payments/api-keys/{credential.public_id}"
-    values += revealed(owner.post(f"{base}/secondary/show/"))
-    values += revealed(owner.post(versioned(f"{base}/primary/regenerate/", credential)))
+    values += revealed(owner.post(f"{base}/secondary/show/", follow=True))
+    values += revealed(owner.post(versioned(f"{base}/primary/regenerate/", credential), follow=True))
     for value in values:
         application.get(WHOAMI, headers={"X-Api-Key": value})
     assert len(set(values)) == 3

@@ -9,7 +9,10 @@ from credentials import sql
 
 
 def test_the_table_names_are_the_models():
-    tables = {model._meta.db_table for model in apps.get_app_config("credentials").get_models()}
+    models = apps.get_app_config("credentials").get_models()
+    tables = {
+        model._meta.db_table for model in models if model._meta.model_name != "reveal"
+    }  # not on the hot path
     tables.add(apps.get_model("groups", "Group")._meta.db_table)
     named = {value for name, value in vars(sql).items() if name.isupper() and value in tables}
 

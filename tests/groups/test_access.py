@@ -9,9 +9,10 @@ from django.urls import reverse
 from pytest_django.asserts import assertContains, assertRedirects
 
 from credentials.models import ApiKey, ApiKeyCredential, ClientSecret, Lockout, OAuthClient
-from groups.models import Activity, Group, Membership, Role
+from groups.models import Group, Membership, Role
 from tests.conftest import (
     PASSWORD,
+    changes,
     client_for,
     make_api_key,
     make_group,
@@ -110,7 +111,7 @@ def state():
         sorted(OAuthClient.objects.values_list("public_id", "name", "client_id")),
         sorted(ClientSecret.objects.values_list("client__public_id", "digest", "expires_at")),
         Lockout.objects.count(),
-        Activity.objects.count(),
+        changes().count(),
     )
 
 

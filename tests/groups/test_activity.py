@@ -5,7 +5,7 @@ from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains
 
 from groups.models import Action, Activity
-from tests.conftest import client_for, make_group
+from tests.conftest import changes, client_for, make_group
 
 ACTIVITY = "/groups/payments/activity/"
 
@@ -14,10 +14,13 @@ def add_events(group, count):
     """`count` rows targeting event-00 … event-NN, one minute apart, the last one newest."""
     start = timezone.now() - timedelta(hours=1)
     for i in range(count):
-        row = Activity.objects.create(
-            group=group, actor_name="olivia", action=Action.MEMBER_ADDED, target=f"event-{i:02}"
+        Activity.objects.create(
+            group=group,
+            actor_name="olivia",
+            action=Action.MEMBER_ADDED,
+            target=f"event-{i:02}",
+            created_at=start + timedelta(minutes=i),
         )
-        Activity.objects.filter(pk=row.pk).update(created_at=start + timedelta(minutes=i))
 
 
 def targets(response):
@@ -45,10 +48,11 @@ def test_empty_state(cast):
 
 def test_newest_first_by_time_not_by_insertion(cast):
     now = timezone.now()
-    newer = Activity.objects.create(group=cast.group, action=Action.MEMBER_ADDED, target="event-01")
-    older = Activity.objects.create(group=cast.group, action=Action.MEMBER_ADDED, target="event-02")
-    Activity.objects.filter(pk=newer.pk).update(created_at=now)
-    Activity.objects.filter(pk=older.pk).update(created_at=now - timedelta(days=1))
+    Activity.objects.create(group=cast.group, action=Action.MEMBER_ADDED, target="event-01", created_at=now)
+    yesterday = now - timedelta(days=1)
+    Activity.objects.create(
+        group=cast.group, action=Action.MEMBER_ADDED, target="event-02", created_at=yesterday
+    )
 
     response = client_for(cast.viewer).get(ACTIVITY)
 
@@ -105,7 +109,7 @@ def test_rows_show_actor_name_and_source_address(cast):
 
     assertContains(response, '<td class="strong">olivia</td>', html=True)
     assertContains(response, '<td class="muted">203.0.113.7</td>', html=True)
-    row = Activity.objects.get()
+    row = changes().get()
     assert (row.actor_name, row.source_address) == ("olivia", "203.0.113.7")
 
 
@@ -116,7 +120,7 @@ def test_actor_name_survives_the_deleted_user(cast):
     response = client_for(cast.admin).get(ACTIVITY)
 
     assertContains(response, '<td class="strong">olivia</td>', html=True)
-    row = Activity.objects.get()
+    row = changes().get()
     assert (row.actor, row.actor_name) == (None, "olivia")
 
 

@@ -1,7 +1,7 @@
 from pytest_django.asserts import assertContains, assertRedirects
 
 from groups.models import Activity, Group, Membership, Role
-from tests.conftest import client_for, make_user
+from tests.conftest import changes, client_for, make_user
 
 
 def test_staff_see_the_form(cast):
@@ -78,7 +78,7 @@ def test_duplicate_name_is_a_form_error(cast):
     assert response.status_code == 200
     assertContains(response, "Group with this Name already exists.")
     assert Group.objects.count() == 1
-    assert not Activity.objects.exists()
+    assert not changes().exists()
 
 
 def test_duplicate_slug_is_a_form_error(cast):

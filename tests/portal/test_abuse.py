@@ -20,11 +20,12 @@ from django.test import Client
 from rest_framework.views import APIView
 
 from credentials.models import AccessToken, ApiKeyCredential, Lockout, OAuthClient, RefreshToken
-from groups.models import Activity, Group, Membership, Role
+from groups.models import Group, Membership, Role
 from tests.conftest import (
     API_OPERATIONS,
     PASSWORD,
     SECRET_SHAPE,
+    changes,
     make_api_key,
     make_member,
     make_oauth_client,
@@ -579,7 +580,7 @@ def portal_state():
         sorted(OAuthClient.objects.values_list("group__slug", "name", "client_id")),
         sorted(OAuthClient.objects.values_list("secrets__digest", flat=True)),
         Lockout.objects.count(),
-        Activity.objects.count(),
+        changes().count(),
     )
 
 
