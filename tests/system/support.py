@@ -212,12 +212,13 @@ class Portal:
     def start(self):
         with self.error_log.open("ab") as log:
             self.process = start_gunicorn(ROOT, self.env, log)
+        name, workers = self.name, self.workers
         try:
-            wait_for(self.healthy, 30, f"portal {self.name}")
-            wait_for(lambda: len(self.worker_pids()) == self.workers, 30, f"workers of {self.name}")
+            wait_for(self.healthy, 30, f"portal {name}")
+            wait_for(lambda: len(self.worker_pids()) == workers, 30, f"{workers} workers of {name}")
         except AssertionError:
             self.stop()
-            raise AssertionError(f"portal {self.name} did not start: {self.log_tail()}") from None
+            raise AssertionError(f"portal {name} did not start: {self.log_tail()}") from None
 
     def terminate(self, seconds=40):
         """SIGTERM to the master alone, as systemd stops a unit with KillMode=mixed; waits until it
