@@ -1,11 +1,17 @@
 """gunicorn settings for `make run` and production (docs/deploy.md); every value can come from the
 environment or .env."""
 
+import ctypes
 import gc
 import os
+import signal
+import socket
+import struct
+import time
 
 import environ
 from gunicorn import glogging
+from gunicorn.workers import sync
 
 env = environ.Env()
 environ.Env.read_env(".env")
@@ -16,6 +22,7 @@ bind = f"{env.str('HOST', default='127.0.0.1')}:{env.int('PORT', default=8000)}"
 # another, where SQLite answers in the worker's own process.
 _per_core = 2 if env.str("DATABASE_URL", default="").startswith(("postgres:", "postgresql:", "pgsql:")) else 1
 workers = env.int("WEB_CONCURRENCY", default=_per_core * (os.cpu_count() or 2))
+# The sync class is DrainingSyncWorker (below): gunicorn's, emptying its queue when the server stops.
 worker_class = env.str("GUNICORN_WORKER_CLASS", default="sync")
 threads = env.int("GUNICORN_THREADS", default=1)
 # Gateways and services keep connections open between calls (gthread workers honour keep-alive).
@@ -51,3 +58,102 @@ def post_worker_init(worker):
     them spares the garbage collector from scanning them again at every full collection (the
     tab's p99 roughly halved, docs/performance.md)."""
     gc.freeze()
+
+
+# Stopping without dropping a connection (audit finding 9). On SIGTERM gunicorn closes its copy
+# of the listening socket and each worker exits after its current request; the socket closes with
+# the last of them, and the kernel resets every connection still in its queue: connections it had
+# completed the handshake for, whose clients had sent their request. nginx cannot know whether the
+# app saw such a request, so it retries only idempotent ones: a POST got a 502. A stopping server
+# therefore first makes the socket ignore new handshakes, then its workers answer everything queued
+# before they exit. A client whose SYN was ignored sends it again a second later and is refused
+# (or reaches the server started in its place); nginx tries the other server after 500 ms
+# (deploy/nginx/portal-proxy.conf).
+
+# A classic BPF socket filter, run by the kernel on each packet reaching the listening socket: a
+# TCP segment with SYN set and ACK clear (byte 13 of the TCP header) is dropped, anything else is
+# kept, so handshakes already under way still complete.
+_IGNORE_NEW_HANDSHAKES = b"".join(
+    struct.pack("HBBI", code, jump_true, jump_false, k)
+    for code, jump_true, jump_false, k in [
+        (0x30, 0, 0, 13),  # A = the TCP flags
+        (0x54, 0, 0, 0x12),  # A &= SYN | ACK
+        (0x15, 0, 1, 0x02),  # A == SYN? the next instruction, else the one after
+        (0x06, 0, 0, 0),  # drop
+        (0x06, 0, 0, 0xFFFFFFFF),  # keep
+    ]
+)
+SO_ATTACH_FILTER = SO_GET_FILTER = 26  # Linux, <asm-generic/socket.h>
+SETTLE_SECONDS = 0.01  # for a handshake under way when the queue was found empty
+
+
+def ignore_new_handshakes(listener):
+    """Make a TCP listening socket ignore new handshakes; those queued can still be accepted."""
+    program = ctypes.create_string_buffer(_IGNORE_NEW_HANDSHAKES, len(_IGNORE_NEW_HANDSHAKES))
+    fprog = struct.pack("@HP", len(_IGNORE_NEW_HANDSHAKES) // 8, ctypes.addressof(program))
+    listener.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+
+
+def ignores_new_handshakes(listener):
+    try:
+        return bool(listener.getsockopt(socket.SOL_SOCKET, SO_GET_FILTER, 64))
+    except OSError:
+        return False
+
+
+def when_ready(server):
+    """On SIGTERM, before gunicorn closes its listening sockets and stops the workers, make them
+    ignore new handshakes, so that the workers can empty their queues for good."""
+    gunicorn_handler = signal.getsignal(signal.SIGTERM)
+
+    def on_sigterm(signum, frame):
+        # Not when the sockets outlive this master (passed by systemd, or to a master started by
+        # USR2) or are each worker's own (reuse_port): the filter would stay on them.
+        if server.reexec_pid == server.master_pid == 0 and not server.systemd and not server.cfg.reuse_port:
+            for listener in server.LISTENERS:
+                if listener.family not in (socket.AF_INET, socket.AF_INET6):
+                    continue
+                try:
+                    ignore_new_handshakes(listener)
+                except OSError as error:  # not Linux: stop as gunicorn does
+                    server.log.warning("Stopping resets the connections still queued: %s", error)
+        gunicorn_handler(signum, frame)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+
+class DrainingSyncWorker(sync.SyncWorker):
+    """gunicorn's sync worker, which, when the whole server stops (its listening sockets ignore new
+    handshakes), also answers the connections still queued before it exits."""
+
+    def run(self):
+        super().run()
+        if not any(map(ignores_new_handshakes, self.sockets)):
+            return  # a reload, or this worker alone replaced: the sockets and their queues go on
+        settled = False
+        while True:
+            answered = [self.answer_queued(listener) for listener in self.sockets]
+            if any(answered):
+                settled = False
+            elif settled:
+                return
+            else:
+                time.sleep(SETTLE_SECONDS)
+                settled = True
+
+    def answer_queued(self, listener):
+        """Accept and answer every connection queued on `listener` (non-blocking); True if any."""
+        answered = False
+        while True:
+            self.notify()
+            try:
+                self.accept(listener)
+            except BlockingIOError:
+                return answered
+            except ConnectionAbortedError:
+                continue
+            answered = True
+
+
+if worker_class == "sync" and threads == 1:
+    worker_class = DrainingSyncWorker

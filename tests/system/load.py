@@ -25,10 +25,16 @@ class Outcome:
     status: int | None  # None: no answer (connection refused, reset or closed)
     retry_after: str | None = None
     error_code: str | None = None
+    failure: str | None = None  # without an answer: the exception, e.g. "ConnectionResetError"
 
     @property
     def ok(self):
         return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def refused(self):
+        """Refused before any request was sent: the server had stopped accepting connections."""
+        return self.failure == "ConnectionRefusedError"
 
 
 @dataclass
@@ -45,10 +51,12 @@ class Client:
 
 
 class Load:
-    """`threads` threads running `operations` in turn against `port` until stop()."""
+    """A thread per client running `operations` in turn against `port` until stop(), `pause` seconds
+    apart; with `tls` (an ssl.SSLContext), over HTTPS."""
 
-    def __init__(self, port, clients, operations):
+    def __init__(self, port, clients, operations, pause=0.0, tls=None):
         self.port, self.clients, self.operations = port, clients, operations
+        self.pause, self.tls = pause, tls
         self.outcomes, self.lock = [], threading.Lock()
         self.stopping = threading.Event()
         self.threads = [threading.Thread(target=self._run, args=(c,), daemon=True) for c in clients]
@@ -68,13 +76,14 @@ class Load:
             if self.stopping.is_set():
                 return
             getattr(self, f"_{name}")(client)
+            self.stopping.wait(self.pause)
 
     def _send(self, operation, method, path, headers, body=None):
         sent = time.monotonic()
         try:
-            response = call(self.port, method, path, headers, body, timeout=10)
-        except (OSError, http.client.HTTPException):
-            outcome = Outcome(operation, sent, time.monotonic() - sent, None)
+            response = call(self.port, method, path, headers, body, timeout=10, tls=self.tls)
+        except (OSError, http.client.HTTPException) as failure:
+            outcome = Outcome(operation, sent, time.monotonic() - sent, None, failure=type(failure).__name__)
             response = None
         else:
             error = None
@@ -89,6 +98,9 @@ class Load:
 
     def _verify_key(self, client):
         self._send("verify", "GET", "/v1/verify", {"X-Api-Key": client.api_key})
+
+    def _page(self, client):
+        self._send("page", "GET", "/accounts/login/", {})
 
     def _verify_token(self, client):
         if client.access_tokens:

@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -86,10 +87,15 @@ class Response:
         return json.loads(self.body)
 
 
-def call(port, method, path, headers=None, body=None, timeout=10):
-    """One request on a fresh connection; connection errors propagate (OSError, HTTPException)."""
+def call(port, method, path, headers=None, body=None, timeout=10, tls=None):
+    """One request on a fresh connection; connection errors propagate (OSError, HTTPException).
+
+    With `tls` (an ssl.SSLContext), over HTTPS."""
     started = time.monotonic()
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    if tls:
+        connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout, context=tls)
+    else:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         connection.request(method, path, body=body, headers=headers or {})
         answer = connection.getresponse()
@@ -185,29 +191,40 @@ def start_gunicorn(cwd, env, log):
 
 
 class Portal:
-    """The portal under gunicorn, started as `make run` starts it, on a port of its own."""
+    """The portal under gunicorn, started as `make run` starts it, on a port of its own (kept when
+    it is started again)."""
 
     def __init__(self, name, env, log_dir, workers=2):
         self.name, self.port = name, free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.error_log = log_dir / f"{name}.log"
         self.access_log = log_dir / f"{name}.access.log"
-        env = {
+        self.env = {
             **env,
             "HOST": "127.0.0.1",
             "PORT": str(self.port),
             "WEB_CONCURRENCY": str(workers),
             "ACCESS_LOG": str(self.access_log),
         }
-        with self.error_log.open("ab") as log:
-            self.process = start_gunicorn(ROOT, env, log)
         self.workers = workers
+        self.start()
+
+    def start(self):
+        with self.error_log.open("ab") as log:
+            self.process = start_gunicorn(ROOT, self.env, log)
+        name, workers = self.name, self.workers
         try:
             wait_for(self.healthy, 30, f"portal {name}")
             wait_for(lambda: len(self.worker_pids()) == workers, 30, f"{workers} workers of {name}")
         except AssertionError:
             self.stop()
             raise AssertionError(f"portal {name} did not start: {self.log_tail()}") from None
+
+    def terminate(self, seconds=40):
+        """SIGTERM to the master alone, as systemd stops a unit with KillMode=mixed; waits until it
+        has exited (gunicorn's graceful_timeout is 30 s)."""
+        os.kill(self.process.pid, signal.SIGTERM)
+        self.process.wait(timeout=seconds)
 
     def healthy(self):
         try:
@@ -231,6 +248,57 @@ class Portal:
 
     def leaked_secrets(self):
         return secret_shaped_lines(self.error_log) + secret_shaped_lines(self.access_log)
+
+
+# nginx's own settings for a private instance: every path in its directory.
+NGINX_MAIN = """\
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log info;
+events {{ worker_connections 256; }}
+http {{
+    client_body_temp_path {dir}/client_body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    include {dir}/{site};
+}}
+"""
+
+
+class Nginx:
+    """Debian's nginx as a private instance: its configuration, logs and temporary files in a
+    directory of its own (`dir`), where the test writes the site file it includes."""
+
+    def __init__(self, binary):
+        self.binary, self.process = binary, None
+        self.workdir = tempfile.TemporaryDirectory(prefix="portal-nginx-")
+        self.dir = Path(self.workdir.name)
+        # nginx's workers run as an unprivileged user and keep their temporary files here.
+        os.chmod(self.dir, 0o755)  # noqa: S103
+
+    def start(self, site, port):
+        """Run nginx with the site file `site` (in `dir`), once `nginx -t` accepts it; it listens on
+        127.0.0.1:`port`."""
+        conf = self.dir / "nginx.conf"
+        conf.write_text(NGINX_MAIN.format(dir=self.dir, site=site))
+        command = [self.binary, "-p", str(self.dir), "-e", f"{self.dir}/error.log", "-c", str(conf)]
+        checked = subprocess.run([*command, "-t", "-q"], capture_output=True, text=True, timeout=30)
+        assert checked.returncode == 0, f"nginx -t refused the configuration: {checked.stderr[-1000:]}"
+        with (self.dir / "stdout.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                [*command, "-g", "daemon off;"], stdout=log, stderr=log, start_new_session=True
+            )
+        wait_for(lambda: listening(port), 10, "nginx")
+
+    def stop(self):
+        """Stop nginx and remove its directory; returns the secret-shaped lines of its logs."""
+        if self.process is not None:
+            stop_process(self.process)
+        leaks = [line for log in self.dir.glob("*.log") for line in secret_shaped_lines(log)]
+        self.workdir.cleanup()
+        return leaks
 
 
 def python_process(script, *args, log):

@@ -3,11 +3,7 @@
 nginx runs the shipped file itself: only its ADDRESS lines and log directory are replaced.
 """
 
-import os
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -18,13 +14,13 @@ from tests.conftest import SECRET_SHAPE
 from tests.system.conftest import MEMORY_SECONDS, nginx_path, seed
 from tests.system.support import (
     ROOT,
+    Nginx,
     Poller,
     basic_auth,
     free_port,
     listening,
     python_process,
     regenerate_key,
-    secret_shaped_lines,
     sign_in,
     stop_process,
     wait_for,
@@ -33,22 +29,6 @@ from tests.system.support import (
 LABEL = "gateway (nginx)"
 pytestmark = [pytest.mark.system("nginx"), pytest.mark.django_db(transaction=True)]
 GATEWAY_CONF = ROOT / "deploy" / "nginx" / "gateway.conf"
-
-# nginx's own settings for a private instance: every path in a directory of the test's.
-MAIN_CONF = """\
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log info;
-events {{ worker_connections 256; }}
-http {{
-    client_body_temp_path {dir}/client_body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    include {dir}/gateway.conf;
-}}
-"""
 
 
 def shipped_config(portal_port, service_port, listen_port, log_dir):
@@ -85,30 +65,13 @@ def service(log_dir):
 
 @pytest.fixture(scope="module")
 def gateway(portal, service):
-    workdir = tempfile.TemporaryDirectory(prefix="gateway-nginx-")
-    directory = workdir.name
-    # nginx's workers run as an unprivileged user and keep their temporary files here.
-    os.chmod(directory, 0o755)  # noqa: S103
-    conf = f"{directory}/nginx.conf"
-    port = free_port()
-    with open(f"{directory}/gateway.conf", "w") as shipped:
-        shipped.write(shipped_config(portal.port, service.port, port, directory))
-    with open(conf, "w") as main:
-        main.write(MAIN_CONF.format(dir=directory))
-    command = [nginx_path(), "-p", directory, "-e", f"{directory}/error.log", "-c", conf]
-    checked = subprocess.run([*command, "-t", "-q"], capture_output=True, text=True, timeout=30)
-    assert checked.returncode == 0, f"nginx -t refused the configuration: {checked.stderr[-1000:]}"
-    with open(f"{directory}/stdout.log", "ab") as log:
-        process = subprocess.Popen(
-            [*command, "-g", "daemon off;"], stdout=log, stderr=log, start_new_session=True
-        )
+    nginx, port = Nginx(nginx_path()), free_port()
+    (nginx.dir / "gateway.conf").write_text(shipped_config(portal.port, service.port, port, nginx.dir))
     try:
-        wait_for(lambda: listening(port), 10, "nginx")
-        yield SimpleNamespace(port=port, access_log=f"{directory}/gateway.access.log")
+        nginx.start("gateway.conf", port)
+        yield SimpleNamespace(port=port, access_log=f"{nginx.dir}/gateway.access.log")
     finally:
-        stop_process(process)
-        leaks = [line for log in Path(directory).glob("*.log") for line in secret_shaped_lines(log)]
-        workdir.cleanup()
+        leaks = nginx.stop()
         assert not leaks, f"secret-shaped values in nginx's logs: {leaks}"
 
 
