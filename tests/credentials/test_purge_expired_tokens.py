@@ -5,9 +5,10 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from accounts.models import Submission
 from credentials import secrets
-from credentials.models import AccessToken, ClientSecret, Lockout, RefreshToken, TokenFamily
-from tests.conftest import issue_access_token, make_group, make_oauth_client, token_identity
+from credentials.models import AccessToken, ClientSecret, Lockout, RefreshToken, Reveal, TokenFamily
+from tests.conftest import issue_access_token, make_group, make_oauth_client, make_user, token_identity
 
 pytestmark = pytest.mark.django_db
 
@@ -75,3 +76,17 @@ def test_expired_families_secrets_and_lockouts_go():
     assert not RefreshToken.objects.filter(family_id=old_family).exists()
     assert ClientSecret.objects.filter(client=client).count() == 1
     assert sorted(Lockout.objects.values_list("address", flat=True)) == ["10.0.0.2", "10.0.0.4"]
+
+
+def test_reveals_and_submissions_go_once_stale(settings):
+    group, user = make_group(), make_user("olivia")
+    stale_reveal = Reveal.objects.seal(user, group, {("x", "primary"): "value"})
+    Reveal.objects.filter(public_id=stale_reveal).update(created_at=past(seconds=settings.REVEAL_SECONDS + 1))
+    fresh_reveal = Reveal.objects.seal(user, group, {("y", "primary"): "value"})
+    Submission.objects.create(key="old", user=user, created_at=past(seconds=settings.SUBMISSION_MEMORY + 1))
+    Submission.objects.create(key="new", user=user)
+
+    purge()
+
+    assert list(Reveal.objects.values_list("public_id", flat=True)) == [fresh_reveal]
+    assert list(Submission.objects.values_list("key", flat=True)) == ["new"]

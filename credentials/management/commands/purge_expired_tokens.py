@@ -5,13 +5,15 @@ from django.db import models, transaction
 from django.db.models import signals
 from django.utils import timezone
 
-from credentials.models import AccessToken, ClientSecret, Lockout, TokenFamily
+from accounts.models import Submission
+from credentials.models import AccessToken, ClientSecret, Lockout, Reveal, TokenFamily
 
 
 class Command(BaseCommand):
     help = (
         "Delete expired access tokens, refresh token families, replaced client secrets past their "
-        "grace period, and failure counters and locks that have run out. Deletes in batches, so "
+        "grace period, failure counters and locks that have run out, values no page came to show, "
+        "and form submissions old enough to forget. Deletes in batches, so "
         "verification keeps serving."
     )
 
@@ -32,6 +34,8 @@ class Command(BaseCommand):
             "refresh token families": TokenFamily.objects.filter(expires_at__lt=now),
             "replaced client secrets": ClientSecret.objects.filter(expires_at__lt=now),
             "lockout counters": Lockout.objects.expired(now),
+            "values waiting to be shown": Reveal.objects.expired(now),
+            "remembered form submissions": Submission.objects.expired(now),
         }
         for label, queryset in expired.items():
             deleted = _delete_in_batches(queryset, batch_size, duty)
