@@ -163,6 +163,14 @@ else:
         }
     }
 
+# Argon2, the hasher Django recommends, for every password set from now on. The PBKDF2 hashers
+# after it still check the passwords stored before, and Django rehashes each with Argon2 when its
+# owner next signs in. What each costs per sign-in: docs/performance.md.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

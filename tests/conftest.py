@@ -96,7 +96,7 @@ def plain_static_storage(settings):
 
 @pytest.fixture(autouse=True)
 def fast_password_hasher(settings):
-    # Each test creates several users; the production PBKDF2 hasher would make that seconds each.
+    # Each test creates several users; the production hasher (Argon2) would make that slow.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
