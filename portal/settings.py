@@ -181,13 +181,17 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "groups:list"
 LOGOUT_REDIRECT_URL = "login"
 
-# Portal sign-in: five wrong passwords for one username from one address lock that pair for
-# 30 minutes (django-axes, counted in the database, so across workers and servers).
+# Portal sign-in (django-axes, counted in the database, so across workers and servers): wrong
+# passwords for one username from one address lock that pair at LOGIN_FAILURE_LIMIT, and wrong
+# passwords for any usernames from one address lock the address at LOGIN_ADDRESS_FAILURE_LIMIT
+# (accounts/lockout.py), each for LOGIN_LOCKOUT_SECONDS.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+AXES_HANDLER = "accounts.lockout.SignInLockout"
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=20)
 AXES_COOLOFF_TIME = timedelta(seconds=env.int("LOGIN_LOCKOUT_SECONDS", default=1800))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
