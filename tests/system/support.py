@@ -5,12 +5,15 @@ Only processes started here are ever signalled, by their own id (or their own pr
 
 import base64
 import contextlib
+import datetime
 import http.client
+import ipaddress
 import json
 import os
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -22,6 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from credentials import secrets
 from credentials.secrets import Kind
@@ -29,6 +36,7 @@ from tests.conftest import SECRET_SHAPE
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
+NGINX_DIR = ROOT / "deploy" / "nginx"
 GRANT = "grant_type=client_credentials"
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 VERSION_FIELD = re.compile(r'name="version" value="(\d+)"')
@@ -299,6 +307,59 @@ class Nginx:
         leaks = [line for log in self.dir.glob("*.log") for line in secret_shaped_lines(log)]
         self.workdir.cleanup()
         return leaks
+
+
+def self_signed_certificate(directory):
+    """A certificate and key for portal.example.com and 127.0.0.1, as portal.conf's TLS server
+    needs; returns a client context that trusts that certificate alone."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "portal.example.com")])
+    now = datetime.datetime.now(datetime.UTC)
+    names = [x509.DNSName("portal.example.com"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    (directory / "portal.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (directory / "portal.key").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    (directory / "portal.key").chmod(0o600)
+    return ssl.create_default_context(cafile=directory / "portal.pem")
+
+
+def shipped_front(directory, servers, port):
+    """deploy/nginx/portal.conf with the test's addresses, certificate and directory: its two app
+    servers (`servers`: the same one twice for a test with one), TLS on 127.0.0.1:`port` (IPv4
+    only), and the shipped portal-proxy.conf beside it."""
+    text = (NGINX_DIR / "portal.conf").read_text()
+    replacements = {
+        "server 127.0.0.1:8001 ": f"server 127.0.0.1:{servers[0].port} ",
+        "server 127.0.0.1:8002 ": f"server 127.0.0.1:{servers[1].port} ",
+        "listen 80;": f"listen 127.0.0.1:{free_port()};",
+        "listen [::]:80;": "",
+        "listen 443 ssl http2;": f"listen 127.0.0.1:{port} ssl http2;",
+        "listen [::]:443 ssl http2;": "",
+        "/etc/ssl/certs/portal.pem": f"{directory}/portal.pem",
+        "/etc/ssl/private/portal.key": f"{directory}/portal.key",
+        "/var/log/nginx/": f"{directory}/",
+        "/etc/nginx/portal-proxy.conf": f"{directory}/portal-proxy.conf",
+    }
+    for old, new in replacements.items():
+        assert old in text, f"{old!r} is expected in portal.conf"
+        text = text.replace(old, new)
+    (directory / "portal.conf").write_text(text)
+    (directory / "portal-proxy.conf").write_text((NGINX_DIR / "portal-proxy.conf").read_text())
 
 
 def python_process(script, *args, log):

@@ -5,26 +5,18 @@ connections, but must answer every connection the kernel had already accepted fo
 servers behind the shipped nginx, restarted in turn under load, fail no request.
 """
 
-import datetime
-import ipaddress
 import re
-import ssl
 import time
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from tests.system.conftest import nginx_path, seed
 from tests.system.load import Client, Load
-from tests.system.support import ROOT, Nginx, free_port, wait_for
+from tests.system.support import Nginx, free_port, self_signed_certificate, shipped_front, wait_for
 
 LABEL = "restarts"
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
 MIXED = ["verify_key", "issue_v2", "page"]
-NGINX_DIR = ROOT / "deploy" / "nginx"
 # nginx's access log (portal.conf's `portal` format): the method, the status, and $upstream_addr,
 # which names every server tried ("127.0.0.1:8001, 127.0.0.1:8002" for a request retried).
 ACCESS_LINE = re.compile(r'"(?P<method>\S+) \S+ [^"]*" (?P<status>\d{3}) \S+ \S+ (?P<upstreams>.*)$')
@@ -71,58 +63,6 @@ def test_sigterm_under_load_answers_every_connection_already_accepted(start_port
     assert not dropped, f"{len(dropped)} connections accepted and then dropped without an answer"
     assert not wrong, f"answers other than success: {wrong}"
     assert refused, "no connection was refused: the load stopped before the server did"
-
-
-def self_signed_certificate(directory):
-    """A certificate and key for portal.example.com and 127.0.0.1, as portal.conf's TLS server
-    needs; returns a client context that trusts that certificate alone."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "portal.example.com")])
-    now = datetime.datetime.now(datetime.UTC)
-    names = [x509.DNSName("portal.example.com"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    (directory / "portal.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    (directory / "portal.key").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    (directory / "portal.key").chmod(0o600)
-    return ssl.create_default_context(cafile=directory / "portal.pem")
-
-
-def shipped_front(directory, servers, port):
-    """deploy/nginx/portal.conf with the test's addresses, certificate and directory: its two app
-    servers, TLS on 127.0.0.1:`port` (IPv4 only), and the shipped portal-proxy.conf beside it."""
-    text = (NGINX_DIR / "portal.conf").read_text()
-    replacements = {
-        "server 127.0.0.1:8001 ": f"server 127.0.0.1:{servers[0].port} ",
-        "server 127.0.0.1:8002 ": f"server 127.0.0.1:{servers[1].port} ",
-        "listen 80;": f"listen 127.0.0.1:{free_port()};",
-        "listen [::]:80;": "",
-        "listen 443 ssl http2;": f"listen 127.0.0.1:{port} ssl http2;",
-        "listen [::]:443 ssl http2;": "",
-        "/etc/ssl/certs/portal.pem": f"{directory}/portal.pem",
-        "/etc/ssl/private/portal.key": f"{directory}/portal.key",
-        "/var/log/nginx/": f"{directory}/",
-        "/etc/nginx/portal-proxy.conf": f"{directory}/portal-proxy.conf",
-    }
-    for old, new in replacements.items():
-        assert old in text, f"{old!r} is expected in portal.conf"
-        text = text.replace(old, new)
-    (directory / "portal.conf").write_text(text)
-    (directory / "portal-proxy.conf").write_text((NGINX_DIR / "portal-proxy.conf").read_text())
 
 
 @pytest.fixture
