@@ -1,21 +1,33 @@
 """Exporting Activity: the Activity tab's download (CSV or JSON Lines for a period) and
 `manage.py export_activity`, which share groups/export.py."""
 
+import base64
 import csv
 import io
 import json
+import os
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 from pytest_django.asserts import assertContains
 
+from credentials import secrets
+from credentials.models import ApiKeyCredential
+from credentials.secrets import Kind
 from groups.export import CHUNK_ROWS
-from groups.models import Action, Activity
+from groups.models import Action, Activity, Membership
 from tests.conftest import (
+    PASSWORD,
     client_for,
+    issue_access_token,
     make_group,
+    make_oauth_client,
+    make_user,
+    versioned,
 )
 
 EXPORT = "/groups/payments/activity/export/"
@@ -288,3 +300,144 @@ def test_the_activity_tab_offers_the_last_30_days_as_csv(cast):
     )
     assertContains(response, '<option value="csv" selected>CSV</option>', html=True)
     assertContains(response, '<option value="jsonl">JSON Lines</option>', html=True)
+
+
+def export_command(**options):
+    out = io.StringIO()
+    call_command("export_activity", stdout=out, **options)
+    return out.getvalue()
+
+
+def test_the_command_exports_the_whole_trail_by_default(cast):
+    event(cast.group, "2026-11-02 09:00:00", "ours")
+    event(make_group("Logistics"), "2026-11-02 10:00:00", "theirs")
+    event(None, "2026-11-02 11:00:00", "olivia", Action.SIGNED_IN)
+    event(None, "2026-10-31 11:00:00", "too early", Action.SIGNED_IN)
+
+    output = export_command(since="2026-11-01")
+
+    assert targets_of_jsonl(output) == ["ours", "theirs", "olivia"]
+    assert [json.loads(line)["group"] for line in output.splitlines()] == ["payments", "logistics", ""]
+
+
+def test_the_command_exports_one_group_even_after_it_was_renamed_or_deleted(cast):
+    event(cast.group, "2026-11-02 09:00:00", "ours")
+    event(cast.group, "2026-11-02 09:30:00", "ours, before a new slug", group_slug="old-payments")
+    event(make_group("Logistics"), "2026-11-02 10:00:00", "theirs")
+    event(None, "2026-11-02 11:00:00", "olivia", Action.SIGNED_IN)
+    event(None, "2026-11-02 12:00:00", "deleted group's", group_slug="archive")
+
+    assert targets_of_jsonl(export_command(since="2026-11-01", group="payments")) == [
+        "ours",
+        "ours, before a new slug",
+    ]
+    assert targets_of_jsonl(export_command(since="2026-11-01", group="archive")) == ["deleted group's"]
+
+
+def test_the_command_writes_csv_to_a_file_only_its_owner_reads(cast, tmp_path):
+    event(cast.group, "2026-11-02 09:00:00", "=ours", actor_name="olivia")
+    path = tmp_path / "trail.csv"
+
+    printed = export_command(since="2026-11-01", until="2026-11-02", format="csv", output=str(path))
+
+    assert printed == ""
+    assert path.read_bytes().decode() == (
+        HEADER + "2026-11-02T09:00:00Z,payments,olivia,api_key.created,created API key,'=ours,1,,\r\n"
+    )
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"since": "last week"}, "--since: Enter a date as YYYY-MM-DD"),
+        (
+            {"since": "2026-11-02", "until": "2026-11-01"},
+            "--until: The end of the period comes before its start.",
+        ),
+        ({"since": "2026-11-01", "format": "xml"}, "--format: Choose a format: csv or jsonl."),
+        ({"since": "2026-11-01", "group": "no-such-group"}, "No group has the slug 'no-such-group'"),
+        (
+            {"since": "2026-11-01", "output": "/no/such/directory/trail.csv"},
+            "Cannot write /no/such/directory",
+        ),
+    ],
+)
+def test_the_command_refuses_bad_input_with_a_clear_error(cast, options, message):
+    with pytest.raises(CommandError, match=message):
+        export_command(**options)
+
+
+def test_the_command_needs_since(db):
+    with pytest.raises(CommandError, match="--since"):
+        export_command()
+
+
+# Every kind of event the audit trail records (issue 13), each produced below by a real request.
+EVERY_KIND = {
+    Action.SIGNED_IN,
+    Action.SIGN_IN_FAILED,
+    Action.SIGN_IN_LOCKED,
+    Action.CLIENT_AUTH_FAILED,
+    Action.TOKEN_REVOKED,
+    Action.ACCESS_REFUSED,
+    Action.ADMIN_CHANGED,
+    Action.GROUP_CREATED,
+    Action.MEMBER_ADDED,
+    Action.MEMBER_ROLE_CHANGED,
+    Action.MEMBER_REMOVED,
+    Action.API_KEY_CREATED,
+}
+
+
+def basic(client_id, secret):
+    return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
+
+
+def here(user=None):
+    """A client at HERE, signed in as `user` through the sign-in page if one is given."""
+    client = Client(REMOTE_ADDR=HERE)
+    if user is not None:
+        expect(302, client.post("/accounts/login/", {"username": user.username, "password": PASSWORD}))
+    return client
+
+
+def expect(status, response):
+    assert response.status_code == status, response.content[:300]
+
+
+def make_every_kind(cast, settings):
+    """Each kind of EVERY_KIND, through the requests a person, a program or an intruder makes."""
+    root = make_user("root", is_staff=True, is_superuser=True)
+    oauth_client, secret = make_oauth_client(cast.group)
+    _, token = issue_access_token(oauth_client)
+    owner, members = here(cast.owner), "/groups/payments/members/"
+    wrong_secret = basic(oauth_client.client_id, secrets.generate(Kind.CLIENT_SECRET))
+
+    for _ in range(settings.AXES_FAILURE_LIMIT + 1):  # failures, then the lockout
+        here().post("/accounts/login/", {"username": "adam", "password": "wrong password"})
+    expect(401, here().post("/v2/tokens", "grant_type=client_credentials", FORM, headers=wrong_secret))
+    revocation, right_secret = urlencode({"token": token}), basic(oauth_client.client_id, secret)
+    expect(200, here().post("/v2/tokens/revoke", revocation, FORM, headers=right_secret))
+    expect(403, here(cast.viewer).post("/groups/payments/api-keys/new/", {"name": "Intruder"}))
+    expect(404, here(cast.outsider).get("/groups/payments/"))
+    expect(302, here(cast.staff).post("/groups/new/", {"name": "Logistics", "owner": "oscar"}))
+    expect(302, owner.post(f"{members}add/", {"username": "root", "role": "viewer"}))
+    membership = Membership.objects.get(group=cast.group, user=root)
+    expect(302, owner.post(versioned(f"{members}root/role/", membership), {"role": "admin"}))
+    expect(302, owner.post(versioned(f"{members}root/remove/", membership)))
+    expect(302, owner.post("/groups/payments/api-keys/new/", {"name": "Billing app"}))
+    admin_delete = f"/admin/credentials/apikeycredential/{ApiKeyCredential.objects.get().pk}/delete/"
+    expect(302, here(root).post(admin_delete, {"post": "yes"}))
+
+
+def test_an_export_of_a_test_run_holds_every_event_kind(cast, settings):
+    since = (timezone.now() - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S")
+    make_every_kind(cast, settings)
+
+    exported = [json.loads(line) for line in export_command(since=since, format="jsonl").splitlines()]
+
+    assert {row["action"] for row in exported} >= EVERY_KIND
+    for row in exported:
+        if row["action"] in EVERY_KIND:
+            assert (bool(row["request_id"]), row["source_address"]) == (True, HERE), row
