@@ -1,7 +1,12 @@
+from datetime import UTC, datetime, time, timedelta
+
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.text import slugify
 
+from groups.export import FORMATS
 from groups.models import RESERVED_SLUGS, Group, Membership, Role
 
 
@@ -90,3 +95,73 @@ class RoleForm(forms.ModelForm):
         if role != Role.OWNER and self.instance.is_last_owner():
             raise forms.ValidationError("A group needs at least one owner.")
         return role
+
+
+class DayOrMomentField(forms.Field):
+    """A day (YYYY-MM-DD) or a moment (YYYY-MM-DDTHH:MM[:SS], UTC unless it carries an offset),
+    as a date or an aware datetime in UTC."""
+
+    widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    default_error_messages = {
+        "invalid": "Enter a date as YYYY-MM-DD, or a time as YYYY-MM-DDTHH:MM:SS (UTC)."
+    }
+
+    def to_python(self, value):
+        value = str(value or "").strip()
+        if not value:
+            return None
+        try:
+            parsed = parse_date(value) or parse_datetime(value)
+            if isinstance(parsed, datetime):
+                parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        except (ValueError, OverflowError):  # well formed but no such day, or out of range in UTC
+            parsed = None
+        if parsed is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return parsed
+
+
+def _days_ago(days):
+    return lambda: timezone.now().astimezone(UTC).date() - timedelta(days=days)
+
+
+class ExportForm(forms.Form):
+    """The period and format of an Activity export, for the tab's Download form and the
+    export_activity command. A day given as `until` counts whole."""
+
+    since = DayOrMomentField(label="From", initial=_days_ago(30))
+    until = DayOrMomentField(label="To", required=False, initial=_days_ago(0))
+    format = forms.ChoiceField(
+        choices=[(name, spec.label) for name, spec in FORMATS.items()],
+        initial="csv",
+        error_messages={"invalid_choice": f"Choose a format: {' or '.join(FORMATS)}."},
+    )
+
+    def clean_since(self):
+        since = self.cleaned_data["since"]
+        return since if isinstance(since, datetime) else datetime.combine(since, time.min, UTC)
+
+    def clean_until(self):
+        until = self.cleaned_data["until"]
+        if until is None:
+            return timezone.now()
+        return until if isinstance(until, datetime) else datetime.combine(until, time.max, UTC)
+
+    def clean(self):
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and until < since:
+            self.add_error("until", "The end of the period comes before its start.")
+        return cleaned
+
+    def period(self, activities):
+        """The rows of an Activity queryset within the period, both ends included."""
+        return activities.filter(
+            created_at__gte=self.cleaned_data["since"], created_at__lte=self.cleaned_data["until"]
+        )
+
+    def filename(self, slug):
+        """activity-<slug>-<first day>-to-<last day>.<extension>"""
+        since, until = self.cleaned_data["since"], self.cleaned_data["until"]
+        extension = FORMATS[self.cleaned_data["format"]].extension
+        return f"activity-{slug}-{since:%Y-%m-%d}-to-{until:%Y-%m-%d}.{extension}"

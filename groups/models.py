@@ -256,7 +256,7 @@ class Activity(models.Model):
 
     Append-only: rows outlive their group (no foreign key constraint; the slug is kept) and, on
     PostgreSQL, a trigger refuses every DELETE and any UPDATE but counting an occurrence or
-    forgetting a deleted user's id (migration 0004, docs/security.md).
+    forgetting a deleted user's id (migration 0005; docs/deploy.md, "The audit trail").
     """
 
     group = models.ForeignKey(

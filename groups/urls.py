@@ -15,4 +15,5 @@ urlpatterns = [
     path("<slug:slug>/members/<username:username>/role/", views.member_role, name="member-role"),
     path("<slug:slug>/members/<username:username>/remove/", views.member_remove, name="member-remove"),
     path("<slug:slug>/activity/", views.activity, name="activity"),
+    path("<slug:slug>/activity/export/", views.activity_export, name="activity-export"),
 ]

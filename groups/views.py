@@ -4,14 +4,16 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, OuterRef, Subquery
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.sessions import recent_password_required
 from accounts.submissions import once
+from groups import export
 from groups.access import group_for, group_for_owner, visible_groups
-from groups.forms import AddMemberForm, GroupForm, RoleForm, seen_version
+from groups.forms import AddMemberForm, ExportForm, GroupForm, RoleForm, seen_version
 from groups.models import EditConflict, Group, Membership, Role
 from groups.responses import conflict
 
@@ -121,8 +123,31 @@ def member_remove(request, slug, username):
     return redirect("groups:members", group.slug)
 
 
+def _render_activity(request, group, form, status=200):
+    page = Paginator(group.activities.all(), ACTIVITY_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"group": group, "page": page, "export_form": form}
+    return render(request, "groups/activity.html", context, status=status)
+
+
 @login_required
 def activity(request, slug):
     group = group_for(request, slug)
-    page = Paginator(group.activities.all(), ACTIVITY_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "groups/activity.html", {"group": group, "page": page})
+    return _render_activity(request, group, ExportForm())
+
+
+@login_required
+@require_GET
+def activity_export(request, slug):
+    """The group's Activity in a period as a CSV or JSON Lines download: what every member
+    already sees on the tab."""
+    group = group_for(request, slug)
+    form = ExportForm(request.GET)
+    if not form.is_valid():
+        return _render_activity(request, group, form, status=400)
+    chunks = export.stream(form.period(group.activities.all()), form.cleaned_data["format"])
+    response = StreamingHttpResponse(
+        chunks, content_type=export.FORMATS[form.cleaned_data["format"]].content_type
+    )
+    response["Content-Disposition"] = f'attachment; filename="{form.filename(group.slug)}"'
+    response["Cache-Control"] = "no-store"
+    return response

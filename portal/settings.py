@@ -207,9 +207,16 @@ if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
     # The gateway's verification subrequest and the load balancer's liveness probe may come over
-    # the private network in plain HTTP; a redirect would only break them. The token endpoints
-    # refuse plain HTTP themselves (credentials.api.base.TokenEndpoint) rather than redirect.
-    SECURE_REDIRECT_EXEMPT = [r"^v1/verify$", r"^healthz$", r"^v1/tokens$", r"^v2/tokens(/revoke)?$"]
+    # the private network in plain HTTP; a redirect would only break them. The token endpoints and
+    # /v1/whoami refuse plain HTTP themselves (credentials.api.base.plain_http_refusal) rather than
+    # redirect after the credential crossed in clear.
+    SECURE_REDIRECT_EXEMPT = [
+        r"^v1/verify$",
+        r"^healthz$",
+        r"^v1/tokens$",
+        r"^v2/tokens(/revoke)?$",
+        r"^v1/whoami$",
+    ]
     SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     # Preloading binds every subdomain of the registered domain to HTTPS in browsers for good:

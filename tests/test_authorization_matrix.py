@@ -116,6 +116,12 @@ MATRIX = {
         "POST": row(200, 200, 200, 404, 200, LOGIN),
         "DELETE": row(200, 200, 200, 404, 200, LOGIN),
     },
+    # A download every member may take; without a period and a format it is the tab with errors.
+    "groups:activity-export": {
+        "GET": row(400, 400, 400, 404, 400, LOGIN),
+        "POST": row(405, 405, 405, 405, 405, LOGIN),
+        "DELETE": row(405, 405, 405, 405, 405, LOGIN),
+    },
     # Credentials. A viewer reads the tab and nothing else; writers get the value in the page.
     "credentials:auth-info": {
         "GET": row(200, 200, 200, 404, 200, LOGIN),

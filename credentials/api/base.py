@@ -128,8 +128,13 @@ class TokenEndpoint(Endpoint):
         return sensitive_post_parameters()(super().as_view(**initkwargs))
 
     def refusal(self, request):
-        # With HTTPS on, plain HTTP is refused, not redirected: a redirect comes after the secret
-        # crossed in clear, and a client that follows it never learns that it did.
-        if settings.SECURE_SSL_REDIRECT and not request.is_secure():
-            return error_response(invalid_request("The token API answers only over HTTPS: use https://."))
-        return None
+        return plain_http_refusal(request, "The token API answers only over HTTPS: use https://.")
+
+
+def plain_http_refusal(request, description):
+    """With HTTPS on, a request carrying a credential over plain HTTP is refused, not redirected:
+    a redirect comes after the credential crossed in clear, and a client that follows it never
+    learns that it did (portal.settings exempts these paths from the redirect)."""
+    if settings.SECURE_SSL_REDIRECT and not request.is_secure():
+        return error_response(invalid_request(description))
+    return None

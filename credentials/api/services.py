@@ -6,7 +6,7 @@ import re
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 
 from credentials.api import schema
-from credentials.api.base import Endpoint, empty_response, json_response
+from credentials.api.base import Endpoint, empty_response, json_response, plain_http_refusal
 from credentials.authentication import unauthorized
 from credentials.verification import identify
 
@@ -15,7 +15,15 @@ class ServiceEndpoint(Endpoint):
     """A service API: an API key or access token first (credentials.verification.identify, refused
     as credential_required refuses), then the method, with `request.identity` the Identity."""
 
+    # Whether a request may come over plain HTTP with HTTPS on (the gateway's check, on the
+    # private network); otherwise it is refused rather than redirected.
+    plain_http = False
+
     def refusal(self, request):
+        if not self.plain_http:
+            refused = plain_http_refusal(request, "This API answers only over HTTPS: use https://.")
+            if refused is not None:
+                return refused
         request.identity = identify(request)
         return unauthorized() if request.identity is None else None
 
@@ -35,6 +43,8 @@ class WhoAmI(ServiceEndpoint):
 
 
 class Verify(ServiceEndpoint):
+    plain_http = True
+
     @extend_schema(
         operation_id="verify",
         summary="Verify a credential (for gateways)",

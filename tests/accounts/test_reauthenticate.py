@@ -70,7 +70,7 @@ def test_show_asks_for_the_password_again_and_copy_gets_its_address(cast, stale)
     assert body["error"] == "reauthentication_required"
     assert body["reauthenticate_url"].startswith(reverse("reauthenticate") + "?next=")
     assert stale.post(show).status_code == 302
-    assert not Activity.objects.filter(action="api_key_shown").exists()
+    assert not Activity.objects.filter(action="api_key.shown").exists()
 
 
 def test_secret_show_and_regenerate_ask_for_the_password_again(cast, stale):

@@ -28,10 +28,12 @@ def admins(transactional_db):
 
 
 def split(answers):
-    """(the answer that changed it, the one refused), from two answers of which one is 200."""
-    statuses = [getattr(answer, "status_code", answer) for answer in answers]
-    assert 200 in statuses and len(set(statuses)) == 2, answers
-    return answers[statuses.index(200)], answers[1 - statuses.index(200)]
+    """(the page the change redirected to, showing the new value; the answer refusing the other),
+    from two answers of which exactly one redirects to the tab with a value to reveal."""
+    won = [a for a in answers if not isinstance(a, Exception) and "?reveal=" in a.get("Location", "")]
+    assert len(won) == 1, answers
+    lost = answers[1 - answers.index(won[0])]
+    return won[0].client.get(won[0]["Location"]), lost
 
 
 @pytest.mark.parametrize("accept, refused", [("application/json", 409), ("text/html", 302)])

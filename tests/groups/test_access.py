@@ -30,6 +30,7 @@ KNOWN_NAMES = {
     "groups:member-role",
     "groups:member-remove",
     "groups:activity",
+    "groups:activity-export",
     "credentials:auth-info",
     "credentials:create-api-key",
     "credentials:show-key",
@@ -41,10 +42,12 @@ KNOWN_NAMES = {
     "credentials:delete-oauth-client",
     "credentials:unlock-oauth-client",
 }
-# Pages a viewer may read; every other group-scoped URL is a write.
+# Pages a viewer may read, and downloads a viewer may take; every other group-scoped URL is a write.
 READ_PAGES = {"groups:members", "groups:activity", "credentials:auth-info"}
-# Actions that accept only POST answer a GET with 405 before looking the group up. That tells an
-# outsider nothing: a group that does not exist gets the same answer (checked below).
+GET_ONLY = {"groups:activity-export"}
+# Actions that accept only POST answer a GET with 405 before looking the group up, and downloads
+# (GET_ONLY) a POST. That tells an outsider nothing: a group that does not exist gets the same
+# answer (checked below).
 POST_ONLY = {
     "groups:member-add",
     "groups:member-role",
@@ -65,7 +68,7 @@ POST_DATA = {
 
 
 GROUP_ROUTES = sorted((name, route) for name, route, _ in url_patterns() if "<slug:slug>" in route)
-WRITE_ROUTES = [(name, route) for name, route in GROUP_ROUTES if name not in READ_PAGES]
+WRITE_ROUTES = [(name, route) for name, route in GROUP_ROUTES if name not in READ_PAGES | GET_ONLY]
 # URLs that address a credential or a member inside the group.
 OBJECT_ROUTES = [
     (name, route) for name, route in GROUP_ROUTES if re.search(r"<\w+:(public_id|username)>", route)
@@ -117,7 +120,7 @@ def state():
 
 def test_matrix_finds_every_known_group_url():
     assert KNOWN_NAMES.issubset(ROUTE_IDS)
-    assert (READ_PAGES | POST_ONLY).issubset(KNOWN_NAMES)
+    assert (READ_PAGES | GET_ONLY | POST_ONLY).issubset(KNOWN_NAMES)
 
 
 @pytest.mark.parametrize(("name", "route"), GROUP_ROUTES, ids=ROUTE_IDS)
@@ -138,11 +141,13 @@ def test_matrix_knows_every_url_argument(name, route):
 @pytest.mark.parametrize(("name", "route"), GROUP_ROUTES, ids=ROUTE_IDS)
 def test_outsider_gets_404_on_post(cast, target, name, route):
     credential, fill = target
-    before = state()
+    client, before = client_for(cast.outsider), state()
 
-    response = client_for(cast.outsider).post(url_for(name, route, **fill), POST_DATA)
+    response = client.post(url_for(name, route, **fill), POST_DATA)
+    missing = client.post(url_for(name, route, **{**fill, "slug": "no-such-group"}), POST_DATA)
 
-    assert response.status_code == 404
+    assert response.status_code == (405 if name in GET_ONLY else 404)
+    assert missing.status_code == response.status_code
     assert state() == before
     assert ApiKeyCredential.objects.filter(pk=credential.pk).exists()
 

@@ -17,7 +17,7 @@ from django.test import Client, RequestFactory
 from credentials.models import AccessToken
 from credentials.secrets import Kind, generate
 from portal.views import server_error
-from tests.conftest import PASSWORD, client_for, make_oauth_client
+from tests.conftest import PASSWORD, client_for, make_api_key, make_oauth_client
 
 ROOT = Path(__file__).resolve().parents[2]
 EVIL = "https://evil.example"
@@ -190,6 +190,19 @@ def test_plain_http_is_redirected_except_the_gateway_check_and_liveness(cast, ht
     assert response["Location"] == "https://portal.example.com/groups/"
     assert plain.get("/healthz").status_code == 200
     assert plain.get("/v1/verify").status_code == 401
+
+
+def test_plain_http_to_whoami_is_refused_not_redirected(cast, https_settings):
+    """A key sent in clear is refused, so that the client learns it; a redirect would hide it."""
+    _, values = make_api_key(cast.group)
+    plain = Client(HTTP_HOST="portal.example.com")
+
+    response = plain.get("/v1/whoami", headers={"X-Api-Key": values["primary"]})
+
+    assert response.status_code == 400
+    assert "Location" not in response
+    assert response.json()["error_description"] == "This API answers only over HTTPS: use https://."
+    assert https_client().get("/v1/whoami", headers={"X-Api-Key": values["primary"]}).status_code == 200
 
 
 @pytest.mark.parametrize(

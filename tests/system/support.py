@@ -392,7 +392,7 @@ def sign_in(portal, username, password):
 def regenerate_key(portal, browser, group_slug, public_id, slot="primary"):
     """Regenerate a key as an administrator does: the confirmation page, then its form's POST.
 
-    Returns the new value, read from the page that shows it.
+    Returns the new value, read from the page the POST redirects to.
     """
     url = f"{portal.url}/groups/{group_slug}/api-keys/{public_id}/{slot}/regenerate/"
     confirmation = browser.get(url, timeout=10)
@@ -401,8 +401,10 @@ def regenerate_key(portal, browser, group_slug, public_id, slot="primary"):
     version = VERSION_FIELD.search(confirmation.text).group(1)
     data = {"csrfmiddlewaretoken": token, "version": version}
     answer = browser.post(url, data=data, allow_redirects=False, timeout=10)
-    assert answer.status_code == 200, f"regenerate answered {answer.status_code}"
-    values = set(SECRET_SHAPE.findall(answer.text))
+    assert answer.status_code == 302, f"regenerate answered {answer.status_code}"
+    # Post/Redirect/Get: the tab it redirects to shows the new value, once.
+    page = browser.get(portal.url + answer.headers["Location"], timeout=10)
+    values = set(SECRET_SHAPE.findall(page.text))
     assert len(values) == 1, "the page after Regenerate shows exactly one value in clear"
     return values.pop()
 

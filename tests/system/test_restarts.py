@@ -19,7 +19,9 @@ pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
 MIXED = ["verify_key", "issue_v2", "page"]
 # nginx's access log (portal.conf's `portal` format): the method, the status, and $upstream_addr,
 # which names every server tried ("127.0.0.1:8001, 127.0.0.1:8002" for a request retried).
-ACCESS_LINE = re.compile(r'"(?P<method>\S+) \S+ [^"]*" (?P<status>\d{3}) \S+ \S+ (?P<upstreams>.*)$')
+ACCESS_LINE = re.compile(
+    r'"(?P<method>\S+) \S+ [^"]*" (?P<status>\d{3}) \S+ \S+ (?P<upstreams>.*) (?P<request_id>[0-9a-f]{32})$'
+)
 # What nginx's error log says when a server drops a request it had accepted, or when none is left.
 DROPPED = ("reset by peer", "prematurely closed", "no live upstreams")
 
