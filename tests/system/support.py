@@ -20,6 +20,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urljoin
 
 import requests
 
@@ -329,9 +330,10 @@ def sign_in(portal, username, password):
 
 
 def regenerate_key(portal, browser, group_slug, public_id, slot="primary"):
-    """Regenerate a key as an administrator does: the confirmation page, then its form's POST.
+    """Regenerate a key as an administrator does: the confirmation page, then its form's POST,
+    which redirects to the tab showing the new value once.
 
-    Returns the new value, read from the page that shows it.
+    Returns the new value, read from that page.
     """
     url = f"{portal.url}/groups/{group_slug}/api-keys/{public_id}/{slot}/regenerate/"
     confirmation = browser.get(url, timeout=10)
@@ -340,7 +342,9 @@ def regenerate_key(portal, browser, group_slug, public_id, slot="primary"):
     version = VERSION_FIELD.search(confirmation.text).group(1)
     data = {"csrfmiddlewaretoken": token, "version": version}
     answer = browser.post(url, data=data, allow_redirects=False, timeout=10)
-    assert answer.status_code == 200, f"regenerate answered {answer.status_code}"
+    assert answer.status_code == 302, f"regenerate answered {answer.status_code}"
+    assert "?reveal=" in answer.headers["Location"], "regenerate redirects to the value to reveal"
+    answer = browser.get(urljoin(portal.url, answer.headers["Location"]), timeout=10)
     values = set(SECRET_SHAPE.findall(answer.text))
     assert len(values) == 1, "the page after Regenerate shows exactly one value in clear"
     return values.pop()
