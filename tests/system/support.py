@@ -253,7 +253,7 @@ class Portal:
 
 # nginx's own settings for a private instance: every path in its directory.
 NGINX_MAIN = """\
-worker_processes 1;
+{modules}worker_processes 1;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log info;
 events {{ worker_connections 256; }}
@@ -272,8 +272,9 @@ class Nginx:
     """Debian's nginx as a private instance: its configuration, logs and temporary files in a
     directory of its own (`dir`), where the test writes the site file it includes."""
 
-    def __init__(self, binary):
-        self.binary, self.process = binary, None
+    def __init__(self, binary, modules=()):
+        """`modules`: paths of dynamic modules to load, as Debian's modules-enabled/ does."""
+        self.binary, self.process, self.modules = binary, None, modules
         self.workdir = tempfile.TemporaryDirectory(prefix="portal-nginx-")
         self.dir = Path(self.workdir.name)
         # nginx's workers run as an unprivileged user and keep their temporary files here.
@@ -283,7 +284,8 @@ class Nginx:
         """Run nginx with the site file `site` (in `dir`), once `nginx -t` accepts it; it listens on
         127.0.0.1:`port`."""
         conf = self.dir / "nginx.conf"
-        conf.write_text(NGINX_MAIN.format(dir=self.dir, site=site))
+        modules = "".join(f"load_module {module};\n" for module in self.modules)
+        conf.write_text(NGINX_MAIN.format(modules=modules, dir=self.dir, site=site))
         command = [self.binary, "-p", str(self.dir), "-e", f"{self.dir}/error.log", "-c", str(conf)]
         checked = subprocess.run([*command, "-t", "-q"], capture_output=True, text=True, timeout=30)
         assert checked.returncode == 0, f"nginx -t refused the configuration: {checked.stderr[-1000:]}"
