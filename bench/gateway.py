@@ -133,8 +133,12 @@ def portal_calls(log, offset):
         return lines.read().count(b" verify=MISS")
 
 
-def children(pid):
-    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+def nginx_processes(master):
+    """nginx's master, workers and cache manager: not the cache loader, which exits a minute after
+    the start."""
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    lasting = [pid for pid in children if b"cache loader" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    return [master, *map(int, lasting)]
 
 
 def cpu_seconds(pids):
@@ -152,7 +156,7 @@ def measure(*, api_key, portal_port, first_port, wrk, seconds, runs, wait_for_po
     the portal (`portal_pids()`) spent per request, in microseconds, and the portal calls per
     second. CPU per request moves much less than req/s when other work shares the machine."""
     process, ports, directory = start(portal_port, first_port, wait_for_port)
-    nginx_pids = [process.pid, *children(process.pid)]
+    nginx_pids = nginx_processes(process.pid)
     options = ["-H", f"X-Api-Key: {api_key}"]
     log = directory / "gateway.access.log"
     results = {}
