@@ -44,11 +44,15 @@ REFUSED_WITHIN_SECONDS = 2.0
 REPEATS = 100
 # A cache entry's key, as gateway.js makes it: a SHA-256 and the half second.
 DIGEST_KEY = re.compile(rb"\nKEY: [0-9a-f]{64}:\d+\n")
+# A gateway.js whose key cannot be made, as if njs failed.
+FAILING_JS = """function verify_cache_key(r) { throw new Error('no key'); }
+export default { verify_cache_key };
+"""
 
 
-def shipped_config(portal_port, service_port, listen_port, work_dir):
+def shipped_config(portal_port, service_port, listen_port, work_dir, js=GATEWAY_JS):
     """deploy/nginx/gateway.conf with its three addresses, and its log directory, cache directory
-    and gateway.js replaced (the logs and the cache go to `work_dir`)."""
+    and gateway.js (by `js`) replaced (the logs and the cache go to `work_dir`)."""
     text = GATEWAY_CONF.read_text()
     replacements = {
         "server 127.0.0.1:8000;": f"server 127.0.0.1:{portal_port};",
@@ -56,7 +60,7 @@ def shipped_config(portal_port, service_port, listen_port, work_dir):
         "listen 80;": f"listen 127.0.0.1:{listen_port};",
         "/var/log/nginx/": f"{work_dir}/",
         "/run/nginx-gateway-verify ": f"{work_dir}/verify-cache ",
-        "/etc/nginx/gateway.js;": f"{GATEWAY_JS};",
+        "/etc/nginx/gateway.js;": f"{js};",
     }
     for old, new in replacements.items():
         assert text.count(old) == 1, f"{old!r} is expected once in {GATEWAY_CONF}"
@@ -81,10 +85,16 @@ def service(log_dir):
     stop_process(process)
 
 
-@pytest.fixture(scope="module")
-def gateway(portal, service):
+@contextlib.contextmanager
+def shipped_gateway(portal, service, js_text=None):
+    """nginx running the shipped gateway.conf in front of `service`, asking `portal`; with
+    `js_text` in place of gateway.js if given."""
     nginx, port = Nginx(nginx_path(), modules=[NJS_MODULE]), free_port()
-    (nginx.dir / "gateway.conf").write_text(shipped_config(portal.port, service.port, port, nginx.dir))
+    js = GATEWAY_JS
+    if js_text is not None:
+        js = nginx.dir / "gateway.js"
+        js.write_text(js_text)
+    (nginx.dir / "gateway.conf").write_text(shipped_config(portal.port, service.port, port, nginx.dir, js))
     try:
         nginx.start("gateway.conf", port)
         yield SimpleNamespace(
@@ -96,6 +106,12 @@ def gateway(portal, service):
     finally:
         leaks = nginx.stop()
         assert not leaks, f"secret-shaped values in nginx's logs: {leaks}"
+
+
+@pytest.fixture(scope="module")
+def gateway(portal, service):
+    with shipped_gateway(portal, service) as running:
+        yield running
 
 
 def test_no_credential_is_refused_before_the_service(gateway, service, traffic):
@@ -228,6 +244,16 @@ def test_cache_files_hold_a_digest_never_the_credential(gateway, portal, traffic
     logs = gateway.error_log.read_text() + gateway.access_log.read_text()
     assert key not in logs and token not in logs
     traffic.figures.append(f"{len(entries)} cache files, each keyed by a SHA-256, no credential in them")
+
+
+def test_a_request_whose_cache_key_cannot_be_made_is_never_answered_from_the_cache(portal, service, traffic):
+    data = seed()
+    with shipped_gateway(portal, service, js_text=FAILING_JS) as unkeyed:
+        traffic.send(unkeyed.port, "GET", "/orders", {"X-Api-Key": data.keys["primary"]}, expect=200)
+        # Without gateway.conf's guard, both would get the 204 above, cached under the empty key.
+        traffic.send(unkeyed.port, "GET", "/orders", {"X-Api-Key": "gpk_wrong"}, expect=401)
+        traffic.send(unkeyed.port, "GET", "/orders", expect=401)
+        assert not [path for path in unkeyed.cache_dir.rglob("*") if path.is_file()]
 
 
 def test_a_credential_in_the_query_string_is_refused_and_not_logged(gateway, traffic):
