@@ -5,6 +5,10 @@ gunicorn with production-like settings (DEBUG off, no access log), runs every sc
 for DURATION seconds each, and reports the median run of each: requests/s, p50, p99, errors and
 the ratio to scenario 0, printed as a table and written to bench-results.json.
 
+Scenario 8 (bench/gateway.py) puts Debian's nginx with deploy/nginx/gateway.conf in front of a
+service, asking this gunicorn, and measures protected requests with and without the gateway's
+verification cache against nginx answering a static 204; its ratios are to that 204.
+
 Every scenario but one is driven by CONNECTIONS connections in a closed loop, as gateways and
 applications would call. Scenario 7, the Authentication Information tab, is a page people open:
 it is driven with one connection per core (PAGE_CONNECTIONS), so that its latency is the page's
@@ -39,9 +43,10 @@ WORKERS = os.environ.get("WEB_CONCURRENCY", "")
 REFRESH_CHAINS = 64
 SCALE = int(os.environ.get("SCALE") or 0)
 SCALE_SCENARIOS = ("0 ", "1 ", "2 ", "4 ")
-# The scenarios to run, by number ("0456"): all of them unless set. Scenario 0 is always run, as
-# every ratio is to it.
+# The scenarios to run, by number ("0456", "8"): all of them unless set. Scenario 0 runs with any
+# of 1-7, as their ratios are to it.
 ONLY = os.environ.get("BENCH_ONLY", "")
+GATEWAY_SCENARIO = "8"
 
 
 def django_setup(database_url):
@@ -178,10 +183,10 @@ def parse_wrk(output):
     return {"rps": requests, "p50_ms": latency_ms("50"), "p99_ms": latency_ms("99"), "errors": errors}
 
 
-def run_wrk(path, options, script_args, seconds=DURATION, connections=CONNECTIONS):
+def run_wrk(path, options, script_args, seconds=DURATION, connections=CONNECTIONS, port=PORT):
     threads = min(THREADS, connections)
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", *options]
-    command.append(f"http://127.0.0.1:{PORT}{path}")
+    command.append(f"http://127.0.0.1:{port}{path}")
     if script_args:
         command += ["--", *script_args]
     result = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60)
@@ -271,20 +276,58 @@ def main():
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{workdir / 'bench.sqlite3'}"
     django_setup(database_url)
     seeded = seed(workdir)
-    everything = [s for s in scenarios(seeded, workdir) if not ONLY or s[0][0] in "0" + ONLY]
+    everything = selected(scenarios(seeded, workdir))
     collect_static()
     log = (workdir / "gunicorn.log").open("w")
     print(f"server log: {log.name}")
     server = start_server(database_url, log)
     try:
         check_page(seeded)
-        runs = measure(seeded, everything, server, paired=True)
+        runs = measure(seeded, everything, server, paired=True) if everything else {}
         memory = worker_memory_mb(server)
+        gateway_runs = measure_gateway(seeded, server)
     finally:
         stop_server(server)
-    report(runs, memory, database_url)
+    report(runs, memory, database_url, gateway_runs)
     if SCALE:
         at_scale(database_url, log, seeded, [s for s in everything if s[0].startswith(SCALE_SCENARIOS)])
+
+
+def selected(every):
+    """The scenarios BENCH_ONLY names among `every` (all of them unless set), scenario 0 first."""
+    if not ONLY:
+        return every
+    named = [s for s in every if s[0][0] in ONLY and s[0][0] != "0"]
+    return every[:1] + named if named or "0" in ONLY else []
+
+
+def measure_gateway(seeded, server):
+    """Scenario 8 (bench/gateway.py), unless BENCH_ONLY leaves it out or nginx is missing."""
+    if ONLY and GATEWAY_SCENARIO not in ONLY:
+        return {}
+    import gateway
+
+    reason = gateway.missing()
+    if reason:
+        print(f"scenario 8 skipped: {reason}")
+        return {}
+
+    def wrk(port, options, seconds=DURATION):
+        return run_wrk("/orders", options, [], seconds=seconds, port=port)
+
+    def portal_pids():
+        return [server.pid, *map(int, workers_of(server))]
+
+    return gateway.measure(
+        api_key=seeded["api_key"],
+        portal_port=PORT,
+        first_port=PORT + 1,
+        wrk=wrk,
+        seconds=DURATION,
+        runs=RUNS,
+        wait_for_port=wait_for_port,
+        portal_pids=portal_pids,
+    )
 
 
 def at_scale(database_url, log, seeded, subset):
@@ -361,17 +404,34 @@ def with_ratios(runs):
     return median
 
 
-def report(runs, memory, database_url):
-    median = with_ratios(runs)
+def print_table(median):
+    if not median:
+        return
     print(f"\n{'scenario':40} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'ratio':>6}")
     for name, result in median.items():
         print(
             f"{name:40} {result['rps']:9.0f} {result['p50_ms']:8.2f} {result['p99_ms']:8.2f} "
             f"{result['errors']:7d} {result['ratio']:6.2f}"
         )
+
+
+def report(runs, memory, database_url, gateway_runs):
+    median = with_ratios(runs) if runs else {}
+    print_table(median)
     page = next((r for name, r in median.items() if name.startswith(PAGE_SCENARIO)), None)
     if page:
         print(f"(scenario 7 with {page['connections']} connections, the others with {CONNECTIONS})")
+    gateway_median = with_ratios(gateway_runs) if gateway_runs else {}
+    if gateway_median:
+        print_table(gateway_median)
+        print("(ratios to nginx's static 204, paired by round)")
+        print(f"\n{'scenario':40} {'nginx CPU µs/req':>17} {'portal CPU µs/req':>18} {'portal calls/s':>15}")
+        for name, result in gateway_median.items():
+            calls = result.get("portal_calls_per_s")
+            print(
+                f"{name:40} {result['nginx_cpu_us']:17.1f} {result['portal_cpu_us']:18.1f} "
+                f"{'' if calls is None else f'{calls:.0f}':>15}"
+            )
     print(f"\nlargest gunicorn worker after the bench: {memory:.0f} MB resident")
     results = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
@@ -386,6 +446,7 @@ def report(runs, memory, database_url):
         "median": median,
         "all_runs": runs,
         "spread": {name: round(statistics.pstdev(r["rps"] for r in rs), 1) for name, rs in runs.items()},
+        "gateway": {"median": gateway_median, "all_runs": gateway_runs},
     }
     (ROOT / "bench-results.json").write_text(json.dumps(results, indent=2) + "\n")
     print("written to bench-results.json")

@@ -2,8 +2,9 @@
 
 They need what several processes can share: PostgreSQL (DATABASE_URL) and Redis (REDIS_URL).
 Elsewhere, as on the embedded SQLite defaults, they are skipped with the reason printed, and so
-are tests whose tool is missing (nginx, PostgreSQL's initdb). Tests marked `system(sqlite=True)`
-run on SQLite too: there their servers share a database file of the test's own (`serve_client`).
+are tests whose tool is missing (nginx, its njs module, PostgreSQL's initdb). Tests marked
+`system(sqlite=True)` run on SQLite too: there their servers share a database file of the test's
+own (`serve_client`).
 REQUIRE_SYSTEM=1 (set by .ci/run for its PostgreSQL run) turns every such skip into a failure.
 
 The servers use pytest-django's test database: data a test makes through the ORM under
@@ -41,6 +42,10 @@ def nginx_path():
     return found if os.path.exists(found) else None
 
 
+# njs, from Debian's libnginx-mod-http-js: the gateway's cache key (deploy/nginx/gateway.js).
+NJS_MODULE = "/usr/lib/nginx/modules/ngx_http_js_module.so"
+
+
 def initdb_path():
     """PostgreSQL's initdb from Debian's packages (newest major version), or None."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
@@ -59,6 +64,8 @@ def _missing(tool):
     """Why tests needing `tool` cannot run here, or None."""
     if tool == "nginx" and nginx_path() is None:
         return "no nginx: install Debian's nginx package"
+    if tool == "njs" and not os.path.exists(NJS_MODULE):
+        return "no njs module for nginx: install Debian's libnginx-mod-http-js package"
     if tool == "initdb":
         if initdb_path() is None:
             return "no /usr/lib/postgresql/*/bin/initdb: install Debian's postgresql package"

@@ -23,6 +23,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urljoin
 
 import requests
 from cryptography import x509
@@ -260,7 +261,7 @@ class Portal:
 
 # nginx's own settings for a private instance: every path in its directory.
 NGINX_MAIN = """\
-worker_processes 1;
+{modules}worker_processes 1;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log info;
 events {{ worker_connections 256; }}
@@ -279,8 +280,9 @@ class Nginx:
     """Debian's nginx as a private instance: its configuration, logs and temporary files in a
     directory of its own (`dir`), where the test writes the site file it includes."""
 
-    def __init__(self, binary):
-        self.binary, self.process = binary, None
+    def __init__(self, binary, modules=()):
+        """`modules`: paths of dynamic modules to load, as Debian's modules-enabled/ does."""
+        self.binary, self.process, self.modules = binary, None, modules
         self.workdir = tempfile.TemporaryDirectory(prefix="portal-nginx-")
         self.dir = Path(self.workdir.name)
         # nginx's workers run as an unprivileged user and keep their temporary files here.
@@ -290,7 +292,8 @@ class Nginx:
         """Run nginx with the site file `site` (in `dir`), once `nginx -t` accepts it; it listens on
         127.0.0.1:`port`."""
         conf = self.dir / "nginx.conf"
-        conf.write_text(NGINX_MAIN.format(dir=self.dir, site=site))
+        modules = "".join(f"load_module {module};\n" for module in self.modules)
+        conf.write_text(NGINX_MAIN.format(modules=modules, dir=self.dir, site=site))
         command = [self.binary, "-p", str(self.dir), "-e", f"{self.dir}/error.log", "-c", str(conf)]
         checked = subprocess.run([*command, "-t", "-q"], capture_output=True, text=True, timeout=30)
         assert checked.returncode == 0, f"nginx -t refused the configuration: {checked.stderr[-1000:]}"
@@ -390,9 +393,10 @@ def sign_in(portal, username, password):
 
 
 def regenerate_key(portal, browser, group_slug, public_id, slot="primary"):
-    """Regenerate a key as an administrator does: the confirmation page, then its form's POST.
+    """Regenerate a key as an administrator does: the confirmation page, then its form's POST,
+    which redirects to the tab showing the new value once.
 
-    Returns the new value, read from the page the POST redirects to.
+    Returns the new value, read from that page.
     """
     url = f"{portal.url}/groups/{group_slug}/api-keys/{public_id}/{slot}/regenerate/"
     confirmation = browser.get(url, timeout=10)
@@ -402,9 +406,9 @@ def regenerate_key(portal, browser, group_slug, public_id, slot="primary"):
     data = {"csrfmiddlewaretoken": token, "version": version}
     answer = browser.post(url, data=data, allow_redirects=False, timeout=10)
     assert answer.status_code == 302, f"regenerate answered {answer.status_code}"
-    # Post/Redirect/Get: the tab it redirects to shows the new value, once.
-    page = browser.get(portal.url + answer.headers["Location"], timeout=10)
-    values = set(SECRET_SHAPE.findall(page.text))
+    assert "?reveal=" in answer.headers["Location"], "regenerate redirects to the value to reveal"
+    answer = browser.get(urljoin(portal.url, answer.headers["Location"]), timeout=10)
+    values = set(SECRET_SHAPE.findall(answer.text))
     assert len(values) == 1, "the page after Regenerate shows exactly one value in clear"
     return values.pop()
 
