@@ -31,6 +31,13 @@ def shown(page, slot):
     return page.locator(f'[data-secret="{slot}"]').inner_text()
 
 
+def copied(page, slot):
+    """The value as the administrator copies it: the row's Copy button, then the clipboard."""
+    key_row(page, slot).get_by_role("button", name="Copy").click()
+    page.get_by_text("copied to the clipboard").wait_for()
+    return page.evaluate("navigator.clipboard.readText()")
+
+
 def reload_back_forward(page):
     """What an administrator may do next: reload the result, go back, come forward again."""
     page.reload()
@@ -53,7 +60,8 @@ def test_create_then_reload_back_forward_and_submit_again(page, owner):
     page.goto("/groups/payments/api-keys/new/")
     page.get_by_label("Name").fill("Billing service")
     page.get_by_role("button", name="Create").click()
-    primary, secondary = shown(page, "primary"), shown(page, "secondary")
+    primary, secondary = copied(page, "primary"), shown(page, "secondary")
+    assert primary.startswith("gpk_")
     assert page.url.endswith("/groups/payments/?reveal=" + page.url.rpartition("=")[2])
 
     reload_back_forward(page)
@@ -84,7 +92,8 @@ def test_regenerate_then_reload_back_forward(page, owner):
     page.goto("/groups/payments/")
     key_row(page, "primary").get_by_role("link", name="Regenerate").click()
     page.locator("dialog[open]").get_by_role("button", name="Regenerate").click()
-    primary = shown(page, "primary")
+    primary = copied(page, "primary")
+    assert primary.startswith("gpk_")
 
     reload_back_forward(page)
     shot(page, "resubmit-regenerate")
