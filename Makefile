@@ -23,9 +23,7 @@ migrate: $(VENV)/.runtime .env
 run: migrate
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py ensure_admin
-	@$(PY) -c "import environ; e = environ.Env(); environ.Env.read_env('.env'); \
-	print(f\"\nPortal: http://{e.str('HOST', default='127.0.0.1')}:{e.int('PORT', default=8000)}/\n\")"
-	$(VENV)/bin/gunicorn --config gunicorn.conf.py
+	$(PY) portal/pools.py
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

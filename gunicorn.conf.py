@@ -17,11 +17,18 @@ env = environ.Env()
 environ.Env.read_env(".env")
 
 bind = f"{env.str('HOST', default='127.0.0.1')}:{env.int('PORT', default=8000)}"
-# Sync workers, one per core on SQLite and two per core on PostgreSQL, measured best on the hot
-# paths (docs/performance.md, "Worker class"): a worker waiting for PostgreSQL leaves its core to
-# another, where SQLite answers in the worker's own process.
+# POOL=api serves the API alone, POOL=portal the pages (and the API too, where nothing routes it
+# away): two servers, so that sign-ins and pages never hold the API's workers (docs/deploy.md).
+pool = env.str("POOL", default="portal")
+proc_name = f"portal-{pool}"
+# The API's sync workers: one per core on SQLite and two per core on PostgreSQL, measured best on
+# the hot paths (docs/performance.md, "Worker class"): a worker waiting for PostgreSQL leaves its
+# core to another, where SQLite answers in the worker's own process. The portal's: two.
 _per_core = 2 if env.str("DATABASE_URL", default="").startswith(("postgres:", "postgresql:", "pgsql:")) else 1
-workers = env.int("WEB_CONCURRENCY", default=_per_core * (os.cpu_count() or 2))
+workers = env.int("WEB_CONCURRENCY", default=_per_core * (os.cpu_count() or 2) if pool == "api" else 2)
+# The portal's processes run at this niceness: when both pools want the processor, the API's get
+# it first, so a storm of sign-ins (each an Argon2 hash) slows the portal, not verification.
+portal_nice = env.int("PORTAL_NICE", default=10)
 # The sync class is DrainingSyncWorker (below): gunicorn's, emptying its queue when the server stops.
 worker_class = env.str("GUNICORN_WORKER_CLASS", default="sync")
 threads = env.int("GUNICORN_THREADS", default=1)
@@ -99,6 +106,11 @@ def ignores_new_handshakes(listener):
         return bool(listener.getsockopt(socket.SOL_SOCKET, SO_GET_FILTER, 64))
     except OSError:
         return False
+
+
+def on_starting(server):
+    if pool == "portal" and portal_nice > 0:
+        os.nice(portal_nice)  # the workers inherit it
 
 
 def when_ready(server):

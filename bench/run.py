@@ -38,7 +38,9 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 # Scenario 7's connections; empty means one per gunicorn worker.
 PAGE_CONNECTIONS = os.environ.get("BENCH_PAGE_CONNECTIONS", "")
 PAGE_SCENARIO = "7 "
+# The portal pool's port; the API pool listens on the one below (docs/deploy.md, "Two pools").
 PORT = int(os.environ.get("BENCH_PORT", "18765"))
+API_PORT = PORT - 1
 WORKERS = os.environ.get("WEB_CONCURRENCY", "")
 REFRESH_CHAINS = 64
 SCALE = int(os.environ.get("SCALE") or 0)
@@ -108,35 +110,47 @@ def scenarios(seeded, workdir):
     basic = base64.b64encode(seeded["basic"].encode()).decode()
     lua = ROOT / "bench"
     form = "application/x-www-form-urlencoded"
+    # Scenario 0 and the page are the portal pool's; the API's scenarios are the API pool's.
     return [
-        ("0 do-nothing view (/healthz)", "/healthz", [], []),
-        ("1 verify, X-Api-Key", "/v1/verify", ["-H", f"X-Api-Key: {seeded['api_key']}"], []),
-        ("2 verify, X-Access-Token", "/v1/verify", ["-H", f"X-Access-Token: {seeded['access_token']}"], []),
-        ("3 whoami, X-Api-Key", "/v1/whoami", ["-H", f"X-Api-Key: {seeded['api_key']}"], []),
+        ("0 do-nothing view (/healthz)", "/healthz", [], [], PORT),
+        ("1 verify, X-Api-Key", "/v1/verify", ["-H", f"X-Api-Key: {seeded['api_key']}"], [], API_PORT),
+        (
+            "2 verify, X-Access-Token",
+            "/v1/verify",
+            ["-H", f"X-Access-Token: {seeded['access_token']}"],
+            [],
+            API_PORT,
+        ),
+        ("3 whoami, X-Api-Key", "/v1/whoami", ["-H", f"X-Api-Key: {seeded['api_key']}"], [], API_PORT),
         (
             "4 POST /v2/tokens",
             "/v2/tokens",
             ["-H", f"Authorization: Basic {basic}", "-s", str(lua / "post.lua")],
             ["/v2/tokens", form, str(workdir / "v2.body")],
+            API_PORT,
         ),
         (
             "5 POST /v1/tokens",
             "/v1/tokens",
             ["-s", str(lua / "post.lua")],
             ["/v1/tokens", "application/json", str(workdir / "v1.body")],
+            API_PORT,
         ),
         (
             "6 PATCH /v1/tokens",
             "/v1/tokens",
             ["-s", str(lua / "refresh.lua")],
             [str(seeded["pool"]), str(THREADS)],
+            API_PORT,
         ),
         (
             "7 Authentication Information, 50+50",
             "/groups/bench/",
             ["-H", f"Cookie: sessionid={seeded['session']}"],
             [],
+            PORT,
         ),
+        ("a do-nothing view, API pool (/healthz)", "/healthz", [], [], API_PORT),
     ]
 
 
@@ -150,22 +164,35 @@ def wait_for_port(port, seconds=30):
     raise RuntimeError(f"gunicorn did not listen on {port}")
 
 
-def start_server(database_url, log, **extra_env):
-    env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "false", "PORT": str(PORT), **extra_env}
-    env["HOST"] = "127.0.0.1"
-    env["ACCESS_LOG"] = "off"
-    if WORKERS:
-        env["WEB_CONCURRENCY"] = WORKERS
-    server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "--config", str(ROOT / "gunicorn.conf.py")],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-        start_new_session=True,
-    )
-    wait_for_port(PORT)
-    return server
+class Pools:
+    """The two gunicorn servers, as production runs them: the portal pool on PORT and the API pool
+    on API_PORT. Both at the same niceness unless `extra_env` says otherwise (PORTAL_NICE), so that
+    scenario 0 is not slowed against wrk and every ratio is to the same stack's do-nothing view."""
+
+    def __init__(self, database_url, log, **extra_env):
+        env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "false", "PORTAL_NICE": "0", **extra_env}
+        env["HOST"] = "127.0.0.1"
+        env["ACCESS_LOG"] = "off"
+        if WORKERS:
+            env["WEB_CONCURRENCY"] = WORKERS
+        command = [str(ROOT / ".venv/bin/gunicorn"), "--config", str(ROOT / "gunicorn.conf.py")]
+        self.portal, self.api = (
+            subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env={**env, "POOL": pool, "PORT": str(port)},
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                start_new_session=True,
+            )
+            for pool, port in (("portal", PORT), ("api", API_PORT))
+        )
+        wait_for_port(PORT)
+        wait_for_port(API_PORT)
+
+    def stop(self):
+        for server in (self.portal, self.api):
+            stop_server(server)
 
 
 def parse_wrk(output):
@@ -214,8 +241,8 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def worker_memory_mb(server):
-    children = workers_of(server)
+def worker_memory_mb(*servers):
+    children = [pid for server in servers for pid in workers_of(server)]
     sizes = []
     for pid in children:
         status = Path(f"/proc/{pid}/status").read_text()
@@ -237,27 +264,27 @@ def page_connections(server):
     return int(PAGE_CONNECTIONS or min(len(workers_of(server)) or 1, os.cpu_count() or 1))
 
 
-def measure(seeded, server_scenarios, server, runs=RUNS, paired=False):
+def measure(seeded, server_scenarios, pools, runs=RUNS, paired=False):
     """Each scenario `runs` times, after a warm-up. `paired`: each scenario right after a run of
     scenario 0, whose figure it keeps as `baseline_rps`: on a machine shared with other work, the
     load changes from minute to minute, and a ratio to the baseline of the next 10 seconds moves
     much less than one to a baseline measured minutes away."""
-    for name, path, options, script_args in server_scenarios:
-        if name[0] in "012345":  # not the refresh pool's (6) nor the page (7)
-            run_wrk(path, options, script_args, seconds=2)
+    for name, path, options, script_args, port in server_scenarios:
+        if name[0] in "012345a":  # not the refresh pool's (6) nor the page (7)
+            run_wrk(path, options, script_args, seconds=2, port=port)
     baseline = server_scenarios[0]
     results = {}
     for _ in range(runs):
-        for name, path, options, script_args in server_scenarios:
+        for name, path, options, script_args, port in server_scenarios:
             extra = {}
             if paired and name != baseline[0]:
-                base = run_wrk(*baseline[1:])
+                base = run_wrk(*baseline[1:4], port=baseline[4])
                 results[baseline[0]].append({**base, "connections": CONNECTIONS})
                 extra["baseline_rps"] = base["rps"]
             if name.startswith("6 "):
                 fresh_refresh_pool(seeded)
-            connections = page_connections(server) if name.startswith(PAGE_SCENARIO) else CONNECTIONS
-            result = run_wrk(path, options, script_args, connections=connections)
+            connections = page_connections(pools.portal) if name.startswith(PAGE_SCENARIO) else CONNECTIONS
+            result = run_wrk(path, options, script_args, connections=connections, port=port)
             results.setdefault(name, []).append({**result, **extra, "connections": connections})
     return results
 
@@ -280,14 +307,14 @@ def main():
     collect_static()
     log = (workdir / "gunicorn.log").open("w")
     print(f"server log: {log.name}")
-    server = start_server(database_url, log)
+    pools = Pools(database_url, log)
     try:
         check_page(seeded)
-        runs = measure(seeded, everything, server, paired=True) if everything else {}
-        memory = worker_memory_mb(server)
-        gateway_runs = measure_gateway(seeded, server)
+        runs = measure(seeded, everything, pools, paired=True) if everything else {}
+        memory = worker_memory_mb(pools.portal, pools.api)
+        gateway_runs = measure_gateway(seeded, pools.api)
     finally:
-        stop_server(server)
+        pools.stop()
     report(runs, memory, database_url, gateway_runs)
     if SCALE:
         at_scale(database_url, log, seeded, [s for s in everything if s[0].startswith(SCALE_SCENARIOS)])
@@ -302,6 +329,7 @@ def selected(every):
 
 
 def measure_gateway(seeded, server):
+    # `server`: the API pool, which the gateway asks.
     """Scenario 8 (bench/gateway.py), unless BENCH_ONLY leaves it out or nginx is missing."""
     if ONLY and GATEWAY_SCENARIO not in ONLY:
         return {}
@@ -320,7 +348,7 @@ def measure_gateway(seeded, server):
 
     return gateway.measure(
         api_key=seeded["api_key"],
-        portal_port=PORT,
+        portal_port=API_PORT,
         first_port=PORT + 1,
         wrk=wrk,
         seconds=DURATION,
@@ -336,20 +364,20 @@ def at_scale(database_url, log, seeded, subset):
 
     figures = {}
     uncached = {"VERIFY_CACHE_SECONDS": "0"}
-    server = start_server(database_url, log, **uncached)
+    pools = Pools(database_url, log, **uncached)
     try:
-        figures["small, no memory"] = with_ratios(measure(seeded, subset, server, paired=True))
+        figures["small, no memory"] = with_ratios(measure(seeded, subset, pools, paired=True))
     finally:
-        stop_server(server)
+        pools.stop()
     started = time.monotonic()
     scale.seed(SCALE)
     figures["seed seconds"] = round(time.monotonic() - started, 1)
     for label, env in [("large", {}), ("large, no memory", uncached)]:
-        server = start_server(database_url, log, **env)
+        pools = Pools(database_url, log, **env)
         try:
-            figures[label] = with_ratios(measure(seeded, subset, server, paired=True))
+            figures[label] = with_ratios(measure(seeded, subset, pools, paired=True))
         finally:
-            stop_server(server)
+            pools.stop()
     figures["during purge, no memory"] = during_purge(database_url, log, subset)
     figures["query plans"] = scale.query_plans(seeded["api_key"], seeded["access_token"])
     for label, value in figures.items():
@@ -361,10 +389,10 @@ def at_scale(database_url, log, seeded, subset):
 
 def during_purge(database_url, log, subset):
     """Verification while purge_expired_tokens deletes the expired rows, as in production."""
-    server = start_server(database_url, log, VERIFY_CACHE_SECONDS="0")
+    pools = Pools(database_url, log, VERIFY_CACHE_SECONDS="0")
     try:
         verify = next(s for s in subset if s[0].startswith("1 "))
-        run_wrk(verify[1], verify[2], verify[3], seconds=2)
+        run_wrk(*verify[1:4], seconds=2, port=API_PORT)
         started = time.monotonic()
         purge = subprocess.Popen(
             [sys.executable, str(ROOT / "manage.py"), "purge_expired_tokens"],
@@ -375,7 +403,7 @@ def during_purge(database_url, log, subset):
         )
         during = []
         while purge.poll() is None:
-            during.append(run_wrk(verify[1], verify[2], verify[3], seconds=5))
+            during.append(run_wrk(*verify[1:4], seconds=5, port=API_PORT))
         output = purge.communicate()[0]
         return {
             "purge seconds": round(time.monotonic() - started, 1),
@@ -384,7 +412,7 @@ def during_purge(database_url, log, subset):
             "errors": sum(r["errors"] for r in during),
         }
     finally:
-        stop_server(server)
+        pools.stop()
 
 
 def medians(runs):

@@ -174,7 +174,9 @@ class ApiKey(models.Model):
 
     credential = models.ForeignKey(ApiKeyCredential, on_delete=models.CASCADE, related_name="keys")
     slot = models.CharField(max_length=10, choices=Slot.choices)
-    digest = models.CharField(max_length=64, unique=True)
+    # Unique by a constraint (Meta): unique=True would also add a pattern (LIKE) index on
+    # PostgreSQL, which no query uses and every INSERT updates. So for every digest here.
+    digest = models.CharField(max_length=64)
     encrypted = models.TextField()
     hint = models.CharField(max_length=16)
     created_at = models.DateTimeField(default=timezone.now)
@@ -185,7 +187,10 @@ class ApiKey(models.Model):
 
     class Meta:
         ordering = ["slot"]
-        constraints = [models.UniqueConstraint(fields=["credential", "slot"], name="one_key_per_slot")]
+        constraints = [
+            models.UniqueConstraint(fields=["credential", "slot"], name="one_key_per_slot"),
+            models.UniqueConstraint(fields=["digest"], name="api_key_digest_unique"),
+        ]
 
     def __str__(self):
         return f"{self.credential} {self.slot} ({self.hint})"
@@ -448,7 +453,7 @@ class ClientSecret(models.Model):
     """A client's secret: the current one (no expiry) or a replaced one in its grace period."""
 
     client = models.ForeignKey(OAuthClient, on_delete=models.CASCADE, related_name="secrets")
-    digest = models.CharField(max_length=64, unique=True)
+    digest = models.CharField(max_length=64)  # unique: Meta, as ApiKey.digest
     encrypted = models.TextField()
     hint = models.CharField(max_length=16)
     created_at = models.DateTimeField(default=timezone.now)
@@ -458,6 +463,7 @@ class ClientSecret(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["digest"], name="client_secret_digest_unique")]
 
     def __str__(self):
         return f"{self.client} secret ({self.hint})"
@@ -515,15 +521,27 @@ class AccessTokenManager(models.Manager):
 
 class AccessToken(models.Model):
     client = models.ForeignKey(OAuthClient, on_delete=models.CASCADE, related_name="access_tokens")
+    # Indexed only where set (Meta): /v2/tokens issues tokens of no family, the most written rows.
     family = models.ForeignKey(
-        TokenFamily, null=True, blank=True, on_delete=models.CASCADE, related_name="access_tokens"
+        TokenFamily,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="access_tokens",
+        db_index=False,
     )
-    digest = models.CharField(max_length=64, unique=True)
+    digest = models.CharField(max_length=64)  # unique: Meta, as ApiKey.digest
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     objects = AccessTokenManager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["digest"], name="access_token_digest_unique")]
+        indexes = [
+            models.Index(fields=["family"], condition=Q(family__isnull=False), name="access_token_family")
+        ]
 
     def __str__(self):
         return f"access token {self.pk} of {self.client_id}"
@@ -609,12 +627,15 @@ class RefreshToken(models.Model):
     access_token = models.ForeignKey(
         AccessToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    digest = models.CharField(max_length=64, unique=True)
+    digest = models.CharField(max_length=64)  # unique: Meta, as ApiKey.digest
     created_at = models.DateTimeField(auto_now_add=True)
     used_at = models.DateTimeField(null=True, blank=True)
     grace_used = models.BooleanField(default=False)
 
     objects = RefreshTokenManager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["digest"], name="refresh_token_digest_unique")]
 
     def __str__(self):
         return f"refresh token {self.pk} of family {self.family_id}"

@@ -120,11 +120,16 @@ INSERT_REFRESH_TOKEN = (
 def _authenticated(writes):
     """PostgreSQL: CLIENT_AUTHENTICATION, then `writes` (data-modifying WITH queries ending with one
     named `new`) for `ok`: the client, if the secret is its own and the pair has no failures on
-    record. Anything else writes nothing and the manager decides (credentials.models)."""
+    record. Anything else writes nothing and the manager decides (credentials.models).
+
+    The statement's transaction commits without waiting for the WAL flush (synchronous_commit off
+    for it alone): a new token lost to a crash of PostgreSQL itself fails closed, its holder asks
+    again, as when a token expires (docs/security.md, "Issued tokens")."""
     return (
-        f"WITH auth AS MATERIALIZED ({CLIENT_AUTHENTICATION}), "
+        "WITH quick_commit AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true)), "
+        f"auth AS MATERIALIZED ({CLIENT_AUTHENTICATION}), "
         "ok AS (SELECT client_pk AS id FROM auth WHERE lockout_id IS NULL AND client_id = %(client_id)s), "
-        f"{writes} SELECT auth.*, new.* FROM auth LEFT JOIN new ON TRUE"
+        f"{writes} SELECT auth.*, new.* FROM quick_commit, auth LEFT JOIN new ON TRUE"
     )
 
 

@@ -83,6 +83,13 @@ INSTALLED_APPS = [
     "credentials",
 ]
 
+# Which pool this process serves (docs/deploy.md, "Two pools"): "portal" serves everything, pages
+# and API; "api" serves only the token endpoints, /v1/verify and /v1/whoami, through the
+# middleware they need, so that sign-ins and pages never take the API's workers.
+POOL = env.str("POOL", default="portal")
+if POOL not in ("portal", "api"):
+    raise ValueError(f"POOL must be portal or api, not {POOL!r}")
+
 MIDDLEWARE = [
     # First, so that everything written while serving a request carries its id.
     "portal.context.RequestContextMiddleware",
@@ -101,6 +108,17 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "portal.urls"
+# The API pool's: no sessions, CSRF, users, messages, static files or sign-in limits, since the API
+# views read their own credentials. The request id and the security headers stay.
+API_MIDDLEWARE = [
+    "portal.context.RequestContextMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "portal.headers.ContentSecurityPolicyMiddleware",
+]
+if POOL == "api":
+    MIDDLEWARE = API_MIDDLEWARE
+    ROOT_URLCONF = "portal.api_urls"
 WSGI_APPLICATION = "portal.wsgi.application"
 
 TEMPLATES = [

@@ -3,17 +3,11 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from credentials.api import services, tokens
-from portal.views import healthz
+from portal import api_urls
 
 urlpatterns = [
-    # The hot paths first: Django tries the patterns in order.
-    path("v1/verify", services.Verify.as_view(), name="verify"),
-    path("v1/whoami", services.WhoAmI.as_view(), name="whoami"),
-    path("v1/tokens", tokens.TokensV1.as_view(), name="tokens-v1"),
-    path("v2/tokens", tokens.TokenV2.as_view(), name="token-v2"),
-    path("v2/tokens/revoke", tokens.RevokeV2.as_view(), name="revoke-v2"),
-    path("healthz", healthz, name="healthz"),
+    # The API first (the hot paths, tried first): the same patterns the API pool serves alone.
+    *api_urls.urlpatterns,
     path("", RedirectView.as_view(pattern_name="groups:list"), name="home"),
     path("accounts/", include("accounts.urls")),
     path("groups/", include("groups.urls")),
@@ -23,5 +17,4 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-# Every uncaught error: a generic page or JSON body, and 503 when the database is unreachable.
-handler500 = "portal.views.server_error"
+handler500 = api_urls.handler500

@@ -19,7 +19,7 @@ FORBIDDEN = {
     "groups": {"credentials"},
     "portal": {"accounts", "groups", "credentials"},
 }
-WIRING = {"portal.urls"}
+WIRING = {"portal.urls", "portal.api_urls"}
 
 
 def modules(root, apps):

@@ -1,0 +1,20 @@
+"""The URLs of the API pool (POOL=api): the token endpoints, verification and the health check.
+The portal's URLconf (portal.urls) starts with these, so one pool can also serve everything."""
+
+from django.urls import path
+
+from credentials.api import services, tokens
+from portal.views import healthz
+
+urlpatterns = [
+    # The hot paths first: Django tries the patterns in order.
+    path("v1/verify", services.Verify.as_view(), name="verify"),
+    path("v1/whoami", services.WhoAmI.as_view(), name="whoami"),
+    path("v1/tokens", tokens.TokensV1.as_view(), name="tokens-v1"),
+    path("v2/tokens", tokens.TokenV2.as_view(), name="token-v2"),
+    path("v2/tokens/revoke", tokens.RevokeV2.as_view(), name="revoke-v2"),
+    path("healthz", healthz, name="healthz"),
+]
+
+# Every uncaught error: a generic page or JSON body, and 503 when the database is unreachable.
+handler500 = "portal.views.server_error"
