@@ -26,6 +26,10 @@ proc_name = f"portal-{pool}"
 # core to another, where SQLite answers in the worker's own process. The portal's: two.
 _per_core = 2 if env.str("DATABASE_URL", default="").startswith(("postgres:", "postgresql:", "pgsql:")) else 1
 workers = env.int("WEB_CONCURRENCY", default=_per_core * (os.cpu_count() or 2) if pool == "api" else 2)
+# One control socket (gunicornc) per server, in var/ (writable under the systemd units), so that
+# the pools and servers of one machine do not take each other's.
+os.makedirs("var", exist_ok=True)
+control_socket = f"var/gunicorn-{pool}-{env.int('PORT', default=8000)}.ctl"
 # The portal's processes run at this niceness: when both pools want the processor, the API's get
 # it first, so a storm of sign-ins (each an Argon2 hash) slows the portal, not verification.
 portal_nice = env.int("PORTAL_NICE", default=10)

@@ -29,28 +29,35 @@ def addresses():
 def main():
     host, port, api_port = addresses()
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    servers = [
-        subprocess.Popen(  # noqa: S603 (this virtualenv's gunicorn, no outside input)
-            [gunicorn, "--config", "gunicorn.conf.py"],
-            cwd=ROOT,
-            env={**os.environ, "POOL": pool, "PORT": str(pool_port)},
-        )
-        for pool, pool_port in (("api", api_port), ("portal", port))
-    ]
-    print(f"\nPortal: http://{host}:{port}/\nAPI for applications and gateways: http://{host}:{api_port}/\n")
+    servers, stopping = [], []
 
     def stop(signum=signal.SIGTERM, frame=None):
+        stopping.append(signum)
         for server in servers:
             if server.poll() is None:
                 server.send_signal(signum)
 
+    # Before the servers start, so that a signal meanwhile cannot leave one behind.
     signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)  # the terminal sent it to both servers too
-    while all(server.poll() is None for server in servers):
+    signal.signal(signal.SIGINT, stop)  # Ctrl-C: the terminal sent it to both servers too
+    for pool, pool_port in (("api", api_port), ("portal", port)):
+        if not stopping:
+            servers.append(
+                subprocess.Popen(  # noqa: S603 (this virtualenv's gunicorn, no outside input)
+                    [gunicorn, "--config", "gunicorn.conf.py"],
+                    cwd=ROOT,
+                    env={**os.environ, "POOL": pool, "PORT": str(pool_port)},
+                )
+            )
+    print(f"\nPortal: http://{host}:{port}/\nAPI for applications and gateways: http://{host}:{api_port}/\n")
+    while not stopping and all(server.poll() is None for server in servers):
         time.sleep(0.5)
+    asked = bool(stopping)
     stop()
     codes = [server.wait() for server in servers]
-    sys.exit(next((code for code in codes if code), 0))
+    if not asked:  # a server failed, or was stopped from outside: so does `make run`
+        sys.exit(next((code for code in codes if code > 0), 1))
+    sys.exit(1 if any(code > 0 for code in codes) else 0)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,8 @@ def invalid_request(description, status=400):
 def json_response(body, status=200, headers=None):
     """A JSON answer that is never cached, written as DRF writes it (compact, UTF-8)."""
     content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-    headers = {**NO_STORE, **(headers or {})}
+    # Set here, not by CommonMiddleware, which the API pool does without: no chunked framing.
+    headers = {**NO_STORE, "Content-Length": str(len(content)), **(headers or {})}
     return HttpResponse(content, content_type="application/json", status=status, headers=headers)
 
 

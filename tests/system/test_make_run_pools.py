@@ -62,9 +62,7 @@ class Launcher:
             PORT=str(self.port),
             API_PORT=str(self.api_port),
             WEB_CONCURRENCY=str(WORKERS),
-            # A home of its own: gunicorn's control socket (~/.gunicorn/gunicorn.ctl) must not
-            # replace that of a server of this user outside the test.
-            HOME=str(tmp_path),
+            HOME=str(tmp_path),  # nothing of the test's in the user's home
         )
         env.pop("XDG_RUNTIME_DIR", None)
         env.pop("POOL", None)
@@ -256,7 +254,7 @@ def test_a_pool_that_stops_takes_the_other_down_with_the_launcher(fresh_pools, s
 
     os.kill(processes[stopped][0], signal.SIGTERM)
 
-    fresh_pools.wait()
+    assert fresh_pools.wait() != 0, "make run went down unasked: it must fail"
     assert_all_stopped(fresh_pools, processes)
     assert f"[{processes[other][0]}] [INFO] Handling signal: term" in fresh_pools.log_tail()
 
@@ -278,3 +276,11 @@ def test_a_taken_port_stops_the_launcher_with_an_error_and_leaves_nothing_runnin
     assert status != 0, launcher.log_tail()
     assert not listening(launcher.port), "the portal pool still runs"
     assert not any(map(alive, launcher.seen)), launcher.log_tail()
+
+
+def test_each_pool_has_its_own_control_socket(fresh_pools):
+    """gunicornc reaches each server: the two masters do not share one control socket."""
+    ports = {"api": fresh_pools.api_port, "portal": fresh_pools.port}
+    sockets = {ROOT / "var" / f"gunicorn-{pool}-{port}.ctl" for pool, port in ports.items()}
+
+    assert all(path.is_socket() for path in sockets), sorted(map(str, sockets))
