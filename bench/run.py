@@ -1,13 +1,19 @@
 """`make bench`: the product under gunicorn on 127.0.0.1, driven by wrk, scenario by scenario.
 
-Seeds a database (a fresh SQLite file, or DATABASE_URL), collects the static files, starts
-gunicorn with production-like settings (DEBUG off, no access log), runs every scenario RUNS times
+Seeds a database (a fresh SQLite file, or DATABASE_URL), collects the static files, starts both
+gunicorn pools with production-like settings (DEBUG off, no access log): the portal pool on PORT
+and the API pool on API_PORT, as docs/deploy.md deploys them. It runs every scenario RUNS times
 for DURATION seconds each, and reports the median run of each: requests/s, p50, p99, errors and
-the ratio to scenario 0, printed as a table and written to bench-results.json.
+the ratio to scenario 0, printed as a table and written to bench-results.json. Scenario 0, the
+do-nothing view, is the portal pool's (Django's full middleware); the API's scenarios are the API
+pool's; scenario a is the API pool's do-nothing view, for comparison.
 
 Scenario 8 (bench/gateway.py) puts Debian's nginx with deploy/nginx/gateway.conf in front of a
-service, asking this gunicorn, and measures protected requests with and without the gateway's
+service, asking the API pool, and measures protected requests with and without the gateway's
 verification cache against nginx answering a static 204; its ratios are to that 204.
+
+Scenario 9 (bench/mixed.py) measures /v1/verify alone and during a storm of wrong sign-ins and
+a reader of the Authentication Information tab on the portal pool.
 
 Every scenario but one is driven by CONNECTIONS connections in a closed loop, as gateways and
 applications would call. Scenario 7, the Authentication Information tab, is a page people open:
@@ -49,6 +55,7 @@ SCALE_SCENARIOS = ("0 ", "1 ", "2 ", "4 ")
 # of 1-7, as their ratios are to it.
 ONLY = os.environ.get("BENCH_ONLY", "")
 GATEWAY_SCENARIO = "8"
+MIXED_SCENARIO = "9"
 
 
 def django_setup(database_url):
@@ -167,10 +174,13 @@ def wait_for_port(port, seconds=30):
 class Pools:
     """The two gunicorn servers, as production runs them: the portal pool on PORT and the API pool
     on API_PORT. Both at the same niceness unless `extra_env` says otherwise (PORTAL_NICE), so that
-    scenario 0 is not slowed against wrk and every ratio is to the same stack's do-nothing view."""
+    scenario 0 is not slowed against wrk and every ratio is to the same stack's do-nothing view.
+    `portal_nice=None` leaves the portal pool at gunicorn.conf.py's niceness."""
 
-    def __init__(self, database_url, log, **extra_env):
-        env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "false", "PORTAL_NICE": "0", **extra_env}
+    def __init__(self, database_url, log, portal_nice=0, **extra_env):
+        env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "false", **extra_env}
+        if portal_nice is not None:
+            env["PORTAL_NICE"] = str(portal_nice)
         env["HOST"] = "127.0.0.1"
         env["ACCESS_LOG"] = "off"
         if WORKERS:
@@ -315,7 +325,8 @@ def main():
         gateway_runs = measure_gateway(seeded, pools.api)
     finally:
         pools.stop()
-    report(runs, memory, database_url, gateway_runs)
+    mixed_runs = measure_mixed(seeded, database_url, log)
+    report(runs, memory, database_url, gateway_runs, mixed_runs)
     if SCALE:
         at_scale(database_url, log, seeded, [s for s in everything if s[0].startswith(SCALE_SCENARIOS)])
 
@@ -355,6 +366,26 @@ def measure_gateway(seeded, server):
         runs=RUNS,
         wait_for_port=wait_for_port,
         portal_pids=portal_pids,
+    )
+
+
+def measure_mixed(seeded, database_url, log):
+    """Scenario 9 (bench/mixed.py), unless BENCH_ONLY leaves it out."""
+    if ONLY and MIXED_SCENARIO not in ONLY:
+        return {}
+    import mixed
+
+    def wrk(request, seconds, connections, pool):
+        port = API_PORT if pool == "api" else PORT
+        return run_wrk(*request, seconds=seconds, connections=connections or CONNECTIONS, port=port)
+
+    return mixed.measure(
+        seeded=seeded,
+        start_pools=lambda nice, **env: Pools(database_url, log, portal_nice=nice, **env),
+        wrk=wrk,
+        seconds=DURATION,
+        runs=RUNS,
+        lua_dir=ROOT / "bench",
     )
 
 
@@ -443,7 +474,7 @@ def print_table(median):
         )
 
 
-def report(runs, memory, database_url, gateway_runs):
+def report(runs, memory, database_url, gateway_runs, mixed_runs):
     median = with_ratios(runs) if runs else {}
     print_table(median)
     page = next((r for name, r in median.items() if name.startswith(PAGE_SCENARIO)), None)
@@ -460,6 +491,7 @@ def report(runs, memory, database_url, gateway_runs):
                 f"{name:40} {result['nginx_cpu_us']:17.1f} {result['portal_cpu_us']:18.1f} "
                 f"{'' if calls is None else f'{calls:.0f}':>15}"
             )
+    print_mixed(mixed_runs)
     print(f"\nlargest gunicorn worker after the bench: {memory:.0f} MB resident")
     results = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
@@ -475,9 +507,28 @@ def report(runs, memory, database_url, gateway_runs):
         "all_runs": runs,
         "spread": {name: round(statistics.pstdev(r["rps"] for r in rs), 1) for name, rs in runs.items()},
         "gateway": {"median": gateway_median, "all_runs": gateway_runs},
+        "mixed": mixed_runs,
     }
     (ROOT / "bench-results.json").write_text(json.dumps(results, indent=2) + "\n")
     print("written to bench-results.json")
+
+
+def print_mixed(mixed_runs):
+    """Scenario 9's median round (by ratio) of each setting."""
+    if not mixed_runs:
+        return
+    print("\n9 verify alone and during the sign-in storm and the tab (median round by ratio)")
+    print(
+        f"{'portal pool':18} {'alone req/s':>11} {'p99 ms':>7} {'during req/s':>12} {'p99 ms':>7} "
+        f"{'ratio':>6} {'sign-ins/s':>10} {'non-2xx':>8} {'tab/s':>6}"
+    )
+    for label, rounds in mixed_runs.items():
+        r = sorted(rounds, key=lambda r: r["ratio"])[len(rounds) // 2]
+        print(
+            f"{label:18} {r['alone']['rps']:11.0f} {r['alone']['p99_ms']:7.2f} {r['during']['rps']:12.0f} "
+            f"{r['during']['p99_ms']:7.2f} {r['ratio']:6.2f} {r['sign-ins']['rps']:10.1f} "
+            f"{r['sign-ins']['errors']:8d} {r['tab']['rps']:6.1f}"
+        )
 
 
 if __name__ == "__main__":
