@@ -1,8 +1,8 @@
 """Stopping and restarting app servers under load (audit finding 9, "Restarts lose nothing").
 
 A server told to stop (SIGTERM to gunicorn's master, as systemd sends it) may refuse new
-connections, but must answer every connection the kernel had already accepted for it; then two
-servers behind the shipped nginx, restarted in turn under load, fail no request.
+connections, but must answer every connection the kernel had already accepted for it; then the
+two servers of each pool behind the shipped nginx, restarted in turn under load, fail no request.
 """
 
 import re
@@ -69,15 +69,17 @@ def test_sigterm_under_load_answers_every_connection_already_accepted(start_port
 
 @pytest.fixture
 def front(start_portal):
-    """Two app servers as in production (HTTPS behind nginx, which they trust), and nginx running
-    the shipped portal.conf in front of them."""
-    servers = [start_portal(name, HTTPS="true", TRUSTED_PROXIES="127.0.0.1") for name in ("app-1", "app-2")]
+    """Two servers of each pool as in production (HTTPS behind nginx, which they trust), and nginx
+    running the shipped portal.conf in front of them: the API pool's servers, then the portal's."""
+    production = {"HTTPS": "true", "TRUSTED_PROXIES": "127.0.0.1"}
+    api = [start_portal(name, POOL="api", **production) for name in ("api-1", "api-2")]
+    pages = [start_portal(name, POOL="portal", **production) for name in ("portal-1", "portal-2")]
     nginx, port = Nginx(nginx_path()), free_port()
     tls = self_signed_certificate(nginx.dir)
-    shipped_front(nginx.dir, servers, port)
+    shipped_front(nginx.dir, pages, port, api=api)
     try:
         nginx.start("portal.conf", port)
-        yield servers, nginx, port, tls
+        yield api + pages, nginx, port, tls
     finally:
         leaks = nginx.stop()
         assert not leaks, f"secret-shaped values in nginx's logs: {leaks}"
@@ -139,7 +141,7 @@ def test_rolling_restart_behind_nginx_loses_nothing(front, traffic):
     traffic.sent += len(outcomes)
     traffic.failures += len(failures)
     traffic.figures.append(
-        f"rolling restart behind nginx (portal.conf, two servers): {len(outcomes)} requests"
+        f"rolling restart behind nginx (portal.conf, two servers per pool): {len(outcomes)} requests"
         f" ({len(tokens.outcomes)} POST /v2/tokens), {len(failures)} failures, {len(servers)} restarts"
         f" (each back in nginx's rotation {', '.join(f'{s:.1f}' for s in back_in)} s after its SIGTERM);"
         f" p50 {percentile(seconds, 0.5) * 1000:.0f} ms, p99 {percentile(seconds, 0.99) * 1000:.0f} ms,"
