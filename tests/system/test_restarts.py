@@ -5,6 +5,7 @@ connections, but must answer every connection the kernel had already accepted fo
 two servers of each pool behind the shipped nginx, restarted in turn under load, fail no request.
 """
 
+import datetime
 import re
 import time
 
@@ -17,10 +18,12 @@ from tests.system.support import Nginx, free_port, self_signed_certificate, ship
 LABEL = "restarts"
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
 MIXED = ["verify_key", "issue_v2", "page"]
-# nginx's access log (portal.conf's `portal` format): the method, the status, and $upstream_addr,
-# which names every server tried ("127.0.0.1:8001, 127.0.0.1:8002" for a request retried).
+# nginx's access log (portal.conf's `portal` format): when the line was written, the method, the
+# status, the request's duration, and $upstream_addr, which names every server tried
+# ("127.0.0.1:8001, 127.0.0.1:8002" for a request retried).
 ACCESS_LINE = re.compile(
-    r'"(?P<method>\S+) \S+ [^"]*" (?P<status>\d{3}) \S+ \S+ (?P<upstreams>.*) (?P<request_id>[0-9a-f]{32})$'
+    r'\[(?P<logged>[^\]]+)\] "(?P<method>\S+) \S+ [^"]*" (?P<status>\d{3}) \S+ (?P<seconds>\S+)'
+    r" (?P<upstreams>.*) (?P<request_id>[0-9a-f]{32})$"
 )
 # What nginx's error log says when a server drops a request it had accepted, or when none is left.
 DROPPED = ("reset by peer", "prematurely closed", "no live upstreams")
@@ -93,12 +96,21 @@ def access_lines(nginx, start=0):
     return [match.groupdict() for match in map(ACCESS_LINE.search, lines) if match]
 
 
+def sent_at(line):
+    """When the request of an access log line came in, at the earliest (the log has whole seconds)."""
+    return datetime.datetime.fromisoformat(line["logged"]).timestamp() - float(line["seconds"])
+
+
 def wait_until_in_rotation(nginx, server):
-    """Wait until nginx has sent a request to `server` first (not as a retry) since this call."""
+    """Wait until nginx has sent a request that came in since this call to `server` first (not as a
+    retry). One that came in earlier may have been sent to the restarted server just before nginx
+    took it out of the rotation, and be answered only now."""
     start, address = (nginx.dir / "portal.access.log").stat().st_size, f"127.0.0.1:{server.port}"
+    since = time.time()
 
     def in_rotation():
-        return any(line["upstreams"] == address for line in access_lines(nginx, start))
+        lines = access_lines(nginx, start)
+        return any(line["upstreams"] == address and sent_at(line) >= since for line in lines)
 
     wait_for(in_rotation, 20, f"nginx sending requests to {server.name}")
 
