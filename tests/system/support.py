@@ -341,14 +341,18 @@ def self_signed_certificate(directory):
     return ssl.create_default_context(cafile=directory / "portal.pem")
 
 
-def shipped_front(directory, servers, port):
-    """deploy/nginx/portal.conf with the test's addresses, certificate and directory: its two app
-    servers (`servers`: the same one twice for a test with one), TLS on 127.0.0.1:`port` (IPv4
+def shipped_front(directory, servers, port, api=None):
+    """deploy/nginx/portal.conf with the test's addresses, certificate and directory: the two
+    servers of its portal pool (`servers`: the same one twice for a test with one) and of its API
+    pool (`api`; by default `servers`, which serve the API too), TLS on 127.0.0.1:`port` (IPv4
     only), and the shipped portal-proxy.conf beside it."""
+    api = api or servers
     text = (NGINX_DIR / "portal.conf").read_text()
     replacements = {
         "server 127.0.0.1:8001 ": f"server 127.0.0.1:{servers[0].port} ",
         "server 127.0.0.1:8002 ": f"server 127.0.0.1:{servers[1].port} ",
+        "server 127.0.0.1:8101 ": f"server 127.0.0.1:{api[0].port} ",
+        "server 127.0.0.1:8102 ": f"server 127.0.0.1:{api[1].port} ",
         "listen 80;": f"listen 127.0.0.1:{free_port()};",
         "listen [::]:80;": "",
         "listen 443 ssl http2;": f"listen 127.0.0.1:{port} ssl http2;",
@@ -429,10 +433,10 @@ class Traffic:
             self.sent += not failed
             self.failures += failed
 
-    def send(self, port, method, path, headers=None, body=None, expect=None, timeout=10):
+    def send(self, port, method, path, headers=None, body=None, expect=None, timeout=10, tls=None):
         self.count()
         try:
-            response = call(port, method, path, headers, body, timeout)
+            response = call(port, method, path, headers, body, timeout, tls)
         except (OSError, http.client.HTTPException):
             self.count(failed=True)
             raise

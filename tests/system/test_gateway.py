@@ -1,4 +1,5 @@
-"""nginx with deploy/nginx/gateway.conf in front of a service, asking the portal's /v1/verify.
+"""nginx with deploy/nginx/gateway.conf in front of a service, asking /v1/verify of the portal's
+API pool (POOL=api); credentials are changed through the portal pool, as people change them.
 
 nginx runs the shipped file itself: only its ADDRESS lines and its log, cache and gateway.js paths
 are replaced.
@@ -50,12 +51,14 @@ export default { verify_cache_key };
 """
 
 
-def shipped_config(portal_port, service_port, listen_port, work_dir, js=GATEWAY_JS):
-    """deploy/nginx/gateway.conf with its three addresses, and its log directory, cache directory
-    and gateway.js (by `js`) replaced (the logs and the cache go to `work_dir`)."""
+def shipped_config(api_port, service_port, listen_port, work_dir, js=GATEWAY_JS):
+    """deploy/nginx/gateway.conf with its addresses (both API servers at `api_port`), and its log
+    directory, cache directory and gateway.js (by `js`) replaced (the logs and the cache go to
+    `work_dir`)."""
     text = GATEWAY_CONF.read_text()
     replacements = {
-        "server 127.0.0.1:8000;": f"server 127.0.0.1:{portal_port};",
+        "server 127.0.0.1:8101 ": f"server 127.0.0.1:{api_port} ",
+        "server 127.0.0.1:8102 ": f"server 127.0.0.1:{api_port} ",
         "server 127.0.0.1:9000;": f"server 127.0.0.1:{service_port};",
         "listen 80;": f"listen 127.0.0.1:{listen_port};",
         "/var/log/nginx/": f"{work_dir}/",
@@ -69,9 +72,16 @@ def shipped_config(portal_port, service_port, listen_port, work_dir, js=GATEWAY_
 
 
 @pytest.fixture(scope="module")
+def api(start_portal):
+    """The API pool the gateway asks, run as an operator would behind it (see the X-Forwarded-For
+    comment there)."""
+    return start_portal("gateway-api", POOL="api", TRUSTED_PROXIES="127.0.0.1")
+
+
+@pytest.fixture(scope="module")
 def portal(start_portal):
-    # As an operator would run it behind this gateway (see the X-Forwarded-For comment there).
-    return start_portal("gateway-portal", TRUSTED_PROXIES="127.0.0.1")
+    """The portal pool, where people sign in and change credentials."""
+    return start_portal("gateway-portal")
 
 
 @pytest.fixture(scope="module")
@@ -86,15 +96,15 @@ def service(log_dir):
 
 
 @contextlib.contextmanager
-def shipped_gateway(portal, service, js_text=None):
-    """nginx running the shipped gateway.conf in front of `service`, asking `portal`; with
-    `js_text` in place of gateway.js if given."""
+def shipped_gateway(api, service, js_text=None):
+    """nginx running the shipped gateway.conf in front of `service`, asking `api`; with `js_text`
+    in place of gateway.js if given."""
     nginx, port = Nginx(nginx_path(), modules=[NJS_MODULE]), free_port()
     js = GATEWAY_JS
     if js_text is not None:
         js = nginx.dir / "gateway.js"
         js.write_text(js_text)
-    (nginx.dir / "gateway.conf").write_text(shipped_config(portal.port, service.port, port, nginx.dir, js))
+    (nginx.dir / "gateway.conf").write_text(shipped_config(api.port, service.port, port, nginx.dir, js))
     try:
         nginx.start("gateway.conf", port)
         yield SimpleNamespace(
@@ -109,8 +119,8 @@ def shipped_gateway(portal, service, js_text=None):
 
 
 @pytest.fixture(scope="module")
-def gateway(portal, service):
-    with shipped_gateway(portal, service) as running:
+def gateway(api, service):
+    with shipped_gateway(api, service) as running:
         yield running
 
 
@@ -144,10 +154,10 @@ def test_api_key_reaches_the_service_with_its_group(gateway, traffic):
     assert "x-api-key" not in seen
 
 
-def test_access_token_reaches_the_service_with_its_group(gateway, portal, traffic):
+def test_access_token_reaches_the_service_with_its_group(gateway, api, traffic):
     data = seed()
     headers = basic_auth(data.client.client_id, data.secret)
-    issued = traffic.send(portal.port, "POST", "/v2/tokens", headers, "grant_type=client_credentials")
+    issued = traffic.send(api.port, "POST", "/v2/tokens", headers, "grant_type=client_credentials")
     token = issued.json()["access_token"]
 
     for presented in ({"X-Access-Token": token}, {"Authorization": f"Bearer {token}"}):
@@ -182,14 +192,14 @@ def test_key_regenerated_in_the_portal_is_refused_through_the_cached_gateway_wit
     )
 
 
-def test_repeated_requests_with_one_key_are_verified_about_twice_a_second(gateway, portal, traffic):
+def test_repeated_requests_with_one_key_are_verified_about_twice_a_second(gateway, api, traffic):
     data = seed()
     key = {"X-Api-Key": data.keys["primary"]}
-    before, started = verify_calls(portal), time.monotonic()
+    before, started = verify_calls(api), time.monotonic()
     seen = [traffic.send(gateway.port, "GET", "/orders", key, expect=200).json() for _ in range(REPEATS)]
     elapsed = time.monotonic() - started
     time.sleep(0.2)  # gunicorn writes a request's access log line once it has answered
-    calls = verify_calls(portal) - before
+    calls = verify_calls(api) - before
 
     # A cached answer still carries the portal's headers to the service.
     assert {answer["x-auth-group"] for answer in seen} == {data.group.slug}
@@ -202,27 +212,27 @@ def test_repeated_requests_with_one_key_are_verified_about_twice_a_second(gatewa
     traffic.figures.append(f"{REPEATS} requests with one key in {elapsed:.2f} s: {calls} verify calls")
 
 
-def test_refusals_are_not_cached(gateway, portal, traffic):
+def test_refusals_are_not_cached(gateway, api, traffic):
     unknown = {"X-Api-Key": secrets.generate(Kind.API_KEY)}
-    before = verify_calls(portal)
+    before = verify_calls(api)
     for _ in range(5):
         traffic.send(gateway.port, "GET", "/orders", unknown, expect=401)
-    wait_for(lambda: verify_calls(portal) - before == 5, 5, "one verify call per refused request")
+    wait_for(lambda: verify_calls(api) - before == 5, 5, "one verify call per refused request")
 
 
-def test_verify_answers_carry_no_cookie(portal, traffic):
+def test_verify_answers_carry_no_cookie(api, traffic):
     # nginx would not cache an answer with Set-Cookie; the portal must never send one here.
     key = {"X-Api-Key": seed().keys["primary"]}
     for headers, status in [(key, 204), ({"X-Api-Key": "gpk_wrong"}, 401), ({}, 401)]:
-        answer = traffic.send(portal.port, "GET", "/v1/verify", headers, expect=status)
+        answer = traffic.send(api.port, "GET", "/v1/verify", headers, expect=status)
         assert "set-cookie" not in answer.headers
         assert "vary" not in answer.headers
 
 
-def test_cache_files_hold_a_digest_never_the_credential(gateway, portal, traffic):
+def test_cache_files_hold_a_digest_never_the_credential(gateway, api, traffic):
     data = seed()
     client = basic_auth(data.client.client_id, data.secret)
-    issued = traffic.send(portal.port, "POST", "/v2/tokens", client, GRANT)
+    issued = traffic.send(api.port, "POST", "/v2/tokens", client, GRANT)
     key, token = data.keys["primary"], issued.json()["access_token"]
     presented = [
         ({"X-Api-Key": key}, [key, "", ""]),
@@ -246,9 +256,9 @@ def test_cache_files_hold_a_digest_never_the_credential(gateway, portal, traffic
     traffic.figures.append(f"{len(entries)} cache files, each keyed by a SHA-256, no credential in them")
 
 
-def test_a_request_whose_cache_key_cannot_be_made_is_never_answered_from_the_cache(portal, service, traffic):
+def test_a_request_whose_cache_key_cannot_be_made_is_never_answered_from_the_cache(api, service, traffic):
     data = seed()
-    with shipped_gateway(portal, service, js_text=FAILING_JS) as unkeyed:
+    with shipped_gateway(api, service, js_text=FAILING_JS) as unkeyed:
         traffic.send(unkeyed.port, "GET", "/orders", {"X-Api-Key": data.keys["primary"]}, expect=200)
         # Without gateway.conf's guard, both would get the 204 above, cached under the empty key.
         traffic.send(unkeyed.port, "GET", "/orders", {"X-Api-Key": "gpk_wrong"}, expect=401)
@@ -269,24 +279,24 @@ def test_a_credential_in_the_query_string_is_refused_and_not_logged(gateway, tra
     assert not [line for line in lines if SECRET_SHAPE.search(line) or key in line]
 
 
-def test_an_unreachable_portal_fails_closed(gateway, portal, service, traffic):
+def test_an_unreachable_api_pool_fails_closed(gateway, api, service, traffic):
     data = seed()
     key = {"X-Api-Key": data.keys["primary"]}
     traffic.send(gateway.port, "GET", "/orders", key, expect=200)
-    portal.stop()  # the last test of the module: nothing after it needs the portal
+    api.stop()  # the last test of the module: nothing after it needs the API pool
     time.sleep(CACHE_SECONDS)  # the gateway no longer reuses the portal's last answer
     before = service.requests()
 
     traffic.send(gateway.port, "GET", "/orders", key, expect=500)
     assert service.requests() == before
-    traffic.figures.append("portal down: 500 from nginx, service not reached")
+    traffic.figures.append("API pool down: 500 from nginx, service not reached")
 
 
-def verify_calls(portal):
-    """The /v1/verify requests the portal has answered so far, from its access log."""
-    if not portal.access_log.exists():
+def verify_calls(api):
+    """The /v1/verify requests the API pool has answered so far, from its access log."""
+    if not api.access_log.exists():
         return 0
-    return portal.access_log.read_text().count('"GET /v1/verify ')
+    return api.access_log.read_text().count('"GET /v1/verify ')
 
 
 def cache_entries(cache_dir):

@@ -1,10 +1,11 @@
 """Stopping and restarting app servers under load (audit finding 9, "Restarts lose nothing").
 
 A server told to stop (SIGTERM to gunicorn's master, as systemd sends it) may refuse new
-connections, but must answer every connection the kernel had already accepted for it; then two
-servers behind the shipped nginx, restarted in turn under load, fail no request.
+connections, but must answer every connection the kernel had already accepted for it; then the
+two servers of each pool behind the shipped nginx, restarted in turn under load, fail no request.
 """
 
+import datetime
 import re
 import time
 
@@ -17,10 +18,12 @@ from tests.system.support import Nginx, free_port, self_signed_certificate, ship
 LABEL = "restarts"
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
 MIXED = ["verify_key", "issue_v2", "page"]
-# nginx's access log (portal.conf's `portal` format): the method, the status, and $upstream_addr,
-# which names every server tried ("127.0.0.1:8001, 127.0.0.1:8002" for a request retried).
+# nginx's access log (portal.conf's `portal` format): when the line was written, the method, the
+# status, the request's duration, and $upstream_addr, which names every server tried
+# ("127.0.0.1:8001, 127.0.0.1:8002" for a request retried).
 ACCESS_LINE = re.compile(
-    r'"(?P<method>\S+) \S+ [^"]*" (?P<status>\d{3}) \S+ \S+ (?P<upstreams>.*) (?P<request_id>[0-9a-f]{32})$'
+    r'\[(?P<logged>[^\]]+)\] "(?P<method>\S+) \S+ [^"]*" (?P<status>\d{3}) \S+ (?P<seconds>\S+)'
+    r" (?P<upstreams>.*) (?P<request_id>[0-9a-f]{32})$"
 )
 # What nginx's error log says when a server drops a request it had accepted, or when none is left.
 DROPPED = ("reset by peer", "prematurely closed", "no live upstreams")
@@ -69,15 +72,17 @@ def test_sigterm_under_load_answers_every_connection_already_accepted(start_port
 
 @pytest.fixture
 def front(start_portal):
-    """Two app servers as in production (HTTPS behind nginx, which they trust), and nginx running
-    the shipped portal.conf in front of them."""
-    servers = [start_portal(name, HTTPS="true", TRUSTED_PROXIES="127.0.0.1") for name in ("app-1", "app-2")]
+    """Two servers of each pool as in production (HTTPS behind nginx, which they trust), and nginx
+    running the shipped portal.conf in front of them: the API pool's servers, then the portal's."""
+    production = {"HTTPS": "true", "TRUSTED_PROXIES": "127.0.0.1"}
+    api = [start_portal(name, POOL="api", **production) for name in ("api-1", "api-2")]
+    pages = [start_portal(name, POOL="portal", **production) for name in ("portal-1", "portal-2")]
     nginx, port = Nginx(nginx_path()), free_port()
     tls = self_signed_certificate(nginx.dir)
-    shipped_front(nginx.dir, servers, port)
+    shipped_front(nginx.dir, pages, port, api=api)
     try:
         nginx.start("portal.conf", port)
-        yield servers, nginx, port, tls
+        yield api + pages, nginx, port, tls
     finally:
         leaks = nginx.stop()
         assert not leaks, f"secret-shaped values in nginx's logs: {leaks}"
@@ -91,12 +96,21 @@ def access_lines(nginx, start=0):
     return [match.groupdict() for match in map(ACCESS_LINE.search, lines) if match]
 
 
+def sent_at(line):
+    """When the request of an access log line came in, at the earliest (the log has whole seconds)."""
+    return datetime.datetime.fromisoformat(line["logged"]).timestamp() - float(line["seconds"])
+
+
 def wait_until_in_rotation(nginx, server):
-    """Wait until nginx has sent a request to `server` first (not as a retry) since this call."""
+    """Wait until nginx has sent a request that came in since this call to `server` first (not as a
+    retry). One that came in earlier may have been sent to the restarted server just before nginx
+    took it out of the rotation, and be answered only now."""
     start, address = (nginx.dir / "portal.access.log").stat().st_size, f"127.0.0.1:{server.port}"
+    since = time.time()
 
     def in_rotation():
-        return any(line["upstreams"] == address for line in access_lines(nginx, start))
+        lines = access_lines(nginx, start)
+        return any(line["upstreams"] == address and sent_at(line) >= since for line in lines)
 
     wait_for(in_rotation, 20, f"nginx sending requests to {server.name}")
 
@@ -139,7 +153,7 @@ def test_rolling_restart_behind_nginx_loses_nothing(front, traffic):
     traffic.sent += len(outcomes)
     traffic.failures += len(failures)
     traffic.figures.append(
-        f"rolling restart behind nginx (portal.conf, two servers): {len(outcomes)} requests"
+        f"rolling restart behind nginx (portal.conf, two servers per pool): {len(outcomes)} requests"
         f" ({len(tokens.outcomes)} POST /v2/tokens), {len(failures)} failures, {len(servers)} restarts"
         f" (each back in nginx's rotation {', '.join(f'{s:.1f}' for s in back_in)} s after its SIGTERM);"
         f" p50 {percentile(seconds, 0.5) * 1000:.0f} ms, p99 {percentile(seconds, 0.99) * 1000:.0f} ms,"
