@@ -82,7 +82,9 @@ def site_config(portal_port, ports, workdir):
     its server on another port with the cache off."""
     text = GATEWAY_CONF.read_text()
     replacements = {
-        "server 127.0.0.1:8000;": f"server 127.0.0.1:{portal_port};",
+        # Both API servers of the shipped upstream are the bench's API pool.
+        "server 127.0.0.1:8101 ": f"server 127.0.0.1:{portal_port} ",
+        "server 127.0.0.1:8102 ": f"server 127.0.0.1:{portal_port} ",
         "server 127.0.0.1:9000;": f"server 127.0.0.1:{ports['service']};",
         "listen 80;": f"listen 127.0.0.1:{ports['cached']};",
         "/var/log/nginx/": f"{workdir}/",
