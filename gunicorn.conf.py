@@ -115,6 +115,15 @@ def ignores_new_handshakes(listener):
 def on_starting(server):
     if pool == "portal" and portal_nice > 0:
         os.nice(portal_nice)  # the workers inherit it
+        # With autogroup scheduling (Linux's default on desktops and many servers), each session
+        # shares the processor as a group, whatever its processes' niceness: a server leading its
+        # own session (make run's, a systemd service) lowers its group's share too.
+        if os.getsid(0) == os.getpid():
+            try:
+                with open("/proc/self/autogroup", "w") as autogroup:
+                    autogroup.write(str(portal_nice))
+            except OSError:  # no autogroup in this kernel
+                pass
 
 
 def when_ready(server):

@@ -39,7 +39,7 @@ def main():
 
     # Before the servers start, so that a signal meanwhile cannot leave one behind.
     signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)  # Ctrl-C: the terminal sent it to both servers too
+    signal.signal(signal.SIGINT, stop)  # Ctrl-C
     for pool, pool_port in (("api", api_port), ("portal", port)):
         if not stopping:
             servers.append(
@@ -47,6 +47,9 @@ def main():
                     [gunicorn, "--config", "gunicorn.conf.py"],
                     cwd=ROOT,
                     env={**os.environ, "POOL": pool, "PORT": str(pool_port)},
+                    # Each its own session, so that the portal's niceness also lowers its session's
+                    # share under autogroup scheduling (gunicorn.conf.py); signals come from here.
+                    start_new_session=True,
                 )
             )
     print(f"\nPortal: http://{host}:{port}/\nAPI for applications and gateways: http://{host}:{api_port}/\n")

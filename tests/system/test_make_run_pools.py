@@ -6,6 +6,7 @@ the launcher never leaves a pool behind: a signal to it stops both, and either p
 the other.
 """
 
+import contextlib
 import os
 import signal
 import socket
@@ -119,21 +120,23 @@ class Launcher:
         return self.log_path.read_text(errors="replace")[-3000:]
 
     def stop(self):
-        """Whatever is left of what this test started: SIGTERM to the launcher's process group, then
-        SIGKILL. Only while a process of that group that this test saw still lives."""
-        pgid = self.process.pid
-        if self.process.poll() is None or any(alive(pid) and os.getpgid(pid) == pgid for pid in self.seen):
-            for sig in (signal.SIGTERM, signal.SIGKILL):
-                try:
-                    os.killpg(pgid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    self.process.wait(timeout=STOP_SECONDS)
-                    wait_for(lambda: not any(map(alive, self.seen)), STOP_SECONDS, "the pools' processes")
-                    break
-                except (subprocess.TimeoutExpired, AssertionError):
-                    continue
+        """Whatever is left of what this test started: SIGTERM, then SIGKILL, to the launcher and to
+        each process of the pools this test saw (each pool leads a session of its own)."""
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            left = [pid for pid in self.seen if alive(pid)]
+            if self.process.poll() is None:
+                left.append(self.process.pid)
+            if not left:
+                break
+            for pid in left:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
+            try:
+                self.process.wait(timeout=STOP_SECONDS)
+                wait_for(lambda: not any(map(alive, self.seen)), STOP_SECONDS, "the pools' processes")
+                break
+            except (subprocess.TimeoutExpired, AssertionError):
+                continue
 
 
 def healthy(port):
@@ -224,6 +227,27 @@ def test_the_portal_pool_runs_at_niceness_10_and_the_api_pool_at_ours(pools):
     )
 
 
+def autogroup(pid):
+    """(group, niceness) of `pid`'s autogroup: /proc/PID/autogroup reads "/autogroup-7 nice 10"."""
+    name, _, nice = Path(f"/proc/{pid}/autogroup").read_text().split()
+    return name, int(nice)
+
+
+def test_the_portal_pool_also_lowers_its_session_s_share_under_autogroup_scheduling(pools):
+    """With autogroup scheduling each session shares the processor as a group, whatever its
+    processes' niceness: the portal pool leads its own session and lowers that group's share."""
+    if not Path("/proc/self/autogroup").exists():
+        pytest.skip("this kernel schedules without autogroups: niceness alone applies")
+    processes = pools.processes()
+
+    portal = {autogroup(pid) for pid in processes["portal"]}
+    api = {autogroup(pid) for pid in processes["api"]}
+
+    assert len(portal) == len(api) == 1
+    assert portal.pop()[1] == 10
+    assert api.pop()[1] == 0
+
+
 def test_sigterm_to_the_launcher_stops_both_pools(fresh_pools):
     processes = fresh_pools.processes()
 
@@ -237,7 +261,7 @@ def test_sigterm_to_the_launcher_stops_both_pools(fresh_pools):
 
 
 def test_ctrl_c_stops_both_pools(fresh_pools):
-    """The terminal sends SIGINT to the whole foreground group: the launcher and both masters."""
+    """The terminal sends SIGINT to the foreground group: the launcher, which stops both pools."""
     processes = fresh_pools.processes()
 
     os.killpg(fresh_pools.process.pid, signal.SIGINT)
