@@ -27,9 +27,19 @@ def one(statement, **params):
     with connection.cursor() as cursor:
         cursor.execute(statement, _adapted(params))
         row = cursor.fetchone()
-        return (
-            None if row is None else dict(zip((column[0] for column in cursor.description), row, strict=True))
-        )
+        return None if row is None else dict(zip(_columns(statement, cursor), row, strict=True))
+
+
+_column_names = {}
+
+
+def _columns(statement, cursor):
+    """The names of `statement`'s columns, read from the driver once per statement and process:
+    psycopg builds its description anew at each read."""
+    names = _column_names.get(statement)
+    if names is None:
+        names = _column_names[statement] = tuple(column[0] for column in cursor.description)
+    return names
 
 
 def run(statement, **params):
