@@ -3,10 +3,11 @@
 A group may hold many credentials: with 50 API key credentials and 50 OAuth clients the tab has
 250 rows, and Django's template engine pays for every variable, filter, `{% url %}` and
 `{% include %}` of every one. So the rows reach the template as plain dicts holding what each row
-shows: names, UTC times as text and the URLs of its actions, built from one reverse() per kind of
-action. Each value is HTML-escaped once here (a name appears seven times on its card); the
-template's autoescaping leaves escaped values alone and still escapes anything added unescaped.
-The markup and wording stay in the templates. The queries read only the columns shown (never the
+shows: names, UTC times as text, the URLs of its actions, built from one reverse() per kind of
+action, and its Quick start commands (credentials/snippets.py). Each value is HTML-escaped once
+here (a name appears seven times on its card); the template's autoescaping leaves escaped values
+alone and still escapes anything added unescaped. The markup and wording stay in the templates,
+but for the commands' one-line purposes. The queries read only the columns shown (never the
 encrypted copies), build no model instances, and their number does not depend on the number of
 credentials (docs/performance.md).
 """
@@ -19,6 +20,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString
 
+from credentials import snippets
 from credentials.models import (
     ApiKey,
     ApiKeyCredential,
@@ -68,22 +70,43 @@ def _optional(text):
     return None if text is None else escape(text)
 
 
-def context(group, revealed):
+def context(group, revealed, api_base_url):
     """The template's rows: `api_key_credentials` and `oauth_clients`, with `revealed`
-    {(public id, slot or SECRET_ROW): value} shown in clear."""
+    {(public id, slot or SECRET_ROW): value} shown in clear, and Quick start commands calling the
+    API at `api_base_url`."""
     revealed = {(str(public_id), row): value for (public_id, row), value in revealed.items()}
     return {
-        "api_key_credentials": api_key_credentials(group, revealed),
-        "oauth_clients": oauth_clients(group, revealed),
+        "api_key_credentials": api_key_credentials(group, revealed, api_base_url),
+        "oauth_clients": oauth_clients(group, revealed, api_base_url),
     }
 
 
-def api_key_credentials(group, revealed):
+def _quick_start(public_id, commands):
+    """A card's Quick start: each command of credentials.snippets (placeholders where secrets go,
+    never a value of `revealed`) with its endpoint, its purpose and an element id for Copy."""
+    return [
+        {
+            "id": _id(f"quick-start-{public_id}-{n}"),
+            "endpoint": endpoint,
+            "purpose": purpose,
+            "command": command,
+        }
+        for n, (endpoint, purpose, command) in enumerate(commands)
+    ]
+
+
+def _escaped(commands):
+    """credentials.snippets' (endpoint, purpose, command) tuples, HTML-escaped."""
+    return [tuple(escape(text) for text in command) for command in commands]
+
+
+def api_key_credentials(group, revealed, api_base_url):
     """The group's API key credentials, each with its key rows, primary first."""
     delete_url = _Urls("credentials:delete-api-key", group.slug)
     show_url = {slot: _Urls("credentials:show-key", group.slug, slot) for slot in Slot}
     regenerate_url = {slot: _Urls("credentials:regenerate-key", group.slug, slot) for slot in Slot}
     kind, consequence = escape(ApiKeyCredential.kind), escape(ApiKeyCredential.delete_consequence)
+    commands = _escaped(snippets.for_api_key(api_base_url))  # the same for every credential
     credentials = {}
     rows = group.api_key_credentials.values_list(
         "id", "public_id", "version", "name", "created_at", "created_by__username"
@@ -99,6 +122,7 @@ def api_key_credentials(group, revealed):
             "created": _utc(created_at),
             "created_by": _optional(created_by),
             "delete_url": delete_url(public_id, version),
+            "quick_start": _quick_start(public_id, commands),
             "slots": {},
         }
     keys = ApiKey.objects.filter(credential__group=group).values_list(
@@ -141,7 +165,7 @@ def _key_row(credential, slot, slots, revealed, show_url, regenerate_url, recent
     }
 
 
-def oauth_clients(group, revealed):
+def oauth_clients(group, revealed, api_base_url):
     """The group's OAuth clients with their current secret, the replaced secrets that still work,
     and their active locks."""
     delete_url = _Urls("credentials:delete-oauth-client", group.slug)
@@ -172,6 +196,9 @@ def oauth_clients(group, revealed):
             "show_url": show_url(public_id),
             "regenerate_url": regenerate_url(public_id, version),
             "unlock_url": unlock_url(public_id),
+            "quick_start": _quick_start(
+                public_id, _escaped(snippets.for_oauth_client(api_base_url, client_id))
+            ),
         }
     working = ClientSecret.objects.working(timezone.now()).filter(client__group=group)
     # Newest first (the model's ordering), as OAuthClient.current_secret and old_secrets see them.

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.sessions import recent_password_required
 from accounts.submissions import once
-from credentials import tab
+from credentials import snippets, tab
 from credentials.forms import CredentialNameForm, RegenerateSecretForm, UnlockForm
 from credentials.models import ApiKey, ApiKeyCredential, ClientSecret, OAuthClient, Reveal, Slot
 from credentials.tab import SECRET_ROW
@@ -53,7 +53,7 @@ def _render_tab(request, group, revealed=None):
     """The tab, with `revealed` {(credential public id, slot or SECRET_ROW): value} shown in clear."""
     context = {
         "group": group,
-        **tab.context(group, revealed or {}),
+        **tab.context(group, revealed or {}, snippets.api_base_url(request)),
         "can_manage": group.can_manage_credentials,
         "regenerate_form": RegenerateSecretForm(),
         "show_enabled": settings.CREDENTIALS_SHOW,

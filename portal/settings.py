@@ -32,6 +32,9 @@ CREDENTIALS_DIGEST_KEY = env.str("CREDENTIALS_DIGEST_KEY", default=DEV_DIGEST_KE
 CREDENTIALS_ENCRYPTION_KEY = env.list("CREDENTIALS_ENCRYPTION_KEY", default=[DEV_ENCRYPTION_KEY])
 # False turns Show off: a value then appears only in the response that created or regenerated it.
 CREDENTIALS_SHOW = env.bool("CREDENTIALS_SHOW", default=True)
+# The API's public address in the tab's quick-start commands, e.g. https://api.example.com;
+# empty uses the page's own scheme and host (one origin behind nginx).
+API_BASE_URL = env.str("API_BASE_URL", default="")
 # Seconds a worker may keep answering from its memory of a verified credential: the longest a
 # regenerated key, revoked token or deleted credential can still be accepted. 0 turns it off.
 VERIFY_CACHE_SECONDS = env.float("VERIFY_CACHE_SECONDS", default=1.0)
