@@ -43,7 +43,12 @@ def group_for_write(request, slug):
     group = group_for(request, slug)
     if not group.can_manage_credentials:
         _refused(group, f"to change credentials as {group.role.label.lower()}")
-        raise PermissionDenied("Viewers cannot change credentials.")
+        raise PermissionDenied(
+            _needs(
+                "Only the group's owners and admins can show, create, regenerate or delete its credentials",
+                group,
+            )
+        )
     return group
 
 
@@ -52,8 +57,13 @@ def group_for_owner(request, slug):
     group = group_for(request, slug)
     if not group.can_manage_members:
         _refused(group, f"to change members as {group.role.label.lower()}")
-        raise PermissionDenied("Only owners can change members.")
+        raise PermissionDenied(_needs("Only the group's owners can add, remove or change its members", group))
     return group
+
+
+def _needs(rule, group):
+    """The reason the 403 page gives: the role needed, and the one the user has."""
+    return f"{rule}; your role in {group.name} is {group.role.label}."
 
 
 def _refused(group, what):

@@ -33,7 +33,7 @@ def group_list(request):
 @once
 def group_new(request):
     if not request.user.is_staff:
-        raise PermissionDenied("Only platform administrators create groups.")
+        raise PermissionDenied("Only platform administrators (staff users) can create groups.")
     form = GroupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         fields = {name: form.cleaned_data[name] for name in ("name", "slug", "description")}

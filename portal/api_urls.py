@@ -16,5 +16,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
 ]
 
+# The API pool serves no pages: an address or request it cannot take gets the API's error shape.
+handler400 = "portal.views.api_bad_request"
+handler404 = "portal.views.api_page_not_found"
 # Every uncaught error: a generic page or JSON body, and 503 when the database is unreachable.
 handler500 = "portal.views.server_error"

@@ -24,6 +24,8 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# A form refused for its missing or stale CSRF token gets the portal's error page.
+CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
 
 # Keyed digest (HMAC-SHA256) for looking secrets up; changing it invalidates every key and token.
 CREDENTIALS_DIGEST_KEY = env.str("CREDENTIALS_DIGEST_KEY", default=DEV_DIGEST_KEY)
@@ -104,6 +106,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.sessions.SessionLifetimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Inside authentication, so that its page knows who is signed in.
+    "portal.middleware.MethodNotAllowedPageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.headers.ContentSecurityPolicyMiddleware",
     # Last, so that it sees the sign-in attempts the views make.

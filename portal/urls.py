@@ -17,4 +17,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+# Refusals in the portal's layout with their reason (JSON for the API's addresses); the 405 page is
+# portal.middleware's, since Django has no handler for it.
+handler400 = "portal.views.bad_request"
+handler403 = "portal.views.permission_denied"
+handler404 = "portal.views.page_not_found"
 handler500 = api_urls.handler500

@@ -2,12 +2,18 @@ import sys
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
 # Seconds a client is asked to wait when the database cannot be reached.
 RETRY_AFTER = 5
 API_PREFIXES = ("/v1/", "/v2/", "/api/")
+
+NOT_FOUND = (
+    "There is no page at this address, or it is not open to you. Check the address, or start again "
+    "from the Group List."
+)
 
 
 @require_GET
@@ -18,6 +24,74 @@ def healthz(request):
 
 def _is_api(request):
     return request.path.startswith(API_PREFIXES)
+
+
+def error_page(request, status, title, reason, error, headers=None):
+    """A refusal in the portal's layout with its reason and a way back; JSON in the API's error
+    shape for the API's addresses and for scripts that do not take HTML (as Copy's requests)."""
+    if _is_api(request) or not request.accepts("text/html"):
+        return JsonResponse({"error": error, "error_description": reason}, status=status, headers=headers)
+    response = render(
+        request, "error.html", {"status": status, "title": title, "reason": reason}, status=status
+    )
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def bad_request(request, exception):
+    # Django's own message (a disallowed Host header, a malformed upload) is for the log only.
+    if _is_api(request):
+        return api_bad_request(request, exception)
+    reason = "The portal could not make sense of this request. Go back, reload the page and try again."
+    return error_page(request, 400, "Bad request", reason, "invalid_request")
+
+
+def permission_denied(request, exception):
+    """403 with the reason the refusing code gave (groups.access names the role needed)."""
+    reason = str(exception) or "Your account is not allowed to do this."
+    return error_page(request, 403, "Not allowed", reason, "access_denied")
+
+
+def page_not_found(request, exception):
+    # One fixed text, whatever was missing: a group the user is not a member of and a group that
+    # does not exist must get the same page (groups.access).
+    if _is_api(request):
+        return api_page_not_found(request, exception)
+    return error_page(request, 404, "Page not found", NOT_FOUND, "not_found")
+
+
+def method_not_allowed(request, allowed):
+    """The 405 page: what the address accepts, with the Allow header kept."""
+    accepted = " or ".join(method for method in allowed if method not in ("HEAD", "OPTIONS"))
+    reason = (
+        f"This address does not accept a {request.method} request, only {accepted}. If you followed "
+        "a link or typed the address, go back and use the button on the page instead."
+    )
+    headers = {"Allow": ", ".join(allowed)}
+    return error_page(request, 405, "Not available this way", reason, "method_not_allowed", headers)
+
+
+def csrf_failure(request, reason=""):
+    # Django's reason names its checks (Referer, CSRF cookie); what the administrator can do is the same.
+    text = (
+        "The form could not be accepted: the page was probably open too long, or you signed in or "
+        "out in another tab. Go back, reload the page and send the form again."
+    )
+    return error_page(request, 403, "Form not accepted", text, "access_denied")
+
+
+def api_bad_request(request, exception):
+    """The API pool's 400: it serves only the API, so always the API's error shape."""
+    return JsonResponse(
+        {"error": "invalid_request", "error_description": "The request is malformed."}, status=400
+    )
+
+
+def api_page_not_found(request, exception):
+    """The API pool's 404, the same for every address it does not serve: it has no pages."""
+    description = "There is no API at this address."
+    return JsonResponse({"error": "not_found", "error_description": description}, status=404)
 
 
 def server_error(request, exception=None):
@@ -37,7 +111,7 @@ def server_error(request, exception=None):
         response = JsonResponse({"error": error}, status=status)
     else:
         # Rendered without the request: no context processor may touch the session or database.
-        page = render_to_string("error.html", {"status": status, "text": text})
+        page = render_to_string("server_error.html", {"status": status, "text": text})
         response = HttpResponse(page, status=status)
     if status == 503:
         response["Retry-After"] = str(RETRY_AFTER)
