@@ -1,4 +1,4 @@
-// Progressive enhancement for the portal: confirmation dialogs and Copy buttons.
+// Progressive enhancement for the portal: confirmation dialogs, Copy buttons and the phone menu.
 // Every action also works without this file: links lead to confirmation pages, forms post.
 "use strict";
 
@@ -60,7 +60,25 @@ function openConfirmation(opener, dialog) {
   dialog.showModal();
 }
 
+// The top bar's Menu button, shown by portal.css on narrow screens only.
+function setMenu(button, open) {
+  button.setAttribute("aria-expanded", open ? "true" : "false");
+}
+
+document.addEventListener("keydown", (event) => {
+  const button = document.querySelector("[data-menu][aria-expanded=true]");
+  if (button && event.key === "Escape") {
+    setMenu(button, false);
+    button.focus();
+  }
+});
+
 document.addEventListener("click", async (event) => {
+  const menu = event.target.closest("[data-menu]");
+  if (menu) {
+    setMenu(menu, menu.getAttribute("aria-expanded") !== "true");
+    return;
+  }
   const opener = event.target.closest("[data-confirm]");
   if (opener) {
     const dialog = document.getElementById(opener.dataset.confirm);
