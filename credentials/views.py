@@ -78,6 +78,18 @@ def _already_shown():
     return "That value was shown once already and cannot be shown again: regenerate it if it was not copied."
 
 
+def _copy_now(what, it="it"):
+    """What the message with a new value asks: copy `what` now, and in show-once mode why this page
+    is the only chance (Show is off, so nothing in the portal shows a value again)."""
+    if settings.CREDENTIALS_SHOW:
+        return f"Copy {what} now."
+    lost = "If one is lost" if it == "they" else "If it is lost"
+    return (
+        f"Copy {what} now: Show is turned off on this portal, so {it} will not be shown again. "
+        f"{lost}, regenerate it."
+    )
+
+
 def _require_show_enabled():
     if not settings.CREDENTIALS_SHOW:
         raise PermissionDenied("Show is turned off on this portal: regenerate the value instead.")
@@ -137,7 +149,7 @@ def api_key_create(request, slug):
             credential, values = ApiKeyCredential.create_with_keys(group, name, request.user)
         except IntegrityError:  # the same name, created at the same moment by someone else
             return _render_new(request, group, form.name_taken(), "an API key credential", API_KEY_INTRO)
-        messages.success(request, f"API key {credential.name} created. Copy its keys now.")
+        messages.success(request, f"API key {credential.name} created. {_copy_now('its keys', 'they')}")
         return _reveal(
             request, group, {(credential.public_id, slot): value for slot, value in values.items()}
         )
@@ -177,9 +189,10 @@ def api_key_regenerate(request, slug, public_id, slot):
         value = credential.regenerate(slot, seen_version(request), request.user)
     except EditConflict as error:
         return conflict(request, error, reverse("credentials:auth-info", args=[group.slug]))
-    messages.success(
-        request, f"{Slot(slot).label} of {credential.name} regenerated: the old one no longer works."
-    )
+    regenerated = f"{Slot(slot).label} of {credential.name} regenerated: the old one no longer works."
+    if not settings.CREDENTIALS_SHOW:
+        regenerated += " " + _copy_now("the new one")
+    messages.success(request, regenerated)
     return _reveal(request, group, {(credential.public_id, slot): value})
 
 
@@ -205,7 +218,7 @@ def oauth_client_create(request, slug):
             client, value = OAuthClient.create_with_secret(group, form.cleaned_data["name"], request.user)
         except IntegrityError:  # the same name, created at the same moment by someone else
             return _render_new(request, group, form.name_taken(), "an OAuth client", OAUTH_CLIENT_INTRO)
-        messages.success(request, f"OAuth client {client.name} created. Copy its client secret now.")
+        messages.success(request, f"OAuth client {client.name} created. {_copy_now('its client secret')}")
         return _reveal(request, group, {(client.public_id, SECRET_ROW): value})
     return _render_new(request, group, form, "an OAuth client", OAUTH_CLIENT_INTRO)
 
@@ -244,9 +257,10 @@ def oauth_secret_regenerate(request, slug, public_id):
         return conflict(request, error, reverse("credentials:auth-info", args=[group.slug]))
     ends = "at once" if not grace else f"in {dict(form.GRACE_CHOICES)[grace].removeprefix('After ')}"
     revoked = " Tokens issued so far were revoked." if revoke else ""
-    messages.success(
-        request, f"Client secret of {client.name} regenerated: the old one stops working {ends}.{revoked}"
-    )
+    regenerated = f"Client secret of {client.name} regenerated: the old one stops working {ends}.{revoked}"
+    if not settings.CREDENTIALS_SHOW:
+        regenerated += " " + _copy_now("the new one")
+    messages.success(request, regenerated)
     return _reveal(request, group, {(client.public_id, SECRET_ROW): value})
 
 
