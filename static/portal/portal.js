@@ -1,4 +1,4 @@
-// Progressive enhancement for the portal: confirmation dialogs, Copy buttons and the phone menu.
+// Progressive enhancement for the portal: confirmation dialogs, Copy and Hide buttons and the phone menu.
 // Every action also works without this file: links lead to confirmation pages, forms post.
 "use strict";
 
@@ -60,6 +60,35 @@ function openConfirmation(opener, dialog) {
   dialog.showModal();
 }
 
+// Hide puts a shown value's hint back and takes the value itself out of the page. With Show on,
+// the row's Show button comes back (and Copy asks the server again); in show-once mode nothing on
+// the page can bring the value back, so Copy goes too.
+function hideValue(button) {
+  const shown = document.getElementById(button.dataset.hide);
+  const actions = button.parentElement;
+  if (shown) {
+    const masked = document.createElement("code");
+    masked.className = "masked";
+    masked.setAttribute("aria-label", button.dataset.hintLabel);
+    masked.textContent = button.dataset.hint;
+    shown.replaceWith(masked);
+  }
+  const copy = actions.querySelector(`[data-copy="${button.dataset.hide}"]`);
+  if (copy && !copy.dataset.copyUrl) {
+    copy.remove();
+  }
+  const show = actions.querySelector("form[hidden]");
+  if (show) {
+    show.hidden = false;
+  }
+  button.remove();
+  const next = actions.querySelector("form:not([hidden]) button, [data-copy], a");
+  if (next) {
+    next.focus();
+  }
+  announce(button.dataset.hideLabel + (show ? " hidden." : " hidden. It cannot be shown again: regenerate it if it was not copied."));
+}
+
 // The top bar's Menu button, shown by portal.css on narrow screens only.
 function setMenu(button, open) {
   button.setAttribute("aria-expanded", open ? "true" : "false");
@@ -86,6 +115,11 @@ document.addEventListener("click", async (event) => {
       event.preventDefault();
       openConfirmation(opener, dialog);
     }
+    return;
+  }
+  const hide = event.target.closest("[data-hide]");
+  if (hide) {
+    hideValue(hide);
     return;
   }
   const copy = event.target.closest("[data-copy]");
