@@ -1,5 +1,6 @@
 import re
 from datetime import timedelta
+from html.parser import HTMLParser
 
 import pytest
 from django.db import connection
@@ -244,3 +245,158 @@ def test_the_tab_reads_no_encrypted_copy(cast, api_key):
         assert client.get(TAB).status_code == 200
 
     assert not [query["sql"] for query in queries if "encrypted" in query["sql"]]
+
+
+class _Actions(HTMLParser):
+    """Every Show, Copy, Regenerate, Delete, Hide and Unlock button or link on credentials
+    (outside Quick start): [(visible text, attributes)]."""
+
+    TEXTS = {"Show", "Copy", "Regenerate", "Delete", "Hide", "Unlock"}
+
+    def __init__(self):
+        super().__init__()
+        self.open, self.found = None, []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("a", "button"):
+            self.open = (dict(attrs), [])
+
+    def handle_data(self, data):
+        if self.open:
+            self.open[1].append(data)
+
+    def handle_endtag(self, tag):
+        if tag in ("a", "button") and self.open:
+            text = "".join(self.open[1]).strip()
+            if text in self.TEXTS:
+                self.found.append((text, self.open[0]))
+            self.open = None
+
+
+def actions(response):
+    parser = _Actions()
+    # The dialogs at the end hold one button each, named by their title, not a row's action.
+    parser.feed(QUICK_START.sub("", response.content.decode()).split("<dialog", 1)[0])
+    return parser.found
+
+
+@pytest.mark.parametrize("show", [True, False])
+def test_every_action_has_its_own_accessible_name(cast, settings, show):
+    settings.CREDENTIALS_SHOW = show
+    for name in ("Billing service", "Search"):
+        make_api_key(cast.group, name)
+    for name in ("Checkout", "Refunds"):
+        make_oauth_client(cast.group, name)
+    owner = client_for(cast.owner)
+    # One value shown in clear, so that its row has Hide.
+    response = owner.post("/groups/payments/api-keys/new/", {"name": "Ledger"}, follow=True)
+
+    found = actions(response)
+
+    labels = [attributes.get("aria-label") for _, attributes in found]
+    assert all(labels) and len(set(labels)) == len(labels) == len(found)
+    for text, attributes in found:
+        # The accessible name starts with the visible text (WCAG "label in name").
+        assert attributes["aria-label"].startswith(f"{text} ")
+    counts = {text: sum(1 for t, _ in found if t == text) for text in _Actions.TEXTS}
+    # 3 API keys x 2 slots, 2 clients x (Client ID + Client Secret); Show only where enabled.
+    assert counts == {
+        "Show": 8 if show else 0,  # on the two shown rows, hidden until Hide
+        "Copy": (6 + 2 if show else 2) + 2,  # keys, client secrets, Client IDs
+        "Regenerate": 8,
+        "Delete": 5,
+        "Hide": 2,
+        "Unlock": 0,
+    }
+    for expected in [
+        "Show primary key of Billing service",
+        "Copy secondary key of Search",
+        "Regenerate primary key of Ledger",
+        "Hide secondary key of Ledger",
+        "Copy Client ID of Checkout",
+        "Regenerate Client Secret of Refunds",
+        "Delete API key Search",
+        "Delete OAuth client Checkout",
+    ]:
+        if show or not expected.startswith(("Show", "Copy secondary")):
+            assert expected in labels
+
+
+def test_a_shown_value_can_be_hidden_back_to_its_hint(cast):
+    owner = client_for(cast.owner)
+    response = owner.post("/groups/payments/api-keys/new/", {"name": "Ledger"}, follow=True)
+    values = revealed(response)
+    page = response.content.decode()
+
+    for value in values.values():
+        assert 'data-hide="value-' in page
+        assert f'data-hint="gpk_…{value[-4:]}"' in page
+    hides = [attributes for text, attributes in actions(response) if text == "Hide"]
+    assert {attributes["aria-label"] for attributes in hides} == {
+        "Hide primary key of Ledger",
+        "Hide secondary key of Ledger",
+    }
+    # The Show form of a shown row is there for Hide to bring back, hidden until then.
+    assert page.count('class="inline" hidden>') == 2
+
+
+def test_show_once_copy_has_no_server_fallback(cast, settings):
+    settings.CREDENTIALS_SHOW = False
+
+    response = client_for(cast.owner).post("/groups/payments/api-keys/new/", {"name": "Ledger"}, follow=True)
+
+    assert len(revealed(response)) == 2
+    assertNotContains(response, "data-copy-url")
+    assertNotContains(response, "/show/")
+
+
+SHOW_ONCE = "Show is turned off on this portal, so {} will not be shown again."
+
+
+def test_show_once_message_on_create_says_why_it_is_the_only_chance(cast, settings):
+    owner = client_for(cast.owner)
+    settings.CREDENTIALS_SHOW = False
+
+    key = owner.post("/groups/payments/api-keys/new/", {"name": "Ledger"}, follow=True)
+    client = owner.post("/groups/payments/oauth-clients/new/", {"name": "Checkout"}, follow=True)
+
+    assertContains(key, "API key Ledger created. Copy its keys now: " + SHOW_ONCE.format("they"))
+    assertContains(key, "If one is lost, regenerate it.")
+    assertContains(
+        client, "OAuth client Checkout created. Copy its client secret now: " + SHOW_ONCE.format("it")
+    )
+    assertContains(client, "If it is lost, regenerate it.")
+
+
+def test_normal_mode_message_on_create_is_unchanged(cast):
+    response = client_for(cast.owner).post("/groups/payments/api-keys/new/", {"name": "Ledger"}, follow=True)
+
+    assertContains(response, "API key Ledger created. Copy its keys now.")
+    assertNotContains(response, "will not be shown again")
+
+
+def test_show_once_message_on_regenerate_says_why_it_is_the_only_chance(cast, settings, api_key):
+    credential, _ = api_key
+    client, _ = make_oauth_client(cast.group, "Checkout")
+    owner = client_for(cast.owner)
+    settings.CREDENTIALS_SHOW = False
+
+    key = owner.post(
+        versioned(f"/groups/payments/api-keys/{credential.public_id}/primary/regenerate/", credential),
+        follow=True,
+    )
+    secret = owner.post(
+        versioned(f"/groups/payments/oauth-clients/{client.public_id}/secret/regenerate/", client),
+        {"grace_seconds": 0},
+        follow=True,
+    )
+
+    assertContains(
+        key, "Primary key of Billing app regenerated: the old one no longer works. Copy the new one now: "
+    )
+    assertContains(
+        secret, "Client secret of Checkout regenerated: the old one stops working at once. Copy the new one"
+    )
+    for response in (key, secret):
+        assertContains(response, SHOW_ONCE.format("it") + " If it is lost, regenerate it.")
+        assert len(revealed(response)) == 1

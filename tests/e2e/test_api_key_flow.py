@@ -98,3 +98,30 @@ def test_viewer_sees_masked_values_and_no_actions(page):
     copy = page.get_by_role("button", name="Copy")
     assert copy.count() == 1 and copy.get_attribute("data-copy").startswith("client-id-")
     shot(page, "viewer-auth-info")
+
+
+def test_hide_takes_a_shown_key_out_of_the_page(page):
+    group = make_group("Payments")
+    owner = make_member(group, Role.OWNER, "olivia")
+    _, values = make_api_key(group, "Billing service")
+    secondary = values["secondary"]
+
+    sign_in(page, owner.username, PASSWORD)
+    page.get_by_role("link", name="Payments").click()
+    page.get_by_role("button", name="Show secondary key of Billing service").click()
+    assert page.locator('[data-secret="secondary"]').inner_text() == secondary
+
+    hide = page.get_by_role("button", name="Hide secondary key of Billing service")
+    hide.focus()
+    page.keyboard.press("Enter")  # keyboard, as a screen reader user would
+
+    page.get_by_text("Secondary key of Billing service hidden.").wait_for()
+    assert page.locator("[data-secret]").count() == 0
+    assert secondary not in page.content()
+    assert secondary not in page.locator("body").inner_text()
+    assert key_row(page, "secondary").locator("code.masked").inner_text() == f"gpk_…{secondary[-4:]}"
+    assert hide.count() == 0
+    # Show is back, and has the focus that Hide had.
+    show = page.get_by_role("button", name="Show secondary key of Billing service")
+    assert show.is_visible()
+    assert show.evaluate("element => element === document.activeElement")
