@@ -11,6 +11,7 @@ buys. The ratios are verify's requests/s during the storm to its requests/s alon
 
 import secrets
 import threading
+import time
 
 SIGNIN_CONNECTIONS = 8
 TAB_CONNECTIONS = 1
@@ -56,7 +57,7 @@ def _during(wrk, verify, signin, tab, seconds):
     ]
     for thread in loads:
         thread.start()
-    threading.Event().wait(1)
+    time.sleep(1)
     during = wrk(verify, seconds, None, "api")
     for thread in loads:
         thread.join()
