@@ -175,8 +175,8 @@ def invitation_join(request):
 def invitation_account(request):
     """Make an account for the invited address and accept the invitation with it."""
     invitation = Invitation.objects.by_digest(request.session.get(INVITATION))
-    if invitation is None:
-        return _unusable(request, "unknown")
+    if invitation is None or invitation.state != "pending":
+        return _unusable(request, invitation.state if invitation else "unknown")
     if request.user.is_authenticated or invitation.email_has_account():
         return redirect("groups:invitation")  # they accept by joining as, or signing in to, that account
     form = InvitedAccountForm(invitation.email, request.POST)
