@@ -60,11 +60,7 @@ class AddMemberForm(forms.Form):
     """A username to add now, or an email address to invite. `precise` (staff) says when no such
     user exists; an owner gets one answer either way, so that usernames cannot be probed."""
 
-    username = forms.CharField(
-        label="Username or email address",
-        max_length=254,
-        help_text="An email address gets an invitation to join; an account can be added by its username.",
-    )
+    username = forms.CharField(label="Username or email address", max_length=254)
     role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
 
     def __init__(self, *args, group, precise=False, **kwargs):
