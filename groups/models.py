@@ -275,6 +275,10 @@ class Invitation(models.Model):
         users = get_user_model().objects.filter(email__iexact=self.email, is_active=True)
         return users.exists()
 
+    def has_member(self, user):
+        """Whether `user` is a member of the group already: joining would only use the link up."""
+        return user.is_authenticated and self.group.memberships.filter(user=user).exists()
+
     def send(self, link):
         """Mail the invitation, with its link (an absolute URL), to the invited address."""
         context = {"invitation": self, "link": link, "hours": settings.INVITATION_HOURS}

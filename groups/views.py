@@ -155,7 +155,8 @@ def invitation(request):
     form = None
     if not request.user.is_authenticated and not invitation.email_has_account():
         form = InvitedAccountForm(invitation.email)
-    return render(request, "groups/invitation.html", {"invitation": invitation, "form": form})
+    context = {"invitation": invitation, "form": form, "member": invitation.has_member(request.user)}
+    return render(request, "groups/invitation.html", context)
 
 
 @login_required
@@ -166,6 +167,8 @@ def invitation_join(request):
     invitation = Invitation.objects.by_digest(request.session.get(INVITATION))
     if invitation is None:
         return _unusable(request, "unknown")
+    if invitation.has_member(request.user):
+        return redirect("groups:invitation")  # it says so, and leaves the link for its addressee
     return _accept(request, invitation, request.user)
 
 

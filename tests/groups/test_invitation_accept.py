@@ -184,14 +184,24 @@ def test_a_signed_in_person_joins_with_their_account(cast, pending, client):
     assert Invitation.objects.get().accepted_by == cast.outsider
 
 
-def test_a_member_already_keeps_their_role(cast, pending, client):
+def test_a_member_opening_the_link_leaves_it_for_its_addressee(cast, pending, client):
     open_link(client, pending[1])
-    client.force_login(cast.viewer)
+    client.force_login(cast.owner)
 
-    response = client.post(f"{PAGE}join/", follow=True)
+    page = client.get(PAGE)
+    response = client.post(f"{PAGE}join/")
 
-    assertContains(response, "You were a member of Payments already, as viewer: that stays.")
-    assert cast.group.memberships.get(user=cast.viewer).role == Role.VIEWER
+    assertContains(page, "are a member of Payments already, so the link is left unused")
+    assertNotContains(page, "Join as olivia")
+    assertRedirects(response, PAGE, fetch_redirect_response=False)
+    assert Invitation.objects.get().state == "pending"
+    assert cast.group.memberships.get(user=cast.owner).role == Role.OWNER
+
+
+def test_a_member_who_joins_at_the_same_time_keeps_their_role(cast, pending):
+    membership, joined = pending[0].accept(cast.viewer)
+
+    assert (membership.role, joined) == (Role.VIEWER, False)
     assert Invitation.objects.get().state == "accepted"
 
 
