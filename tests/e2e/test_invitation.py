@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from groups.models import Invitation, Role
-from tests.conftest import PASSWORD, make_group, make_member
+from tests.conftest import PASSWORD, make_group, make_member, make_user
 from tests.e2e.conftest import ARTIFACTS, shot, sign_in
 from tests.groups.mailserver import body_of, smtp_server
 
@@ -129,3 +129,17 @@ def test_remove_asks_in_a_dialog_that_focuses_cancel(page):
     dialog.get_by_role("button", name="Remove member").click()
     page.get_by_text("vera removed from Payments.").wait_for()
     assert not group.memberships.filter(user__username="vera").exists()
+
+
+def test_staff_show_as_staff_on_the_members_page(page):
+    group = make_group("Payments")
+    make_member(group, Role.OWNER, "olivia")
+    stella = make_user("stella", is_staff=True)
+
+    sign_in(page, stella.username, PASSWORD)
+    page.goto("/groups/payments/members/")
+
+    assert page.locator(".group-name .role").inner_text().lower() == "staff"
+    assert page.get_by_role("cell", name="olivia", exact=True).is_visible()
+    assert page.get_by_text("no members yet").count() == 0
+    shot(page, "members-as-staff")
