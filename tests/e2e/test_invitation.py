@@ -26,9 +26,18 @@ def inbox(settings):
         yield inbox
 
 
+@pytest.fixture
 def fresh_page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, viewport=DESKTOP, locale="en-US")
-    return context.new_page()
+    """Pages in browser contexts of their own (another person's browser), closed after the test."""
+    contexts = []
+
+    def new_page():
+        contexts.append(browser.new_context(base_url=live_server.url, viewport=DESKTOP, locale="en-US"))
+        return contexts[-1].new_page()
+
+    yield new_page
+    for context in contexts:
+        context.close()
 
 
 def invite(page, email, role):
@@ -38,7 +47,7 @@ def invite(page, email, role):
     page.get_by_text(f"Invitation sent to {email}.").wait_for()
 
 
-def test_an_invitee_joins_through_the_mailed_link(page, browser, live_server, inbox):
+def test_an_invitee_joins_through_the_mailed_link(page, fresh_page, live_server, inbox):
     group = make_group("Payments", description="Card payments team")
     owner = make_member(group, Role.OWNER, "olivia")
     make_member(group, Role.VIEWER, "vera")
@@ -65,7 +74,7 @@ def test_an_invitee_joins_through_the_mailed_link(page, browser, live_server, in
     assert "olivia invites you to the group Payments" in body and "as admin" in body
     link = LINK.search(body)[0]
 
-    invitee = fresh_page(browser, live_server)
+    invitee = fresh_page()
     invitee.goto(link)
     assert "token" not in invitee.url
     assert invitee.get_by_role("heading", name="Join Payments").is_visible()
@@ -81,7 +90,7 @@ def test_an_invitee_joins_through_the_mailed_link(page, browser, live_server, in
     assert group.memberships.get(user__username="ines").role == Role.ADMIN
     shot(invitee, "invitation-joined")
 
-    again = fresh_page(browser, live_server)
+    again = fresh_page()
     response = again.goto(link)
     assert response.status == 410
     assert again.get_by_role("heading", name="This invitation was already used").is_visible()
