@@ -1,5 +1,6 @@
 from django import forms
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.forms import UserCreationForm
 
 
 class PasswordForm(forms.Form):
@@ -19,3 +20,20 @@ class PasswordForm(forms.Form):
         if user is None or user.pk != self.request.user.pk:
             raise forms.ValidationError("That is not your password.")
         return password
+
+
+class InvitedAccountForm(UserCreationForm):
+    """A new account for the address an invitation went to: a username and a password, checked by
+    the password validators against that address too."""
+
+    def __init__(self, email, *args, **kwargs):
+        super().__init__(*args, instance=get_user_model()(email=email), **kwargs)
+        self.fields["username"].widget.attrs["autocomplete"] = "username"
+        if not self.is_bound:
+            self.initial["username"] = suggested_username(email)
+
+
+def suggested_username(email):
+    """The part of the address before the @, in the characters a username may hold."""
+    local = email.rpartition("@")[0]
+    return "".join(c for c in local if c.isalnum() or c in "@.+-_")[:150]

@@ -3,8 +3,8 @@ from django.urls import path
 
 from accounts import views
 
-# Sign in and out and change one's password. No self-service reset by e-mail: the portal sends
-# no mail, and a staff user sets a new password in the admin site.
+# Sign in and out and change one's password. No self-service reset by e-mail: the portal mails
+# only invitations (groups.models.Invitation), and a staff user sets a new password in the admin site.
 urlpatterns = [
     path("reauthenticate/", views.reauthenticate, name="reauthenticate"),
     path("login/", auth_views.LoginView.as_view(), name="login"),

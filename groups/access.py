@@ -33,6 +33,8 @@ def group_for(request, slug):
         _refused(group, "to open the group: not a member" if group else "to open a group that does not exist")
         raise Http404("No such group.")
     group.role = role
+    # What the page calls the user: staff act as owners, but are staff wherever they are shown.
+    group.badge = "staff" if request.user.is_staff else role
     group.can_manage_credentials = role in CREDENTIAL_WRITERS
     group.can_manage_members = role in MEMBER_WRITERS
     return group

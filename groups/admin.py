@@ -1,6 +1,11 @@
 from django.contrib import admin
+from django.contrib.auth.models import Group as PermissionGroup
 
 from groups.models import Activity, Group, Membership
+
+# django.contrib.auth's groups of permissions: the portal grants nothing through them (its groups
+# are groups.Group, with roles), and a second "Groups" in the admin's index only misleads.
+admin.site.unregister(PermissionGroup)
 
 # Bulk deletion logs its LogEntry rows without a signal, so the audit trail would miss them
 # (groups/audit.py): objects are deleted one at a time, each recorded.

@@ -57,21 +57,33 @@ class GroupForm(forms.ModelForm):
 
 
 class AddMemberForm(forms.Form):
-    username = forms.CharField(max_length=150)
+    """A username to add now, or an email address to invite. `precise` (staff) says when no such
+    user exists; an owner gets one answer either way, so that usernames cannot be probed."""
+
+    username = forms.CharField(label="Username or email address", max_length=254)
     role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
 
-    def __init__(self, *args, group, **kwargs):
+    def __init__(self, *args, group, precise=False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.group = group
+        self.group, self.precise = group, precise
 
     def clean_username(self):
-        username = self.cleaned_data["username"].strip()
-        user = get_user_model().objects.filter(username=username, is_active=True).first()
-        if user is None:
+        value = self.cleaned_data["username"].strip()
+        if "@" in value:
+            email = forms.EmailField().clean(value)
+            if self.group.invitations.pending().filter(email__iexact=email).exists():
+                raise forms.ValidationError(
+                    f"{email} is invited already: revoke that invitation to send a new one."
+                )
+            self.cleaned_data["email"], self.cleaned_data["user"] = email, None
+            return value
+        user = get_user_model().objects.filter(username=value, is_active=True).first()
+        if user is None and self.precise:
             raise forms.ValidationError("There is no active user with this username.")
-        if Membership.objects.filter(group=self.group, user=user).exists():
-            raise forms.ValidationError(f"{username} is already a member of this group.")
-        return user
+        if user is not None and Membership.objects.filter(group=self.group, user=user).exists():
+            raise forms.ValidationError(f"{value} is already a member of this group.")
+        self.cleaned_data["email"], self.cleaned_data["user"] = None, user
+        return value
 
 
 def seen_version(request):

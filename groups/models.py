@@ -1,10 +1,18 @@
 import hashlib
+import re
+import secrets
+import uuid
+from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
 from django.db import IntegrityError, models, transaction
 from django.db.models import F
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from portal.addresses import source_address
 from portal.context import current_request, current_request_id
@@ -22,7 +30,7 @@ MEMBER_WRITERS = {Role.OWNER}
 
 
 # Slugs that would collide with the URLs under /groups/.
-RESERVED_SLUGS = {"new"}
+RESERVED_SLUGS = {"new", "invitation"}
 
 
 class GroupManager(models.Manager):
@@ -117,11 +125,14 @@ class Versioned(models.Model):
 
 
 class MembershipManager(models.Manager):
-    def add(self, group, user, role):
-        """Make `user` a member of `group` with `role`; Activity records it."""
+    def add(self, group, user, role, actor=None):
+        """Make `user` a member of `group` with `role`; Activity records it, by `actor` if given,
+        else by the signed-in user."""
         with transaction.atomic():
             membership = self.create(group=group, user=user, role=role)
-            Activity.objects.record(group, Action.MEMBER_ADDED, f"{user.get_username()} as {role}")
+            Activity.objects.record(
+                group, Action.MEMBER_ADDED, f"{user.get_username()} as {role}", actor=actor
+            )
         return membership
 
 
@@ -168,11 +179,148 @@ class Membership(Versioned):
         return list(owners.values_list("pk", flat=True)) == [self.pk]
 
 
+# An invitation link's token: a kind prefix, so that a leaked one is recognisable, and 256 bits.
+INVITATION_PREFIX = "gpi_"
+_INVITATION_SHAPE = re.compile(r"gpi_[A-Za-z0-9_-]{43}\Z")
+
+
+class InvitationUnusable(Exception):
+    """The invitation was accepted, revoked or has expired: its link does nothing any more."""
+
+    def __init__(self, state):
+        self.state = state
+        super().__init__(f"invitation {state}")
+
+
+class InvitationQuerySet(models.QuerySet):
+    def pending(self):
+        """Invitations whose link still works: not accepted, not revoked, not expired."""
+        return self.filter(accepted_at=None, revoked_at=None, expires_at__gt=timezone.now())
+
+
+class InvitationManager(models.Manager.from_queryset(InvitationQuerySet)):
+    def invite(self, group, email, role, invited_by):
+        """A new invitation valid for INVITATION_HOURS, and its link's token, which exists nowhere
+        else: only its digest is stored. Activity records it, never the token."""
+        token = INVITATION_PREFIX + secrets.token_urlsafe(32)
+        with transaction.atomic():
+            invitation = self.create(
+                group=group,
+                email=email,
+                role=role,
+                invited_by=invited_by,
+                invited_by_name=invited_by.get_username(),
+                digest=Invitation.digest_of(token),
+                expires_at=timezone.now() + timedelta(hours=settings.INVITATION_HOURS),
+            )
+            Activity.objects.record(group, Action.MEMBER_INVITED, f"{email} as {role}")
+        return invitation, token
+
+    def by_digest(self, digest):
+        """The invitation whose link's token has this digest, or None."""
+        return self.filter(digest=digest).select_related("group").first() if digest else None
+
+
+class Invitation(models.Model):
+    """An email address invited into a group with a role, through a single-use link."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The inviter's name at the time, kept when the user is later deleted.
+    invited_by_name = models.CharField(max_length=150)
+    # Keyed digest of the link's token (Invitation.digest_of); the token itself is only in the mail.
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationManager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"invitation of {self.email} to {self.group} ({self.role})"
+
+    @staticmethod
+    def digest_of(token):
+        """The keyed digest stored for a link's token, or None for a value not shaped like one: a
+        made-up link costs no lookup. HMAC, not a password hasher: the token has 256 random bits."""
+        if not isinstance(token, str) or not _INVITATION_SHAPE.match(token):
+            return None
+        return salted_hmac("groups.invitation", token, algorithm="sha256").hexdigest()
+
+    @property
+    def state(self):
+        if self.accepted_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"
+
+    def email_has_account(self):
+        """Whether an active user has the invited address: they accept by signing in, rather than
+        making a second account. Said only to whoever holds the link, who owns the address."""
+        users = get_user_model().objects.filter(email__iexact=self.email, is_active=True)
+        return users.exists()
+
+    def has_member(self, user):
+        """Whether `user` is a member of the group already: joining would only use the link up."""
+        return user.is_authenticated and self.group.memberships.filter(user=user).exists()
+
+    def send(self, link):
+        """Mail the invitation, with its link (an absolute URL), to the invited address."""
+        context = {"invitation": self, "link": link, "hours": settings.INVITATION_HOURS}
+        subject = f"Invitation to {self.group.name} on the API Authentication Portal"
+        send_mail(subject, render_to_string("email/invitation.txt", context), None, [self.email])
+
+    def accept(self, user):
+        """Make `user` a member with the invited role, once. The UPDATE claims the invitation, so a
+        second use, even at the same moment, finds it accepted. A user who is a member already
+        keeps their role. Returns the membership and whether it is new, as get_or_create does;
+        InvitationUnusable if the link no longer works."""
+        with transaction.atomic():
+            claimed = type(self).objects.pending().filter(pk=self.pk)
+            if not claimed.update(accepted_at=timezone.now(), accepted_by=user):
+                self.refresh_from_db()
+                raise InvitationUnusable(self.state)
+            membership = self.group.memberships.filter(user=user).first()
+            created = membership is None
+            if created:
+                membership = Membership.objects.add(self.group, user, self.role, actor=user)
+            target = f"{self.email} as {self.role}"
+            Activity.objects.record(self.group, Action.INVITATION_ACCEPTED, target, actor=user)
+        self.refresh_from_db()
+        return membership, created
+
+    def revoke(self):
+        """End a pending invitation; Activity records it. False if it was no longer pending."""
+        with transaction.atomic():
+            if not type(self).objects.pending().filter(pk=self.pk).update(revoked_at=timezone.now()):
+                return False
+            Activity.objects.record(self.group, Action.INVITATION_REVOKED, f"{self.email} as {self.role}")
+        return True
+
+
 class Action(models.TextChoices):
     GROUP_CREATED = "group.created", "created the group"
     MEMBER_ADDED = "member.added", "added member"
     MEMBER_ROLE_CHANGED = "member.role_changed", "changed the role of"
     MEMBER_REMOVED = "member.removed", "removed member"
+    MEMBER_INVITED = "member.invited", "invited"
+    INVITATION_ACCEPTED = "member.invitation_accepted", "accepted the invitation of"
+    INVITATION_REVOKED = "member.invitation_revoked", "revoked the invitation of"
     API_KEY_CREATED = "api_key.created", "created API key"
     API_KEY_SHOWN = "api_key.shown", "showed"
     API_KEY_REGENERATED = "api_key.regenerated", "regenerated"

@@ -10,8 +10,17 @@ app_name = "groups"
 urlpatterns = [
     path("", views.group_list, name="list"),
     path("new/", views.group_new, name="new"),
+    # Where an invitation's link leads (groups.models.RESERVED_SLUGS keeps "invitation" free).
+    path("invitation/", views.invitation, name="invitation"),
+    path("invitation/join/", views.invitation_join, name="invitation-join"),
+    path("invitation/account/", views.invitation_account, name="invitation-account"),
     path("<slug:slug>/members/", views.members, name="members"),
     path("<slug:slug>/members/add/", views.member_add, name="member-add"),
+    path(
+        "<slug:slug>/members/invitations/<uuid:invitation_id>/revoke/",
+        views.invitation_revoke,
+        name="invitation-revoke",
+    ),
     path("<slug:slug>/members/<username:username>/role/", views.member_role, name="member-role"),
     path("<slug:slug>/members/<username:username>/remove/", views.member_remove, name="member-remove"),
     path("<slug:slug>/activity/", views.activity, name="activity"),

@@ -1,4 +1,9 @@
+import logging
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -7,17 +12,24 @@ from django.db.models import Count, OuterRef, Subquery
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.forms import InvitedAccountForm
 from accounts.sessions import recent_password_required
 from accounts.submissions import once
 from groups import export
 from groups.access import group_for, group_for_owner, visible_groups
 from groups.forms import AddMemberForm, ExportForm, GroupForm, RoleForm, seen_version
-from groups.models import EditConflict, Group, Membership, Role
+from groups.models import EditConflict, Group, Invitation, InvitationUnusable, Membership, Role
 from groups.responses import conflict
 
+logger = logging.getLogger(__name__)
+
 ACTIVITY_PAGE_SIZE = 25
+# The session's note of the invitation being accepted: the digest of its link's token, never the token.
+INVITATION = "invitation"
 
 
 @login_required
@@ -47,8 +59,10 @@ def _render_members(request, group, form, status=200):
     context = {
         "group": group,
         "memberships": group.memberships.select_related("user"),
+        "invitations": group.invitations.pending() if group.can_manage_members else [],
         "roles": Role.choices,
         "form": form,
+        "invitation_hours": settings.INVITATION_HOURS,
     }
     return render(request, "groups/members.html", context, status=status)
 
@@ -64,14 +78,141 @@ def members(request, slug):
 @require_POST
 @once
 def member_add(request, slug):
+    """Add an account by its username, or invite an email address."""
     group = group_for_owner(request, slug)
-    form = AddMemberForm(request.POST, group=group)
+    form = AddMemberForm(request.POST, group=group, precise=request.user.is_staff)
     if not form.is_valid():
         return _render_members(request, group, form, status=400)
-    user, role = form.cleaned_data["username"], form.cleaned_data["role"]
-    Membership.objects.add(group, user, role)
-    messages.success(request, f"{user.username} added as {Role(role).label.lower()}.")
+    role, user = form.cleaned_data["role"], form.cleaned_data["user"]
+    if form.cleaned_data["email"]:
+        return _invite(request, group, form.cleaned_data["email"], role)
+    if user is not None:
+        Membership.objects.add(group, user, role)
+    label = Role(role).label.lower()
+    if request.user.is_staff:
+        messages.success(request, f"{user.username} added as {label}.")
+    else:
+        messages.success(
+            request,
+            f"If an account named {form.cleaned_data['username']} exists, it has been added as {label}."
+            " Otherwise nothing was added: invite the person by email address instead.",
+        )
     return redirect("groups:members", group.slug)
+
+
+def _invite(request, group, email, role):
+    """Invite `email` and mail the link; if the mail cannot be sent, no invitation is left."""
+    try:
+        with transaction.atomic():
+            invitation, token = Invitation.objects.invite(group, email, role, request.user)
+            path = f"{reverse('groups:invitation')}?{urlencode({'token': token})}"
+            invitation.send(request.build_absolute_uri(path))
+    except OSError as error:  # smtplib's errors, a refused connection, a timeout
+        logger.warning("Invitation mail for group %s not sent: %s", group.slug, type(error).__name__)
+        messages.error(
+            request,
+            f"The invitation could not be mailed to {email}, so none was made. Try again later; if it"
+            " keeps failing, a platform administrator should check the portal's mail settings.",
+        )
+        return redirect("groups:members", group.slug)
+    messages.success(
+        request,
+        f"Invitation sent to {email}. Its link adds them as {Role(role).label.lower()} and works once,"
+        f" until {invitation.expires_at:%Y-%m-%d %H:%M} UTC.",
+    )
+    return redirect("groups:members", group.slug)
+
+
+@login_required
+@recent_password_required
+@require_POST
+@once
+def invitation_revoke(request, slug, invitation_id):
+    group = group_for_owner(request, slug)
+    invitation = get_object_or_404(group.invitations, public_id=invitation_id)
+    if invitation.revoke():
+        messages.success(
+            request, f"The invitation of {invitation.email} is revoked: its link no longer works."
+        )
+    else:
+        messages.error(request, f"The invitation of {invitation.email} was already {invitation.state}.")
+    return redirect("groups:members", group.slug)
+
+
+@never_cache
+@require_GET
+def invitation(request):
+    """The page an invitation's link opens. The token moves from the address into the session, as
+    its digest, at once: it is then in no later address, history entry or Referer."""
+    if "token" in request.GET:
+        request.session[INVITATION] = Invitation.digest_of(request.GET["token"]) or ""
+        return redirect("groups:invitation")
+    invitation = Invitation.objects.by_digest(request.session.get(INVITATION))
+    if invitation is not None and invitation.state == "accepted" and invitation.accepted_by == request.user:
+        return redirect(invitation.group)  # their own link again, after joining
+    if invitation is None or invitation.state != "pending":
+        return _unusable(request, invitation.state if invitation else "unknown")
+    form = None
+    if not request.user.is_authenticated and not invitation.email_has_account():
+        form = InvitedAccountForm(invitation.email)
+    context = {"invitation": invitation, "form": form, "member": invitation.has_member(request.user)}
+    return render(request, "groups/invitation.html", context)
+
+
+@login_required
+@require_POST
+@once
+def invitation_join(request):
+    """Accept the invitation as the signed-in user."""
+    invitation = Invitation.objects.by_digest(request.session.get(INVITATION))
+    if invitation is None:
+        return _unusable(request, "unknown")
+    if invitation.has_member(request.user):
+        return redirect("groups:invitation")  # it says so, and leaves the link for its addressee
+    return _accept(request, invitation, request.user)
+
+
+@never_cache
+@sensitive_post_parameters("password1", "password2")
+@require_POST
+def invitation_account(request):
+    """Make an account for the invited address and accept the invitation with it."""
+    invitation = Invitation.objects.by_digest(request.session.get(INVITATION))
+    if invitation is None or invitation.state != "pending":
+        return _unusable(request, invitation.state if invitation else "unknown")
+    if request.user.is_authenticated or invitation.email_has_account():
+        return redirect("groups:invitation")  # they accept by joining as, or signing in to, that account
+    form = InvitedAccountForm(invitation.email, request.POST)
+    if not form.is_valid():
+        context = {"invitation": invitation, "form": form}
+        return render(request, "groups/invitation.html", context, status=400)
+    return _accept(request, invitation, None, form)
+
+
+def _accept(request, invitation, user, form=None):
+    """Accept as `user`, or as the account `form` makes (then signed in): both or neither."""
+    try:
+        with transaction.atomic():
+            user = user or form.save()
+            membership, joined = invitation.accept(user)
+    except InvitationUnusable as error:
+        return _unusable(request, error.state)
+    if not request.user.is_authenticated:
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    role = membership.get_role_display().lower()
+    if joined:
+        messages.success(request, f"Welcome to {invitation.group.name}: you joined as {role}.")
+    else:
+        messages.info(
+            request, f"You were a member of {invitation.group.name} already, as {role}: that stays."
+        )
+    return redirect(invitation.group)
+
+
+def _unusable(request, state):
+    """A clear page for a link that does nothing (any more): 404 if it never did, else 410 Gone."""
+    status = 404 if state == "unknown" else 410
+    return render(request, "groups/invitation_unusable.html", {"state": state}, status=status)
 
 
 @login_required
@@ -110,7 +251,7 @@ def member_remove(request, slug, username):
                 transaction.set_rollback(True)  # the claim too: nothing changed
                 messages.error(request, "A group needs at least one owner: add another owner first.")
                 return redirect("groups:members", group.slug)
-            if request.method != "POST":
+            if request.method != "POST":  # the confirmation page, for browsers without the dialog
                 return render(
                     request, "groups/member_remove.html", {"group": group, "membership": membership}
                 )

@@ -70,6 +70,14 @@ SUBMISSION_MEMORY = env.int("SUBMISSION_MEMORY", default=24 * 60 * 60)
 # after sign-in.
 SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
 SESSION_MAX_AGE = env.int("SESSION_MAX_AGE", default=12 * 60 * 60)
+# Hours an invitation's link stays valid.
+INVITATION_HOURS = env.int("INVITATION_HOURS", default=72)
+# Outgoing mail (invitations): e.g. smtp+tls://user:password@mail.example.com:587. The default
+# prints each mail, its invitation link included, to the server's output: for development only.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="API Authentication Portal <portal@localhost>")
+# Seconds to wait for the mail server before giving up on a mail.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

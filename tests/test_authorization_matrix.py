@@ -19,7 +19,7 @@ from django.test import Client
 from django.urls import reverse
 
 from credentials.models import AccessToken, ApiKey, ApiKeyCredential, ClientSecret, OAuthClient
-from groups.models import Group, Membership, Role
+from groups.models import Group, Invitation, Membership, Role
 from tests.conftest import (
     SECRET_SHAPE,
     changes,
@@ -111,6 +111,19 @@ MATRIX = {
         "POST": row(MEMBERS, 403, 403, 404, MEMBERS, LOGIN),
         "DELETE": row(200, 403, 403, 404, 200, LOGIN),
     },
+    "groups:invitation-revoke": {
+        "GET": row(405, 405, 405, 405, 405, LOGIN),
+        "POST": row(MEMBERS, 403, 403, 404, MEMBERS, LOGIN),
+        "DELETE": row(405, 405, 405, 405, 405, LOGIN),
+    },
+    # An invitation's link is open to anyone who holds it; without one in the session, nothing is.
+    "groups:invitation": {"GET": every(404), "POST": every(405), "DELETE": every(405)},
+    "groups:invitation-join": {
+        "GET": row(405, 405, 405, 405, 405, LOGIN),
+        "POST": row(404, 404, 404, 404, 404, LOGIN),
+        "DELETE": row(405, 405, 405, 405, 405, LOGIN),
+    },
+    "groups:invitation-account": {"GET": every(405), "POST": every(404), "DELETE": every(405)},
     "groups:activity": {
         "GET": row(200, 200, 200, 404, 200, LOGIN),
         "POST": row(200, 200, 200, 404, 200, LOGIN),
@@ -268,6 +281,9 @@ def world(cast):
         "username": "wanda",
         "uidb64": "MQ",
         "token": "abc-def",
+        "invitation_id": Invitation.objects.invite(cast.group, "ines@example.com", Role.ADMIN, cast.owner)[
+            0
+        ].public_id,
     }
     cast.values = [*key_values.values(), secret]
     cast.other, cast.other_owner = other, other_owner
@@ -339,6 +355,7 @@ def state():
         sorted(OAuthClient.objects.values_list("group__slug", "public_id", "name")),
         sorted(ClientSecret.objects.values_list("client__public_id", "digest", "expires_at")),
         AccessToken.objects.filter(revoked_at__isnull=True).count(),
+        sorted(Invitation.objects.values_list("group__slug", "email", "accepted_at", "revoked_at")),
         changes().count(),
     )
 
@@ -421,7 +438,11 @@ def test_an_outsider_cannot_tell_a_group_exists(world, name, route, method):
     assert "Payments" not in real.content.decode()
 
 
-OBJECT_ROWS = [(name, route) for name, route in GROUP_ROWS if re.search(r"<\w+:(public_id|username)>", route)]
+OBJECT_ROWS = [
+    (name, route)
+    for name, route in GROUP_ROWS
+    if re.search(r"<\w+:(public_id|username|invitation_id)>", route)
+]
 
 
 def payments_rows():

@@ -9,7 +9,7 @@ from django.urls import reverse
 from pytest_django.asserts import assertContains, assertRedirects
 
 from credentials.models import ApiKey, ApiKeyCredential, ClientSecret, Lockout, OAuthClient
-from groups.models import Group, Membership, Role
+from groups.models import Group, Invitation, Membership, Role
 from tests.conftest import (
     PASSWORD,
     changes,
@@ -29,6 +29,7 @@ KNOWN_NAMES = {
     "groups:member-add",
     "groups:member-role",
     "groups:member-remove",
+    "groups:invitation-revoke",
     "groups:activity",
     "groups:activity-export",
     "credentials:auth-info",
@@ -50,6 +51,7 @@ GET_ONLY = {"groups:activity-export"}
 # answer (checked below).
 POST_ONLY = {
     "groups:member-add",
+    "groups:invitation-revoke",
     "groups:member-role",
     "credentials:show-key",
     "credentials:show-secret",
@@ -71,7 +73,9 @@ GROUP_ROUTES = sorted((name, route) for name, route, _ in url_patterns() if "<sl
 WRITE_ROUTES = [(name, route) for name, route in GROUP_ROUTES if name not in READ_PAGES | GET_ONLY]
 # URLs that address a credential or a member inside the group.
 OBJECT_ROUTES = [
-    (name, route) for name, route in GROUP_ROUTES if re.search(r"<\w+:(public_id|username)>", route)
+    (name, route)
+    for name, route in GROUP_ROUTES
+    if re.search(r"<\w+:(public_id|username|invitation_id)>", route)
 ]
 ROUTE_IDS = [name for name, _ in GROUP_ROUTES]
 OBJECT_IDS = [name for name, _ in OBJECT_ROUTES]
@@ -100,6 +104,9 @@ def target(cast):
         "client_public_id": client.public_id,
         "slot": "primary",
         "username": "olivia",
+        "invitation_id": Invitation.objects.invite(cast.group, "ines@example.com", Role.ADMIN, cast.owner)[
+            0
+        ].public_id,
     }
     return credential, fill
 
@@ -114,6 +121,7 @@ def state():
         sorted(OAuthClient.objects.values_list("public_id", "name", "client_id")),
         sorted(ClientSecret.objects.values_list("client__public_id", "digest", "expires_at")),
         Lockout.objects.count(),
+        sorted(Invitation.objects.values_list("email", "role", "accepted_at", "revoked_at")),
         changes().count(),
     )
 
@@ -133,6 +141,7 @@ def test_matrix_knows_every_url_argument(name, route):
         client_public_id=uuid.uuid4(),
         slot="primary",
         username="olivia",
+        invitation_id=uuid.uuid4(),
     )
 
     assert url.startswith("/groups/payments/")
@@ -200,6 +209,7 @@ def test_objects_of_another_group_are_404_through_ones_own_group(cast, target, n
         ("post", "groups:member-role"),
         ("get", "groups:member-remove"),
         ("post", "groups:member-remove"),
+        ("post", "groups:invitation-revoke"),
     ],
 )
 def test_viewer_gets_403_on_every_write(cast, target, method, name):
