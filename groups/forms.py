@@ -57,8 +57,9 @@ class GroupForm(forms.ModelForm):
 
 
 class AddMemberForm(forms.Form):
-    """A username to add now, or an email address to invite. `precise` (staff) says when no such
-    user exists; an owner gets one answer either way, so that usernames cannot be probed."""
+    """An email address to invite, or a username. `precise` (staff) adds the account now and says
+    when no such user exists; an owner's username becomes an invitation either way, so that
+    usernames cannot be probed."""
 
     username = forms.CharField(label="Username or email address", max_length=254)
     role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
@@ -69,20 +70,30 @@ class AddMemberForm(forms.Form):
 
     def clean_username(self):
         value = self.cleaned_data["username"].strip()
+        self.cleaned_data["email"] = self.cleaned_data["user"] = None
         if "@" in value:
             email = forms.EmailField().clean(value)
             if self.group.invitations.pending().filter(email__iexact=email).exists():
                 raise forms.ValidationError(
                     f"{email} is invited already: revoke that invitation to send a new one."
                 )
-            self.cleaned_data["email"], self.cleaned_data["user"] = email, None
+            self.cleaned_data["email"] = email
+            return value
+        longest = get_user_model()._meta.get_field("username").max_length
+        if len(value) > longest:  # no account can have it
+            raise forms.ValidationError(f"A username has at most {longest} characters.")
+        if not self.precise:
+            if self.group.invitations.pending().filter(username=value).exists():
+                raise forms.ValidationError(
+                    f"{value} is invited already: revoke that invitation to make a new one."
+                )
             return value
         user = get_user_model().objects.filter(username=value, is_active=True).first()
-        if user is None and self.precise:
+        if user is None:
             raise forms.ValidationError("There is no active user with this username.")
-        if user is not None and Membership.objects.filter(group=self.group, user=user).exists():
+        if Membership.objects.filter(group=self.group, user=user).exists():
             raise forms.ValidationError(f"{value} is already a member of this group.")
-        self.cleaned_data["email"], self.cleaned_data["user"] = None, user
+        self.cleaned_data["user"] = user
         return value
 
 

@@ -185,7 +185,7 @@ _INVITATION_SHAPE = re.compile(r"gpi_[A-Za-z0-9_-]{43}\Z")
 
 
 class InvitationUnusable(Exception):
-    """The invitation was accepted, revoked or has expired: its link does nothing any more."""
+    """The invitation was accepted, declined, revoked or has expired: it does nothing any more."""
 
     def __init__(self, state):
         self.state = state
@@ -194,8 +194,12 @@ class InvitationUnusable(Exception):
 
 class InvitationQuerySet(models.QuerySet):
     def pending(self):
-        """Invitations whose link still works: not accepted, not revoked, not expired."""
-        return self.filter(accepted_at=None, revoked_at=None, expires_at__gt=timezone.now())
+        """Invitations that still work: not accepted, declined or revoked, not expired."""
+        return self.filter(accepted_at=None, declined_at=None, revoked_at=None, expires_at__gt=timezone.now())
+
+    def addressed_to(self, user):
+        """The invitations to `user`'s username as it is now, matched as signing in matches it."""
+        return self.filter(username=user.get_username()) if user.is_authenticated else self.none()
 
 
 class InvitationManager(models.Manager.from_queryset(InvitationQuerySet)):
@@ -216,17 +220,36 @@ class InvitationManager(models.Manager.from_queryset(InvitationQuerySet)):
             Activity.objects.record(group, Action.MEMBER_INVITED, f"{email} as {role}")
         return invitation, token
 
+    def invite_username(self, group, username, role, invited_by):
+        """A new invitation of whichever account has `username` when it joins, valid for
+        INVITATION_HOURS, with no link: the account finds it on its Group List. Made whether or
+        not such an account exists, so that the inviter cannot tell. Activity records it."""
+        with transaction.atomic():
+            invitation = self.create(
+                group=group,
+                username=username,
+                role=role,
+                invited_by=invited_by,
+                invited_by_name=invited_by.get_username(),
+                expires_at=timezone.now() + timedelta(hours=settings.INVITATION_HOURS),
+            )
+            Activity.objects.record(group, Action.MEMBER_INVITED, f"{username} as {role}")
+        return invitation
+
     def by_digest(self, digest):
         """The invitation whose link's token has this digest, or None."""
         return self.filter(digest=digest).select_related("group").first() if digest else None
 
 
 class Invitation(models.Model):
-    """An email address invited into a group with a role, through a single-use link."""
+    """An email address invited into a group with a role, through a single-use link; or a
+    username, whose account joins or declines from its Group List."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="invitations")
-    email = models.EmailField()
+    # Exactly one of the two: an address the link was mailed to, or a username.
+    email = models.EmailField(blank=True)
+    username = models.CharField(max_length=150, blank=True)
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -234,7 +257,8 @@ class Invitation(models.Model):
     # The inviter's name at the time, kept when the user is later deleted.
     invited_by_name = models.CharField(max_length=150)
     # Keyed digest of the link's token (Invitation.digest_of); the token itself is only in the mail.
-    digest = models.CharField(max_length=64, unique=True)
+    # None for a username invitation, which has no link.
+    digest = models.CharField(max_length=64, unique=True, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
@@ -242,14 +266,27 @@ class Invitation(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
+    declined_at = models.DateTimeField(null=True, blank=True)
 
     objects = InvitationManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(email="") & ~models.Q(username=""))
+                | (~models.Q(email="") & models.Q(username="")),
+                name="invitation_of_an_address_or_a_username",
+            )
+        ]
 
     def __str__(self):
-        return f"invitation of {self.email} to {self.group} ({self.role})"
+        return f"invitation of {self.invitee} to {self.group} ({self.role})"
+
+    @property
+    def invitee(self):
+        """Whom it invites, as the inviter wrote it: the address or the username."""
+        return self.email or self.username
 
     @staticmethod
     def digest_of(token):
@@ -263,6 +300,8 @@ class Invitation(models.Model):
     def state(self):
         if self.accepted_at:
             return "accepted"
+        if self.declined_at:
+            return "declined"
         if self.revoked_at:
             return "revoked"
         if self.expires_at <= timezone.now():
@@ -289,9 +328,12 @@ class Invitation(models.Model):
         """Make `user` a member with the invited role, once. The UPDATE claims the invitation, so a
         second use, even at the same moment, finds it accepted. A user who is a member already
         keeps their role. Returns the membership and whether it is new, as get_or_create does;
-        InvitationUnusable if the link no longer works."""
+        InvitationUnusable if the invitation no longer works. A username invitation is only for
+        the account that has that username now."""
         with transaction.atomic():
             claimed = type(self).objects.pending().filter(pk=self.pk)
+            if self.username:
+                claimed = claimed.addressed_to(user)
             if not claimed.update(accepted_at=timezone.now(), accepted_by=user):
                 self.refresh_from_db()
                 raise InvitationUnusable(self.state)
@@ -299,17 +341,30 @@ class Invitation(models.Model):
             created = membership is None
             if created:
                 membership = Membership.objects.add(self.group, user, self.role, actor=user)
-            target = f"{self.email} as {self.role}"
+            target = f"{self.invitee} as {self.role}"
             Activity.objects.record(self.group, Action.INVITATION_ACCEPTED, target, actor=user)
         self.refresh_from_db()
         return membership, created
+
+    def decline(self, user):
+        """Turn down a pending username invitation as the account it names; Activity records it.
+        InvitationUnusable if it was no longer pending."""
+        with transaction.atomic():
+            claimed = type(self).objects.pending().addressed_to(user).filter(pk=self.pk)
+            if not claimed.update(declined_at=timezone.now()):
+                self.refresh_from_db()
+                raise InvitationUnusable(self.state)
+            target = f"{self.invitee} as {self.role}"
+            Activity.objects.record(self.group, Action.INVITATION_DECLINED, target, actor=user)
+        self.refresh_from_db()
 
     def revoke(self):
         """End a pending invitation; Activity records it. False if it was no longer pending."""
         with transaction.atomic():
             if not type(self).objects.pending().filter(pk=self.pk).update(revoked_at=timezone.now()):
                 return False
-            Activity.objects.record(self.group, Action.INVITATION_REVOKED, f"{self.email} as {self.role}")
+            target = f"{self.invitee} as {self.role}"
+            Activity.objects.record(self.group, Action.INVITATION_REVOKED, target)
         return True
 
 
@@ -321,6 +376,7 @@ class Action(models.TextChoices):
     MEMBER_INVITED = "member.invited", "invited"
     INVITATION_ACCEPTED = "member.invitation_accepted", "accepted the invitation of"
     INVITATION_REVOKED = "member.invitation_revoked", "revoked the invitation of"
+    INVITATION_DECLINED = "member.invitation_declined", "declined the invitation of"
     API_KEY_CREATED = "api_key.created", "created API key"
     API_KEY_SHOWN = "api_key.shown", "showed"
     API_KEY_REGENERATED = "api_key.regenerated", "regenerated"

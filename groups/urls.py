@@ -14,6 +14,9 @@ urlpatterns = [
     path("invitation/", views.invitation, name="invitation"),
     path("invitation/join/", views.invitation_join, name="invitation-join"),
     path("invitation/account/", views.invitation_account, name="invitation-account"),
+    # An invitation to the signed-in account's username, joined or declined from the Group List.
+    path("invitation/<uuid:invitation_id>/accept/", views.invitation_accept, name="invitation-accept"),
+    path("invitation/<uuid:invitation_id>/decline/", views.invitation_decline, name="invitation-decline"),
     path("<slug:slug>/members/", views.members, name="members"),
     path("<slug:slug>/members/add/", views.member_add, name="member-add"),
     path(

@@ -38,7 +38,8 @@ def group_list(request):
     groups = visible_groups(request.user).annotate(
         member_count=Count("memberships", distinct=True), own_role=Subquery(own_role)
     )
-    return render(request, "groups/list.html", {"groups": groups})
+    invitations = Invitation.objects.pending().addressed_to(request.user).select_related("group")
+    return render(request, "groups/list.html", {"groups": groups, "invitations": invitations})
 
 
 @login_required
@@ -78,25 +79,27 @@ def members(request, slug):
 @require_POST
 @once
 def member_add(request, slug):
-    """Add an account by its username, or invite an email address."""
+    """Invite an email address; or a username: staff add the account at once, an owner invites
+    it, with the same answer whether or not the account exists."""
     group = group_for_owner(request, slug)
     form = AddMemberForm(request.POST, group=group, precise=request.user.is_staff)
     if not form.is_valid():
         return _render_members(request, group, form, status=400)
     role, user = form.cleaned_data["role"], form.cleaned_data["user"]
+    label = Role(role).label.lower()
     if form.cleaned_data["email"]:
         return _invite(request, group, form.cleaned_data["email"], role)
     if user is not None:
         Membership.objects.add(group, user, role)
-    label = Role(role).label.lower()
-    if request.user.is_staff:
         messages.success(request, f"{user.username} added as {label}.")
-    else:
-        messages.success(
-            request,
-            f"If an account named {form.cleaned_data['username']} exists, it has been added as {label}."
-            " Otherwise nothing was added: invite the person by email address instead.",
-        )
+        return redirect("groups:members", group.slug)
+    username = form.cleaned_data["username"]
+    invitation = Invitation.objects.invite_username(group, username, role, request.user)
+    messages.success(
+        request,
+        f"Invitation made for the username {username}. If an account has that username, it can join"
+        f" as {label} from its Group List until {invitation.expires_at:%Y-%m-%d %H:%M} UTC.",
+    )
     return redirect("groups:members", group.slug)
 
 
@@ -131,11 +134,9 @@ def invitation_revoke(request, slug, invitation_id):
     group = group_for_owner(request, slug)
     invitation = get_object_or_404(group.invitations, public_id=invitation_id)
     if invitation.revoke():
-        messages.success(
-            request, f"The invitation of {invitation.email} is revoked: its link no longer works."
-        )
+        messages.success(request, f"The invitation of {invitation.invitee} is revoked: it no longer works.")
     else:
-        messages.error(request, f"The invitation of {invitation.email} was already {invitation.state}.")
+        messages.error(request, f"The invitation of {invitation.invitee} was already {invitation.state}.")
     return redirect("groups:members", group.slug)
 
 
@@ -199,20 +200,65 @@ def _accept(request, invitation, user, form=None):
         return _unusable(request, error.state)
     if not request.user.is_authenticated:
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    return _joined(request, invitation.group, membership, joined)
+
+
+def _joined(request, group, membership, joined):
+    """Into the group just joined, saying with which role."""
     role = membership.get_role_display().lower()
     if joined:
-        messages.success(request, f"Welcome to {invitation.group.name}: you joined as {role}.")
+        messages.success(request, f"Welcome to {group.name}: you joined as {role}.")
     else:
-        messages.info(
-            request, f"You were a member of {invitation.group.name} already, as {role}: that stays."
-        )
-    return redirect(invitation.group)
+        messages.info(request, f"You were a member of {group.name} already, as {role}: that stays.")
+    return redirect(group)
 
 
 def _unusable(request, state):
     """A clear page for a link that does nothing (any more): 404 if it never did, else 410 Gone."""
     status = 404 if state == "unknown" else 410
     return render(request, "groups/invitation_unusable.html", {"state": state}, status=status)
+
+
+def _invitation_to(request, invitation_id):
+    """The username invitation addressed to the signed-in account, in any state; 404 for anyone
+    else's, so that nobody learns of another's invitations."""
+    invitations = Invitation.objects.addressed_to(request.user).select_related("group")
+    return get_object_or_404(invitations, public_id=invitation_id)
+
+
+@login_required
+@require_POST
+@once
+def invitation_accept(request, invitation_id):
+    """Join the group of an invitation to one's username, from the Group List."""
+    invitation = _invitation_to(request, invitation_id)
+    try:
+        membership, joined = invitation.accept(request.user)
+    except InvitationUnusable as error:
+        return _no_longer_works(request, invitation, error)
+    return _joined(request, invitation.group, membership, joined)
+
+
+@login_required
+@require_POST
+@once
+def invitation_decline(request, invitation_id):
+    """Turn down an invitation to one's username, from the Group List."""
+    invitation = _invitation_to(request, invitation_id)
+    try:
+        invitation.decline(request.user)
+    except InvitationUnusable as error:
+        return _no_longer_works(request, invitation, error)
+    messages.success(request, f"You declined the invitation to {invitation.group.name}.")
+    return redirect("groups:list")
+
+
+def _no_longer_works(request, invitation, error):
+    """Back to the Group List, which no longer shows it, saying why."""
+    messages.error(
+        request, f"The invitation to {invitation.group.name} is {error.state}: it no longer works."
+    )
+    return redirect("groups:list")
 
 
 @login_required
