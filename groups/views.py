@@ -134,7 +134,8 @@ def invitation_revoke(request, slug, invitation_id):
     group = group_for_owner(request, slug)
     invitation = get_object_or_404(group.invitations, public_id=invitation_id)
     if invitation.revoke():
-        messages.success(request, f"The invitation of {invitation.invitee} is revoked: it no longer works.")
+        ends = "its link no longer works" if invitation.email else "it can no longer be joined"
+        messages.success(request, f"The invitation of {invitation.invitee} is revoked: {ends}.")
     else:
         messages.error(request, f"The invitation of {invitation.invitee} was already {invitation.state}.")
     return redirect("groups:members", group.slug)

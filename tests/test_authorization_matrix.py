@@ -124,6 +124,17 @@ MATRIX = {
         "DELETE": row(405, 405, 405, 405, 405, LOGIN),
     },
     "groups:invitation-account": {"GET": every(405), "POST": every(404), "DELETE": every(405)},
+    # An invitation to a username is for that account alone: the world's (to an address) is nobody's.
+    "groups:invitation-accept": {
+        "GET": row(405, 405, 405, 405, 405, LOGIN),
+        "POST": row(404, 404, 404, 404, 404, LOGIN),
+        "DELETE": row(405, 405, 405, 405, 405, LOGIN),
+    },
+    "groups:invitation-decline": {
+        "GET": row(405, 405, 405, 405, 405, LOGIN),
+        "POST": row(404, 404, 404, 404, 404, LOGIN),
+        "DELETE": row(405, 405, 405, 405, 405, LOGIN),
+    },
     "groups:activity": {
         "GET": row(200, 200, 200, 404, 200, LOGIN),
         "POST": row(200, 200, 200, 404, 200, LOGIN),

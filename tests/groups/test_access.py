@@ -301,7 +301,7 @@ def test_post_with_csrf_token_is_accepted(cast):
     response = client.post("/groups/payments/members/add/", {**POST_DATA, "csrfmiddlewaretoken": token})
 
     assert response.status_code == 302
-    assert Membership.objects.filter(user=cast.outsider, role=Role.OWNER).exists()
+    assert cast.group.invitations.pending().filter(username="oscar", role=Role.OWNER).exists()
 
 
 @pytest.mark.parametrize(("name", "route"), GROUP_ROUTES, ids=ROUTE_IDS)

@@ -19,7 +19,7 @@ from credentials import secrets
 from credentials.models import ApiKeyCredential
 from credentials.secrets import Kind
 from groups.export import CHUNK_ROWS
-from groups.models import Action, Activity, Membership
+from groups.models import Action, Activity, Invitation, Membership
 from tests.conftest import (
     PASSWORD,
     client_for,
@@ -423,6 +423,8 @@ def make_every_kind(cast, settings):
     expect(404, here(cast.outsider).get("/groups/payments/"))
     expect(302, here(cast.staff).post("/groups/new/", {"name": "Logistics", "owner": "oscar"}))
     expect(302, owner.post(f"{members}add/", {"username": "root", "role": "viewer"}))
+    invitation = Invitation.objects.get(username="root")
+    expect(302, here(root).post(f"/groups/invitation/{invitation.public_id}/accept/"))
     membership = Membership.objects.get(group=cast.group, user=root)
     expect(302, owner.post(versioned(f"{members}root/role/", membership), {"role": "admin"}))
     expect(302, owner.post(versioned(f"{members}root/remove/", membership)))

@@ -40,14 +40,15 @@ def test_only_owners_see_the_add_form_and_role_controls(cast):
     assertNotContains(admin_page, "/members/vera/remove/")
 
 
-def test_owner_adds_a_member(cast):
+def test_an_owner_invites_a_username_rather_than_adding_it(cast):
     response = client_for(cast.owner).post(
         f"{MEMBERS}add/", {"username": "oscar", "role": "admin"}, follow=True
     )
 
     assertRedirects(response, MEMBERS)
-    assertContains(response, "If an account named oscar exists, it has been added as admin.")
-    assert roles(cast.group)["oscar"] == Role.ADMIN
+    assertContains(response, "Invitation made for the username oscar.")
+    assert "oscar" not in roles(cast.group)
+    assert cast.group.invitations.pending().get().role == Role.ADMIN
 
 
 def test_staff_are_told_exactly_whom_they_added(cast):
@@ -70,14 +71,13 @@ def test_an_owner_gets_the_same_answer_whether_the_username_exists_or_not(cast):
 
     assert {answer.status_code for answer in answers} == {200}
     for answer, name in zip(answers, ("oscar", "nobody", "ivan"), strict=True):
-        assertContains(answer, f"If an account named {name} exists, it has been added as viewer.")
+        assertContains(answer, f"Invitation made for the username {name}. If an account has that username")
         assertNotContains(answer, "There is no active user")
-    assert "oscar" in roles(cast.group)
-    assert {"nobody", "ivan"}.isdisjoint(roles(cast.group))
+    assert {"oscar", "nobody", "ivan"}.isdisjoint(roles(cast.group))
 
 
 def test_adding_a_member_is_recorded(cast):
-    client_for(cast.owner).post(
+    client_for(cast.staff).post(
         f"{MEMBERS}add/", {"username": "oscar", "role": "viewer"}, REMOTE_ADDR="192.0.2.1"
     )
 
@@ -85,14 +85,14 @@ def test_adding_a_member_is_recorded(cast):
     assert (row.action, row.target, row.actor, row.actor_name) == (
         "member.added",
         "oscar as viewer",
-        cast.owner,
-        "olivia",
+        cast.staff,
+        "stella",
     )
     assert row.source_address == "192.0.2.1"
 
 
 def test_new_member_sees_the_group(cast):
-    client_for(cast.owner).post(f"{MEMBERS}add/", {"username": "oscar", "role": "viewer"})
+    client_for(cast.staff).post(f"{MEMBERS}add/", {"username": "oscar", "role": "viewer"})
 
     response = client_for(cast.outsider).get("/groups/payments/")
 
@@ -118,12 +118,22 @@ def test_adding_an_inactive_user_is_a_form_error_for_staff(cast):
     assert "ivan" not in roles(cast.group)
 
 
-def test_adding_an_existing_member_is_a_form_error(cast):
-    response = client_for(cast.owner).post(f"{MEMBERS}add/", {"username": "vera", "role": "owner"})
+def test_adding_an_existing_member_is_a_form_error_for_staff(cast):
+    response = client_for(cast.staff).post(f"{MEMBERS}add/", {"username": "vera", "role": "owner"})
 
     assertContains(response, "vera is already a member of this group.", status_code=400)
     assert roles(cast.group)["vera"] == Role.VIEWER
     assert not changes().exists()
+
+
+def test_an_owner_inviting_an_existing_member_is_told_nothing_more(cast):
+    response = client_for(cast.owner).post(
+        f"{MEMBERS}add/", {"username": "vera", "role": "owner"}, follow=True
+    )
+
+    assertContains(response, "Invitation made for the username vera.")
+    assertNotContains(response, "already a member")
+    assert roles(cast.group)["vera"] == Role.VIEWER
 
 
 def test_adding_with_an_unknown_role_is_a_form_error(cast):
