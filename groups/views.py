@@ -94,11 +94,11 @@ def member_add(request, slug):
         messages.success(request, f"{user.username} added as {label}.")
         return redirect("groups:members", group.slug)
     username = form.cleaned_data["username"]
-    invitation = Invitation.objects.invite_username(group, username, role, request.user)
+    Invitation.objects.invite_username(group, username, role, request.user)
     messages.success(
         request,
         f"Invitation made for the username {username}. If an account has that username, it can join"
-        f" as {label} from its Group List until {invitation.expires_at:%Y-%m-%d %H:%M} UTC.",
+        f" as {label} from its Group List within {settings.INVITATION_HOURS} hours.",
     )
     return redirect("groups:members", group.slug)
 
