@@ -152,3 +152,42 @@ def test_staff_show_as_staff_on_the_members_page(page):
     assert page.get_by_role("cell", name="olivia", exact=True).is_visible()
     assert page.get_by_text("no members yet").count() == 0
     shot(page, "members-as-staff")
+
+
+def test_an_account_joins_from_its_group_list(page, fresh_page, live_server):
+    group = make_group("Payments", description="Card payments team")
+    owner = make_member(group, Role.OWNER, "olivia")
+    make_member(make_group("Logistics", description="Warehouses and shipping"), Role.VIEWER, "ines")
+
+    sign_in(page, owner.username, PASSWORD)
+    page.goto("/groups/payments/members/")
+    page.get_by_label("Username or email address").fill("ines")
+    page.get_by_label("Role", exact=True).select_option(label="Admin")
+    page.get_by_role("button", name="Add or invite").click()
+    page.get_by_text("Invitation made for the username ines.").wait_for()
+    pending = page.locator("table.invitations").get_by_role("row", name=re.compile("ines"))
+    assert pending.get_by_text("olivia").is_visible()
+    assert not group.memberships.filter(user__username="ines").exists()
+    shot(page, "members-username-invitation-desktop")
+
+    invitee = fresh_page()
+    sign_in(invitee, "ines", PASSWORD)
+    invitee.goto("/groups/")
+    assert invitee.get_by_role("heading", name="Invitations").is_visible()
+    invitation = invitee.locator("table.invitations").get_by_role("row", name=re.compile("Payments"))
+    assert invitation.get_by_text("olivia").is_visible()
+    assert invitation.locator(".role").inner_text().lower() == "admin"
+    shot(invitee, "group-list-invitation-desktop")
+    invitee.set_viewport_size(PHONE)
+    shot(invitee, "group-list-invitation-phone")
+    assert invitee.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    invitee.set_viewport_size(DESKTOP)
+
+    invitee.get_by_role("button", name="Join Payments").click()
+
+    invitee.get_by_text("Welcome to Payments: you joined as admin.").wait_for()
+    assert invitee.url == f"{live_server.url}/groups/payments/"
+    assert invitee.locator(".group-name .role").inner_text().lower() == "admin"
+    assert group.memberships.get(user__username="ines").role == Role.ADMIN
+    invitee.goto("/groups/")
+    assert invitee.get_by_role("heading", name="Invitations").count() == 0
