@@ -43,7 +43,7 @@ def fresh_page(browser, live_server):
 def invite(page, email, role):
     page.get_by_label("Username or email address").fill(email)
     page.get_by_label("Role", exact=True).select_option(label=role)
-    page.get_by_role("button", name="Add or invite").click()
+    page.get_by_role("button", name="Invite", exact=True).click()
     page.get_by_text(f"Invitation sent to {email}.").wait_for()
 
 
@@ -163,7 +163,7 @@ def test_an_account_joins_from_its_group_list(page, fresh_page, live_server):
     page.goto("/groups/payments/members/")
     page.get_by_label("Username or email address").fill("ines")
     page.get_by_label("Role", exact=True).select_option(label="Admin")
-    page.get_by_role("button", name="Add or invite").click()
+    page.get_by_role("button", name="Invite", exact=True).click()
     page.get_by_text("Invitation made for the username ines.").wait_for()
     pending = page.locator("table.invitations").get_by_role("row", name=re.compile("ines"))
     assert pending.get_by_text("olivia").is_visible()

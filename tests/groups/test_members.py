@@ -33,9 +33,9 @@ def test_only_owners_see_the_add_form_and_role_controls(cast):
     owner_page = client_for(cast.owner).get(MEMBERS)
     admin_page = client_for(cast.admin).get(MEMBERS)
 
-    assertContains(owner_page, "Add a member")
+    assertContains(owner_page, "Invite a member")
     assertContains(owner_page, "Change role")
-    assertNotContains(admin_page, "Add a member")
+    assertNotContains(admin_page, "Invite a member")
     assertNotContains(admin_page, "Change role")
     assertNotContains(admin_page, "/members/vera/remove/")
 
