@@ -29,7 +29,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 WIDTHS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
 SHOTS = ARTIFACTS / "pages"
 LONG_GROUP = "Partner data ingestion pipeline and exports for the settlement team of the EMEA region"
-LONG_WORD = "Nightly_reconciliation_of_card_settlements_between_the_ledger_and_the_acquirer_" + "x" * 40
+# A name as long as a credential's may be (100 characters), without a space to break at.
+LONG_WORD = "Nightly_reconciliation_of_card_settlements_between_the_ledger_and_the_acquirer_" + "x" * 21
 LONG_USERNAME = "victor.from.the.reconciliation.team.of.the.settlements.department@example.com"
 LONG_STAFF_USERNAME = "stella.from.the.platform.administration.team@example.com"
 AXE = Axe()
@@ -266,12 +267,17 @@ def test_every_page_signed_in(page, role, width):
         refused = refused or response.status == 403
         found += check(page, each.name, width, role)
 
+    if width == "phone":  # the top bar's menu, open (the account's name is long for staff)
+        page.goto(reverse("groups:list"))
+        page.get_by_role("button", name="Menu").click()
+        found += check(page, "menu-open", width, role)
+
     if "write" in RIGHTS[role]:
         page.goto(reverse("credentials:auth-info", args=[full.slug]))
         found += open_dialogs(page, width, role)
         # The tab right after Create, with the new keys shown once.
         page.goto(reverse("credentials:create-api-key", args=[full.slug]))
-        page.get_by_label("Name").fill("Reporting " + LONG_WORD)
+        page.get_by_label("Name").fill("Reporting_" + LONG_WORD[10:])
         page.get_by_role("button", name="Create").click()
         page.locator("code.secret").first.wait_for()
         found += check(page, "full-auth-info-revealed", width, role)
