@@ -145,10 +145,12 @@ def _data():
     return users, full, pages
 
 
-# Every attribute that names other elements by id, and in-page links: each must resolve.
+# Every attribute that names other elements by id, and in-page links: each must resolve (and a
+# visible element's description or label must not be empty).
 DANGLING_IDS = """() => {
     const missing = [];
     const exists = (id) => document.getElementById(id) !== null;
+    const names = ["aria-describedby", "aria-labelledby"];  // these must also name something
     const refs = ["aria-describedby", "aria-labelledby", "aria-controls", "aria-owns", "aria-details",
                   "aria-errormessage", "aria-flowto", "aria-activedescendant"];
     for (const attribute of refs) {
@@ -156,6 +158,10 @@ DANGLING_IDS = """() => {
             for (const id of element.getAttribute(attribute).split(/\\s+/).filter(Boolean)) {
                 const tag = element.tagName.toLowerCase();
                 if (!exists(id)) missing.push(`${tag}[${attribute}=${id}]`);
+                else if (names.includes(attribute) && element.checkVisibility()
+                         && !document.getElementById(id).textContent.trim()) {
+                    missing.push(`${tag}[${attribute}=${id}] (empty)`);
+                }
             }
         }
     }
@@ -204,7 +210,7 @@ def problems_of(page, name, rules_off=()):
     extra = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     if extra > 0:
         found.append(f"{name}: {extra}px wider than the viewport")
-    found += [f"{name}: refers to a missing id: {ref}" for ref in page.evaluate(DANGLING_IDS)]
+    found += [f"{name}: broken id reference: {ref}" for ref in page.evaluate(DANGLING_IDS)]
     found += [f"{name}: button out of its card: {label}" for label in page.evaluate(OUT_OF_CARD)]
     found += [f"{name}: out of the page's column: {tag}" for tag in page.evaluate(OUT_OF_MAIN)]
     options = {"resultTypes": ["violations"], "rules": {rule: {"enabled": False} for rule in rules_off}}
