@@ -1,7 +1,9 @@
 """Every page of the portal, at a phone's width and a desktop's, signed in as an owner, an admin, a
 viewer and a staff user, for an empty group and for one with 3 API keys and 3 OAuth clients (with
-long names): no sideways scroll, every id a page refers to exists, buttons stay inside their cards,
-and axe-core finds no serious or critical violation. Screenshots go to test-artifacts/pages/."""
+long names): no sideways scroll, every id a page refers to exists, buttons stay inside their cards
+and nothing sticks out of the page's column, and axe-core finds no serious or critical violation.
+Also the dialogs open, the tab showing new values, the phone's menu open, and the signed-out pages
+(Sign in, 404, lockout, 500). Screenshots go to test-artifacts/pages/."""
 
 from dataclasses import dataclass
 
@@ -60,7 +62,7 @@ NOT_PAGES = {
     "healthz": "health check (text)",
     "schema": "OpenAPI document (YAML)",
     "home": "redirects to the Group List",
-    "logout": "POST only: the Signed out page is scanned after signing out",
+    "logout": "POST only: it leads to Sign in (LOGOUT_REDIRECT_URL), scanned after signing out",
     "groups:member-add": "POST only",
     "groups:member-role": "POST only",
     "groups:activity-export": "a CSV download",
@@ -112,8 +114,8 @@ def _data():
         Page("new-group", reverse("groups:new"), "staff"),
         *tabs(full, "full"),
         *tabs(empty, "empty"),
-        Page("new-api-key", reverse("credentials:create-api-key", args=[full.slug]), "write"),
-        Page("new-oauth-client", reverse("credentials:create-oauth-client", args=[full.slug]), "write"),
+        Page("new-api-key", reverse("credentials:create-api-key", args=[slug]), "write"),
+        Page("new-oauth-client", reverse("credentials:create-oauth-client", args=[slug]), "write"),
         Page(
             "regenerate-key",
             reverse("credentials:regenerate-key", args=[slug, key.public_id, "primary"]),
@@ -245,6 +247,7 @@ def open_dialogs(page, width, role):
         box, size = dialog.bounding_box(), page.viewport_size
         if (
             box["x"] < 0
+            or box["y"] < 0
             or box["x"] + box["width"] > size["width"]
             or box["y"] + box["height"] > size["height"]
         ):
