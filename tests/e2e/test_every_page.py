@@ -13,7 +13,7 @@ from django.conf import settings
 from django.test import RequestFactory
 from django.urls import resolve, reverse
 
-from groups.models import Action, Activity, Membership, Role
+from groups.models import Action, Activity, Invitation, Membership, Role
 from portal.views import server_error
 from tests.conftest import (
     PASSWORD,
@@ -69,6 +69,11 @@ NOT_PAGES = {
     "credentials:show-key": "POST only (its GET is the 405 page, scanned)",
     "credentials:show-secret": "POST only",
     "credentials:unlock-oauth-client": "POST only",
+    "groups:invitation-revoke": "POST only",
+    "groups:invitation-accept": "POST only (Join on the Group List)",
+    "groups:invitation-decline": "POST only (Decline on the Group List)",
+    "groups:invitation-join": "POST only (Join on the invitation's page)",
+    "groups:invitation-account": "POST only: a refused form is the invitation's page, scanned signed out",
 }
 
 
@@ -100,6 +105,12 @@ def _data():
     keys = [make_api_key(full, name, owner)[0] for name in ("Billing service", LONG_WORD, "Mobile app")]
     clients = [make_oauth_client(full, name, owner)[0] for name in ("Checkout", LONG_WORD, "Partner portal")]
     Activity.objects.record(full, Action.API_KEY_CREATED, LONG_WORD, actor=owner, address="203.0.113.7")
+    # Pending invitations on the full group's Members page, and one for each user on its Group List.
+    Invitation.objects.invite(full, LONG_USERNAME, Role.ADMIN, owner)
+    Invitation.objects.invite_username(full, "nobody-yet", Role.VIEWER, owner)
+    onboarding = make_group("Onboarding", description="New starters")
+    for user in users.values():
+        Invitation.objects.invite_username(onboarding, user.username, Role.VIEWER, owner)
 
     def tabs(group, label):
         return [
@@ -311,6 +322,15 @@ def test_every_page_signed_out(page, width):
     sign_in(page, "olivia", "not the password")
     found += check(page, "sign-in-refused", width, "signed-out")
 
+    # An invitation's link: the form that makes the invitee's account, then a link that is no more.
+    _, token = Invitation.objects.invite(
+        make_group("Payments"), LONG_USERNAME, Role.ADMIN, make_user("oscar")
+    )
+    assert page.goto(reverse("groups:invitation") + "?token=" + token).status == 200
+    found += check(page, "invitation-new-account", width, "signed-out")
+    page.goto(reverse("groups:invitation") + "?token=gpi_no-such-invitation")
+    found += check(page, "invitation-unknown", width, "signed-out")
+
     sign_in(page, "olivia", PASSWORD)
     if width == "phone":
         page.get_by_role("button", name="Menu").click()
@@ -341,7 +361,7 @@ def test_every_page_is_visited():
     """A new URL is either a page in the scans above or named in NOT_PAGES, with the reason."""
     _, _, pages = _data()
     visited = {resolve(each.path.split("?")[0]).view_name for each in pages if each.status != 404}
-    visited.add("login")  # scanned signed out
+    visited |= {"login", "groups:invitation"}  # scanned signed out
     names = {name for name, _, _ in url_patterns() if not name.startswith("admin:")}
     assert names - visited - set(NOT_PAGES) == set()
     assert not visited & set(NOT_PAGES) - {"credentials:show-key"}
