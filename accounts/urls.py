@@ -8,7 +8,7 @@ from accounts import views
 urlpatterns = [
     path("reauthenticate/", views.reauthenticate, name="reauthenticate"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", views.SignOutView.as_view(), name="logout"),
     path("password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "password_change/done/",

@@ -1,6 +1,8 @@
 import time
 
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -28,3 +30,12 @@ def reauthenticate(request):
         return redirect(next_url)
     context = {"form": form, "next": next_url, "minutes": settings.REAUTHENTICATE_AFTER // 60}
     return render(request, "registration/reauthenticate.html", context)
+
+
+class SignOutView(auth_views.LogoutView):
+    """Django's sign-out, which then says so on the Sign in page it leads to."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        messages.info(request, "You are signed out.")
+        return response

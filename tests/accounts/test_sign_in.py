@@ -100,3 +100,12 @@ def test_an_address_lockout_is_recorded_without_naming_made_up_usernames(cast, s
 
     row = Activity.objects.get(action=Action.SIGN_IN_LOCKED)
     assert (row.target, row.source_address) == ("an unknown username", HERE)
+
+
+def test_signing_out_leads_to_sign_in_saying_so(cast):
+    client = Client()
+    client.force_login(cast.owner)
+    answer = client.post("/accounts/logout/", follow=True)
+    assert answer.redirect_chain == [("/accounts/login/", 302)]
+    assert "You are signed out." in answer.content.decode()
+    assert client.get("/groups/").status_code == 302  # to Sign in: the session is gone
