@@ -249,6 +249,7 @@ def oauth_secret_regenerate(request, slug, public_id):
     if request.method != "POST" or not form.is_valid():
         version = seen_version(request) or client.version
         context = {"group": group, "client": client, "regenerate_form": form, "version": version}
+        context["warnings"] = client.rotation_warnings()
         return render(request, "credentials/oauth_secret_regenerate.html", context)
     grace, revoke = form.cleaned_data["grace_seconds"], form.cleaned_data["revoke_tokens"]
     try:
@@ -262,6 +263,27 @@ def oauth_secret_regenerate(request, slug, public_id):
         regenerated += " " + _copy_now("the new one")
     messages.success(request, regenerated)
     return _reveal(request, group, {(client.public_id, SECRET_ROW): value})
+
+
+@login_required
+@recent_password_required
+@once
+def oauth_grace_end(request, slug, public_id):
+    """Ask for confirmation on GET; on POST refuse the client's replaced secrets from now on."""
+    group = group_for_write(request, slug)
+    client = get_object_or_404(_oauth_clients(group), public_id=public_id)
+    if request.method != "POST":
+        context = {"group": group, "client": client, "version": seen_version(request) or client.version}
+        return render(request, "credentials/oauth_grace_end.html", context)
+    try:
+        ended = client.end_grace(seen_version(request), request.user)
+    except EditConflict as error:
+        return conflict(request, error, reverse("credentials:auth-info", args=[group.slug]))
+    if ended:
+        messages.success(request, f"Grace period of {client.name} ended: the previous secret is refused.")
+    else:
+        messages.info(request, f"{client.name} has no previous secret still working.")
+    return redirect("credentials:auth-info", group.slug)
 
 
 @login_required
