@@ -116,9 +116,11 @@ class ApiKeyCredential(Versioned):
             Activity.objects.record(self.group, Action.API_KEY_REGENERATED, f"{self} {slot} key", actor=user)
         return raw
 
-    def reveal(self, slot):
-        """The value in `slot` in clear, decrypted from its stored copy; Activity records it."""
-        Activity.objects.record(self.group, Action.API_KEY_SHOWN, f"{self} {slot} key")
+    def reveal(self, slot, for_copy=False):
+        """The value in `slot` in clear, decrypted from its stored copy; Activity records it, and
+        whether Copy asked for it (the value then went to the clipboard, not the page)."""
+        target = f"{self} {slot} key{' for Copy' if for_copy else ''}"
+        Activity.objects.record(self.group, Action.API_KEY_SHOWN, target)
         return secrets.decrypt(self.key(slot).encrypted)
 
     def rotation_warnings(self, slot):
@@ -391,9 +393,11 @@ class OAuthClient(Versioned):
         now = timezone.now()
         return [s for s in self.secrets.all() if s.expires_at is not None and s.expires_at > now]
 
-    def reveal_secret(self):
-        """The current secret in clear, decrypted from its stored copy; Activity records it."""
-        Activity.objects.record(self.group, Action.OAUTH_SECRET_SHOWN, self.name)
+    def reveal_secret(self, for_copy=False):
+        """The current secret in clear, decrypted from its stored copy; Activity records it, and
+        whether Copy asked for it."""
+        target = f"{self.name}{' for Copy' if for_copy else ''}"
+        Activity.objects.record(self.group, Action.OAUTH_SECRET_SHOWN, target)
         return secrets.decrypt(self.current_secret().encrypted)
 
     def regenerate_secret(self, seen_version, user, grace_seconds=0, revoke_tokens=True):
