@@ -366,3 +366,20 @@ def test_end_grace_is_refused_to_a_viewer_and_hidden_from_an_outsider(cast, oaut
     assert client_for(cast.viewer).post(path).status_code == 403
     assert client_for(cast.outsider).post(path).status_code == 404
     assert ClientSecret.objects.filter(client=client).count() == 2
+
+
+def test_counts_kept_after_failed_flushes_are_bounded_to_the_newest_hours(key, monkeypatch):
+    monkeypatch.setattr(usage, "MAX_PENDING", 2)
+    key_pk = key[0].key("primary").pk
+    moment = [datetime(2026, 11, 29, 8, tzinfo=UTC).timestamp()]
+    counter = usage.Counter(clock=lambda: moment[0])
+    unwritten = {}
+    for hour in range(3):
+        unwritten[(usage.KEY, key_pk, None, int(moment[0] // 3600) + hour)] = [1, moment[0], HERE, "verify"]
+
+    counter._keep(unwritten)
+
+    assert sorted(bucket[3] for bucket in counter.pending) == [
+        int(moment[0] // 3600) + 1,
+        int(moment[0] // 3600) + 2,
+    ]
