@@ -67,6 +67,13 @@ def test_the_tab_shows_usage_per_slot_and_client(page, settings):
     page.set_viewport_size({"width": 390, "height": 844})
     shot(page, "usage-phone")
 
+    page.set_viewport_size({"width": 1280, "height": 800})
+    client_card.get_by_role("link", name="Regenerate").click()
+    warning = page.locator("dialog[open] [data-fill=warnings]")
+    assert warning.is_visible()
+    assert "A token was issued with this secret less than a minute ago from 127.0.0.1" in warning.inner_text()
+    shot(page, "usage-regenerate-secret-warning")
+
 
 def test_end_grace_now_asks_first_with_cancel_focused(page):
     group = make_group("Payments")
