@@ -383,3 +383,13 @@ def test_counts_kept_after_failed_flushes_are_bounded_to_the_newest_hours(key, m
         int(moment[0] // 3600) + 1,
         int(moment[0] // 3600) + 2,
     ]
+
+
+def test_a_viewer_sees_the_grace_row_without_end_grace_now(cast, oauth):
+    client, _ = oauth
+    regenerate_with_grace(cast, client)
+
+    response = client_for(cast.viewer).get("/groups/payments/")
+
+    assertContains(response, "Not used since the secret was regenerated.")
+    assertNotContains(response, "End grace now")
