@@ -294,12 +294,21 @@ def oauth_clients(group, revealed, api_base_url):
     return list(clients.values())
 
 
+# A client's chart, by the secret that authenticated: (name, CSS class), stacked in this order.
+SECRET_SERIES = {
+    "current": ("Current secret", "bar-client"),
+    "previous": ("Previous secret", "bar-previous"),
+    "earlier": ("Earlier secrets", "bar-earlier"),
+}
+
+
 def _client_usage(group, clients, now):
-    """Each client's tokens per hour (all its secrets together) and last token; the current
-    secret's last token for the Regenerate warning; for each replaced secret still in its grace
-    period, its last token and how many it was used for in the hours since the regeneration."""
+    """Each client's tokens per hour, by secret where it has had more than one; the current
+    secret's last token, shown and for the Regenerate warning; for each replaced secret still in
+    its grace period, its last token and how many it was used for in the hours since the
+    regeneration."""
     first_hour = usage.kept_since(now)
-    hours, last, last_by_secret = {}, {}, {}
+    hours, last_by_secret = {}, {}
     rows = ClientUsage.objects.filter(client__group=group, hour__gte=first_hour).values_list(
         "client_id", "secret_id", "hour", "requests", "last_used_at", "last_used_address", "last_method"
     )
@@ -308,17 +317,25 @@ def _client_usage(group, clients, now):
         client = clients.get(client_pk)
         if client is None:
             continue
-        hours.setdefault(client_pk, []).append((hour, requests))
-        if client_pk not in last or use[0] > last[client_pk][0]:
-            last[client_pk] = use
+        if secret_pk == client["secret_pk"]:
+            series = "current"
+        else:
+            series = "previous" if secret_pk in olds else "earlier"
+        hours.setdefault(client_pk, {}).setdefault(series, []).append((hour, requests))
         if secret_pk not in last_by_secret or use[0] > last_by_secret[secret_pk][0]:
             last_by_secret[secret_pk] = use
         if secret_pk in olds and client["regenerated"] is not None and hour >= client["regenerated"]:
             olds[secret_pk][1]["tokens"] += requests
     for pk, client in clients.items():
-        client["chart"] = _chart(first_hour, [(None, "bar-client", hours.get(pk, []))], "Tokens issued")
-        client["last_use"] = _last_use(*last[pk]) if pk in last else None
+        by_secret = hours.get(pk, {})
+        if client["old_secrets"] or set(by_secret) - {"current"}:
+            series = [(*SECRET_SERIES[name], by_secret.get(name, [])) for name in SECRET_SERIES]
+            series = [(name, css, counts) for name, css, counts in series if counts or css != "bar-earlier"]
+        else:
+            series = [(None, "bar-client", by_secret.get("current", []))]
+        client["chart"] = _chart(first_hour, series, "Tokens issued")
         current = last_by_secret.get(client.pop("secret_pk"))
+        client["last_use"] = _last_use(*current) if current else None
         client.pop("regenerated")
         warnings = secret_rotation_warnings(*current[:2], now) if current else []
         client["warnings"] = [escape(warning) for warning in warnings]

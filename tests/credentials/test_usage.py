@@ -310,6 +310,10 @@ def test_the_grace_row_says_whether_the_old_secret_is_still_used(cast, oauth):
 
     assertContains(response, "still works until")
     assertContains(response, "2 tokens since the secret was regenerated.")
+    assertContains(
+        response, "Tokens issued per hour, last 7 days: 2 in total (Current secret 0, Previous secret 2)"
+    )
+    assert response.content.decode().count('class="bar-previous"') == 1
     assertContains(response, "End grace now</a>", html=False)
 
 

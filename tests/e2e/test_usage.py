@@ -75,10 +75,11 @@ def test_the_tab_shows_usage_per_slot_and_client(page, settings):
     shot(page, "usage-regenerate-secret-warning")
 
 
-def test_end_grace_now_asks_first_with_cancel_focused(page):
+def test_end_grace_now_asks_first_with_cancel_focused(page, settings):
+    settings.USAGE_FLUSH_SECONDS = 0  # each token request writes its count
     group = make_group("Payments")
     admin = make_member(group, Role.ADMIN, "adam")
-    client, _ = make_oauth_client(group)
+    client, old = make_oauth_client(group)
 
     sign_in(page, admin.username, PASSWORD)
     page.get_by_role("link", name="Payments").click()
@@ -87,11 +88,16 @@ def test_end_grace_now_asks_first_with_cancel_focused(page):
     dialog = page.locator("dialog[open]")
     dialog.get_by_label("After 1 hour").check()
     dialog.get_by_role("button", name="Regenerate").click()
+    tokens(page, client, old, 3)
+    page.get_by_role("link", name="Authentication Information").click()
 
+    assert "3 tokens since the secret was regenerated" in row.inner_text()
+    assert page.locator("rect.bar-previous").count() == 1
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot(page, "usage-grace-phone")
     row.get_by_role("link", name="End grace now").click()
     dialog = page.locator("dialog[open]")
-    assert "Not used since" not in dialog.inner_text()
-    assert "has not been used since the secret was regenerated" in dialog.inner_text()
+    assert "It was last used" in dialog.inner_text()
     focused = page.evaluate("document.activeElement.textContent")
     assert focused == "Cancel"
     page.set_viewport_size({"width": 1280, "height": 800})
@@ -100,3 +106,7 @@ def test_end_grace_now_asks_first_with_cancel_focused(page):
 
     assert "Grace period of Checkout ended" in page.inner_text("body")
     assert client.secrets.count() == 1
+    assert (
+        page.request.post("/v1/tokens", data={"clientId": client.client_id, "clientSecret": old}).status
+        == 401
+    )
