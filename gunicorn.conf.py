@@ -71,6 +71,13 @@ def post_worker_init(worker):
     gc.freeze()
 
 
+def worker_exit(server, worker):
+    """Write the worker's usage counts not yet flushed (credentials.usage) before it goes."""
+    from credentials import usage  # the app is loaded by now: the config file loads before it
+
+    usage.counter.flush()
+
+
 # Stopping without dropping a connection (audit finding 9). On SIGTERM gunicorn closes its copy
 # of the listening socket and each worker exits after its current request; the socket closes with
 # the last of them, and the kernel resets every connection still in its queue: connections it had

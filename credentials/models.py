@@ -4,7 +4,7 @@ by the portal's views and the API alike. The hot path's statements are in creden
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -12,8 +12,9 @@ from django.core.validators import RegexValidator
 from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.timesince import timesince
 
-from credentials import secrets, sql
+from credentials import secrets, sql, usage
 from credentials.secrets import Kind
 from groups.models import Action, Activity, Group, Versioned
 
@@ -50,6 +51,9 @@ class Identity:
     slot: str | None
     # When an access token expires: no memory of it may outlive that. None for API keys.
     expires_at: datetime | None = None
+    # The API key (slot) whose uses credentials.usage counts; not part of who the caller is. None
+    # for access tokens.
+    key_pk: int | None = field(default=None, compare=False)
 
     # Lets DRF's IsAuthenticated accept an Identity as request.user.
     is_authenticated = True
@@ -112,9 +116,11 @@ class ApiKeyCredential(Versioned):
             Activity.objects.record(self.group, Action.API_KEY_REGENERATED, f"{self} {slot} key", actor=user)
         return raw
 
-    def reveal(self, slot):
-        """The value in `slot` in clear, decrypted from its stored copy; Activity records it."""
-        Activity.objects.record(self.group, Action.API_KEY_SHOWN, f"{self} {slot} key")
+    def reveal(self, slot, for_copy=False):
+        """The value in `slot` in clear, decrypted from its stored copy; Activity records it, and
+        whether Copy asked for it (the value then went to the clipboard, not the page)."""
+        target = f"{self} {slot} key{' for Copy' if for_copy else ''}"
+        Activity.objects.record(self.group, Action.API_KEY_SHOWN, target)
         return secrets.decrypt(self.key(slot).encrypted)
 
     def rotation_warnings(self, slot):
@@ -158,7 +164,9 @@ class ApiKeyManager(models.Manager):
             return None
         if row["stale"]:
             self.touch(row["id"], address, now)
-        return Identity(row["group_slug"], row["group_name"], "api_key", row["credential"], row["slot"])
+        return Identity(
+            row["group_slug"], row["group_name"], "api_key", row["credential"], row["slot"], key_pk=row["id"]
+        )
 
     def touch(self, pk, address, now):
         """Record a use of key `pk`, unless one was recorded within LAST_USED_INTERVAL: the condition
@@ -267,12 +275,14 @@ class OAuthClientManager(models.Manager):
     case, the writes follow the authentication.
     """
 
-    def issue_access_token(self, client_id, secret, address):
-        """POST /v2/tokens (RFC 6749 4.4): a new access token's value."""
+    def issue_access_token(self, client_id, secret, address, method="/v2/tokens"):
+        """POST /v2/tokens (RFC 6749 4.4): a new access token's value. `method` names the endpoint
+        and client authentication method in the secret's usage."""
         new = NewTokens.make(refresh=False)
         row = self._authenticate(client_id, secret, address, sql.AUTHENTICATE_AND_ISSUE_ACCESS_TOKEN, new)
         if row.get("access_id") is None:  # not written by the authentication's statement
             AccessToken.objects.issue(row["client_pk"], new)
+        usage.counter.count_secret(row["client_pk"], row["secret_pk"], address or None, method)
         return new.access_token
 
     def issue_token_pair(self, client_id, secret, address):
@@ -281,6 +291,7 @@ class OAuthClientManager(models.Manager):
         row = self._authenticate(client_id, secret, address, sql.AUTHENTICATE_AND_ISSUE_TOKEN_PAIR, new)
         if row.get("refresh_id") is None:  # not written by the authentication's statement
             TokenFamily.objects.start(row["client_pk"], new)
+        usage.counter.count_secret(row["client_pk"], row["secret_pk"], address or None, "/v1/tokens")
         return new.pair(new.params["family_expires_at"])
 
     def authenticate(self, client_id, secret, address):
@@ -382,9 +393,11 @@ class OAuthClient(Versioned):
         now = timezone.now()
         return [s for s in self.secrets.all() if s.expires_at is not None and s.expires_at > now]
 
-    def reveal_secret(self):
-        """The current secret in clear, decrypted from its stored copy; Activity records it."""
-        Activity.objects.record(self.group, Action.OAUTH_SECRET_SHOWN, self.name)
+    def reveal_secret(self, for_copy=False):
+        """The current secret in clear, decrypted from its stored copy; Activity records it, and
+        whether Copy asked for it."""
+        target = f"{self.name}{' for Copy' if for_copy else ''}"
+        Activity.objects.record(self.group, Action.OAUTH_SECRET_SHOWN, target)
         return secrets.decrypt(self.current_secret().encrypted)
 
     def regenerate_secret(self, seen_version, user, grace_seconds=0, revoke_tokens=True):
@@ -406,8 +419,28 @@ class OAuthClient(Versioned):
             ClientSecret.objects.create(client=self, **stored_fields(raw))
             if revoke_tokens:
                 self.revoke_tokens()
-            Activity.objects.record(self.group, Action.OAUTH_SECRET_REGENERATED, self.name, actor=user)
+            ends = f"after {_duration(grace_seconds)}" if grace_seconds else "at once"
+            tokens = "revoked" if revoke_tokens else "kept"
+            target = f"{self.name} (the old secret stops working {ends}; tokens {tokens})"
+            Activity.objects.record(self.group, Action.OAUTH_SECRET_REGENERATED, target, actor=user)
         return raw
+
+    def end_grace(self, seen_version, user):
+        """Refuse the replaced secrets still in their grace period from now on, if the client is
+        still at `seen_version` (else EditConflict). Returns how many ended; Activity records it."""
+        with transaction.atomic():
+            self.claim(seen_version, user)
+            ended, _ = self.secrets.filter(expires_at__isnull=False).delete()
+            if ended:
+                target = f"{self.name} (the previous secret is refused from now on)"
+                Activity.objects.record(self.group, GRACE_ENDED, target, actor=user)
+        return ended
+
+    def rotation_warnings(self):
+        """Why regenerating the secret now may break applications, as sentences for the confirmation."""
+        uses = ClientUsage.objects.filter(client=self, secret_id=self.current_secret().pk)
+        last = uses.order_by("-last_used_at").first()
+        return secret_rotation_warnings(last.last_used_at, last.last_used_address) if last else []
 
     def unlock(self, address):
         """Lift the lock of this client from `address`; whether there was one. Activity records it."""
@@ -443,6 +476,35 @@ class OAuthClient(Versioned):
             Activity.objects.tally(self.group, Action.TOKEN_REVOKED, target, now=now)
 
 
+# Activity's action for OAuthClient.end_grace. groups.models.Action has no member for it yet (its
+# label would come with a groups migration): until then the Activity page shows this code.
+GRACE_ENDED = "oauth_client.grace_ended"
+
+
+def _duration(seconds):
+    """A grace period as Activity writes it: "1 hour", "7 days"."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} seconds"
+
+
+def secret_rotation_warnings(last_used_at, last_used_address, now=None):
+    """OAuthClient.rotation_warnings from its current secret's last token, for the tab too. An
+    application asks for a token about once per ACCESS_TOKEN_TTL, so a token issued within that
+    (or RECENT_USE_WARNING, if longer) means the secret is likely still in use."""
+    now = now or timezone.now()
+    recent = timedelta(seconds=max(settings.RECENT_USE_WARNING, settings.ACCESS_TOKEN_TTL))
+    if last_used_at is None or last_used_at < now - recent:
+        return []
+    ago = "less than a minute" if now - last_used_at < timedelta(minutes=1) else timesince(last_used_at, now)
+    return [
+        f"A token was issued with this secret {ago} ago from {last_used_address or 'an unknown address'}:"
+        " applications still using it will fail unless a grace period is chosen."
+    ]
+
+
 class ClientSecretQuerySet(models.QuerySet):
     def working(self, now):
         """The current secrets (no expiry) and the replaced ones still in their grace period."""
@@ -467,6 +529,49 @@ class ClientSecret(models.Model):
 
     def __str__(self):
         return f"{self.client} secret ({self.hint})"
+
+
+class Usage(models.Model):
+    """Requests in one UTC hour and the last of them, added to by credentials.usage's flushes.
+    Hours older than usage.KEPT are deleted by purge_expired_tokens."""
+
+    hour = models.DateTimeField(db_index=True)
+    requests = models.PositiveIntegerField(default=0)
+    last_used_at = models.DateTimeField()
+    last_used_address = models.CharField(max_length=45, blank=True)  # "" when unknown
+    # The endpoint (verify, whoami; /v2/tokens with the client authentication method, /v1/tokens).
+    last_method = models.CharField(max_length=40)
+
+    class Meta:
+        abstract = True
+
+
+class KeyUsage(Usage):
+    """Requests per hour accepted with one API key slot."""
+
+    key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="usage")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "hour"], name="key_usage_per_hour")]
+
+    def __str__(self):
+        return f"{self.requests} requests of key {self.key_id} at {self.hour:%Y-%m-%d %H}h"
+
+
+class ClientUsage(Usage):
+    """Tokens issued per hour to one OAuth client, by the secret that authenticated the request."""
+
+    client = models.ForeignKey(OAuthClient, on_delete=models.CASCADE, related_name="usage")
+    # The ClientSecret's id, kept after the secret itself is deleted: the client's history stays.
+    secret_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "secret_id", "hour"], name="client_usage_per_hour")
+        ]
+
+    def __str__(self):
+        return f"{self.requests} tokens of client {self.client_id} at {self.hour:%Y-%m-%d %H}h"
 
 
 class TokenFamilyManager(models.Manager):

@@ -20,6 +20,8 @@ ACCESS_TOKEN = "credentials_accesstoken"
 TOKEN_FAMILY = "credentials_tokenfamily"
 REFRESH_TOKEN = "credentials_refreshtoken"
 LOCKOUT = "credentials_lockout"
+KEY_USAGE = "credentials_keyusage"
+CLIENT_USAGE = "credentials_clientusage"
 
 
 def one(statement, **params):
@@ -80,7 +82,8 @@ ACCESS_TOKEN_IDENTITY = (
 # any, and whether it is locked; then the client owning a working secret with this digest, if any.
 CLIENT_AUTHENTICATION = (
     "SELECT l.id AS lockout_id, (l.locked_until IS NOT NULL AND l.locked_until > %(now)s) AS locked, "
-    "s.digest, c.id AS client_pk, c.client_id, c.name, c.group_id FROM (SELECT 1) AS one "
+    "s.digest, s.id AS secret_pk, c.id AS client_pk, c.client_id, c.name, c.group_id "
+    "FROM (SELECT 1) AS one "
     f"LEFT JOIN {LOCKOUT} l ON l.client_key = %(client_key)s AND l.address = %(address)s "
     f"LEFT JOIN {CLIENT_SECRET} s ON s.digest = %(digest)s "
     "AND (s.expires_at IS NULL OR s.expires_at > %(now)s) "
@@ -187,3 +190,25 @@ CURRENT_REFRESH_TOKEN = (
     "WHERE r.digest = %(digest)s AND r.used_at IS NULL AND f.revoked_at IS NULL AND f.expires_at > %(now)s"
 )
 MARK_USED = f"UPDATE {REFRESH_TOKEN} SET used_at = %(now)s WHERE id = %(id)s AND used_at IS NULL"
+
+
+def _add_usage(table, owner_table, key_columns):
+    """An upsert adding one worker's count of an hour to `table`'s row for (`key_columns`), and
+    keeping the later of the two last uses. Nothing is written for an owner deleted meanwhile."""
+    values = "%(owner)s, %(secret)s, " if "secret_id" in key_columns else "%(owner)s, "
+    later = f"excluded.last_used_at > {table}.last_used_at"
+    return (
+        f"INSERT INTO {table} ({key_columns}, hour, requests, last_used_at, last_used_address, last_method) "
+        f"SELECT {values}%(hour)s, %(requests)s, %(last_used_at)s, %(address)s, %(method)s "
+        f"WHERE EXISTS (SELECT 1 FROM {owner_table} WHERE id = %(owner)s) "
+        f"ON CONFLICT ({key_columns}, hour) DO UPDATE SET requests = {table}.requests + excluded.requests, "
+        f"last_used_at = CASE WHEN {later} THEN excluded.last_used_at ELSE {table}.last_used_at END, "
+        f"last_used_address = CASE WHEN {later} THEN excluded.last_used_address "
+        f"ELSE {table}.last_used_address END, "
+        f"last_method = CASE WHEN {later} THEN excluded.last_method ELSE {table}.last_method END"
+    )
+
+
+# Usage counts (credentials.usage): requests per hour of an API key slot, and of a client secret.
+ADD_KEY_USAGE = _add_usage(KEY_USAGE, API_KEY, "key_id")
+ADD_SECRET_USAGE = _add_usage(CLIENT_USAGE, OAUTH_CLIENT, "client_id, secret_id")

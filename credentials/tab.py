@@ -20,16 +20,19 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString
 
-from credentials import snippets
+from credentials import snippets, usage
 from credentials.models import (
     ApiKey,
     ApiKeyCredential,
     ClientSecret,
+    ClientUsage,
+    KeyUsage,
     Lockout,
     OAuthClient,
     Slot,
     recent_use_since,
     rotation_warnings,
+    secret_rotation_warnings,
 )
 
 SECRET_ROW = "client-secret"  # noqa: S105  (the key of a row in `revealed`, not a secret)
@@ -68,6 +71,46 @@ def _utc(moment):
 
 def _optional(text):
     return None if text is None else escape(text)
+
+
+CHART_HOURS = 168  # one bar per hour of usage.KEPT
+CHART_HEIGHT = 40  # the SVG's own units; CSS sets its size on the page
+
+
+def _chart(first_hour, series, what):
+    """A bar chart of requests per hour since `first_hour`, for the template's SVG: `series` is
+    [(name or None, CSS class, [(hour, requests), ...])], stacked in that order. Only hours with
+    requests get a bar; the label (the SVG's <title>) says the totals in words."""
+    per_hour, totals = {}, []
+    for name, css, counts in series:
+        totals.append((name, css, sum(requests for _, requests in counts)))
+        for hour, requests in counts:
+            index = int((hour - first_hour).total_seconds()) // usage.HOUR_SECONDS
+            if 0 <= index < CHART_HOURS:
+                per_hour.setdefault(index, []).append((css, requests))
+    tallest = max((sum(r for _, r in stack) for stack in per_hour.values()), default=0)
+    bars = []
+    for index, stack in sorted(per_hour.items()):
+        top = CHART_HEIGHT
+        for css, requests in stack:
+            height = requests * CHART_HEIGHT / tallest
+            top -= height
+            bars.append({"css": css, "x": f"{index + 0.1:.1f}", "y": f"{top:.2f}", "height": f"{height:.2f}"})
+    total = sum(count for _, _, count in totals)
+    label = f"{what} per hour, last 7 days: {total} in total"
+    named = [f"{name} {count}" for name, _, count in totals if name]
+    if named:
+        label += f" ({', '.join(named)})"
+    legend = [{"name": name, "css": css, "count": count} for name, css, count in totals if name]
+    return {"label": label, "bars": bars, "total": total, "legend": legend}
+
+
+def _last_use(moment, address, method):
+    return {
+        "at": _utc(moment),
+        "address": escape(address) if address else None,
+        "method": escape(method) if method else None,
+    }
 
 
 def context(group, revealed, api_base_url):
@@ -126,20 +169,46 @@ def api_key_credentials(group, revealed, api_base_url):
             "slots": {},
         }
     keys = ApiKey.objects.filter(credential__group=group).values_list(
-        "credential_id", "slot", "hint", "created_at", "last_used_at", "last_used_address"
+        "credential_id", "slot", "id", "hint", "created_at", "last_used_at", "last_used_address"
     )
-    for credential_id, slot, *key in keys:
+    key_usage = {}
+    for credential_id, slot, key_pk, *key in keys:
         if credential_id in credentials:  # else created after the first query: not listed
             credentials[credential_id]["slots"][slot] = key
+            key_usage[key_pk] = (credential_id, slot)
+    first_hour = usage.kept_since(timezone.now())
+    hours, last = {}, {}
+    rows = KeyUsage.objects.filter(key__credential__group=group, hour__gte=first_hour).values_list(
+        "key_id", "hour", "requests", "last_used_at", "last_used_address", "last_method"
+    )
+    for key_pk, hour, requests, *use in rows:
+        if key_pk in key_usage:
+            hours.setdefault(key_usage[key_pk], []).append((hour, requests))
+            if key_usage[key_pk] not in last or use[0] > last[key_usage[key_pk]][0]:
+                last[key_usage[key_pk]] = use
     recent_since = recent_use_since()
-    for credential in credentials.values():
+    for pk, credential in credentials.items():
         slots = credential.pop("slots")
         credential["keys"] = [
             _key_row(credential, slot, slots, revealed, show_url, regenerate_url, recent_since)
+            | _key_usage(slots[slot[0]], hours.get((pk, slot[0]), []), last.get((pk, slot[0])))
             for slot in SLOTS
             if slot[0] in slots
         ]
+        series = [(label, f"bar-{slot}", hours.get((pk, slot), [])) for slot, label, _, _ in SLOTS]
+        credential["chart"] = _chart(first_hour, series, "Requests")
     return list(credentials.values())
+
+
+def _key_usage(key, hours, last):
+    """A key row's usage: its requests in the chart's days and its last use, from the usage
+    table or, where that knows none as recent, the key's own last use (written without a method)."""
+    _, _, last_used_at, last_used_address = key
+    if last is not None and (last_used_at is None or last[0] >= last_used_at):
+        last_use = _last_use(*last)
+    else:
+        last_use = _last_use(last_used_at, last_used_address, None) if last_used_at else None
+    return {"requests": sum(requests for _, requests in hours), "last_use": last_use}
 
 
 def _key_row(credential, slot, slots, revealed, show_url, regenerate_url, recent_since):
@@ -156,8 +225,6 @@ def _key_row(credential, slot, slots, revealed, show_url, regenerate_url, recent
         "row_id": _id(f"{public_id}-{slot}"),
         "value": _optional(revealed.get((public_id, slot))),
         "hint": escape(hint),
-        "last_used": _utc(last_used_at) if last_used_at else None,
-        "last_used_address": _optional(last_used_address),
         "issued": _utc(created_at),
         "show_url": show_url[slot](public_id),
         "regenerate_url": regenerate_url[slot](public_id, credential["version"]),
@@ -172,6 +239,7 @@ def oauth_clients(group, revealed, api_base_url):
     show_url = _Urls("credentials:show-secret", group.slug)
     regenerate_url = _Urls("credentials:regenerate-secret", group.slug)
     unlock_url = _Urls("credentials:unlock-oauth-client", group.slug)
+    end_grace_url = _Urls("credentials:end-grace", group.slug)
     kind, consequence = escape(OAuthClient.kind), escape(OAuthClient.delete_consequence)
     clients, by_client_id = {}, {}
     rows = group.oauth_clients.values_list(
@@ -196,24 +264,81 @@ def oauth_clients(group, revealed, api_base_url):
             "show_url": show_url(public_id),
             "regenerate_url": regenerate_url(public_id, version),
             "unlock_url": unlock_url(public_id),
+            "end_grace_url": end_grace_url(public_id, version),
+            "secret_pk": None,
+            "regenerated": None,
             "quick_start": _quick_start(
                 public_id, _escaped(snippets.for_oauth_client(api_base_url, client_id))
             ),
         }
-    working = ClientSecret.objects.working(timezone.now()).filter(client__group=group)
+    now = timezone.now()
+    working = ClientSecret.objects.working(now).filter(client__group=group)
     # Newest first (the model's ordering), as OAuthClient.current_secret and old_secrets see them.
-    for client_pk, hint, created_at, expires_at in working.values_list(
-        "client_id", "hint", "created_at", "expires_at"
+    for client_pk, secret_pk, hint, created_at, expires_at in working.values_list(
+        "client_id", "id", "hint", "created_at", "expires_at"
     ):
         client = clients.get(client_pk)
         if client is None:
             continue
         if expires_at is not None:
-            client["old_secrets"].append({"hint": escape(hint), "until": _utc(expires_at)})
+            old = {"pk": secret_pk, "hint": escape(hint), "until": _utc(expires_at), "tokens": 0}
+            client["old_secrets"].append(old | {"last_use": None})
         elif client["secret_hint"] is None:
             client["secret_hint"], client["secret_issued"] = escape(hint), _utc(created_at)
+            client["secret_pk"], client["regenerated"] = secret_pk, usage.hour_of(created_at)
+    _client_usage(group, clients, now)
     for client_id, locks in Lockout.objects.active_for(list(by_client_id)).items():
         by_client_id[client_id]["lockouts"] = [
             {"address": escape(lock.address), "until": _utc(lock.locked_until)} for lock in locks
         ]
     return list(clients.values())
+
+
+# A client's chart, by the secret that authenticated: (name, CSS class), stacked in this order.
+SECRET_SERIES = {
+    "current": ("Current secret", "bar-client"),
+    "previous": ("Previous secret", "bar-previous"),
+    "earlier": ("Earlier secrets", "bar-earlier"),
+}
+
+
+def _client_usage(group, clients, now):
+    """Each client's tokens per hour, by secret where it has had more than one; the current
+    secret's last token, shown and for the Regenerate warning; for each replaced secret still in
+    its grace period, its last token and how many it was used for in the hours since the
+    regeneration."""
+    first_hour = usage.kept_since(now)
+    hours, last_by_secret = {}, {}
+    rows = ClientUsage.objects.filter(client__group=group, hour__gte=first_hour).values_list(
+        "client_id", "secret_id", "hour", "requests", "last_used_at", "last_used_address", "last_method"
+    )
+    olds = {old["pk"]: (pk, old) for pk, client in clients.items() for old in client["old_secrets"]}
+    for client_pk, secret_pk, hour, requests, *use in rows:
+        client = clients.get(client_pk)
+        if client is None:
+            continue
+        if secret_pk == client["secret_pk"]:
+            series = "current"
+        else:
+            series = "previous" if secret_pk in olds else "earlier"
+        hours.setdefault(client_pk, {}).setdefault(series, []).append((hour, requests))
+        if secret_pk not in last_by_secret or use[0] > last_by_secret[secret_pk][0]:
+            last_by_secret[secret_pk] = use
+        if secret_pk in olds and client["regenerated"] is not None and hour >= client["regenerated"]:
+            olds[secret_pk][1]["tokens"] += requests
+    for pk, client in clients.items():
+        by_secret = hours.get(pk, {})
+        if client["old_secrets"] or set(by_secret) - {"current"}:
+            series = [(*SECRET_SERIES[name], by_secret.get(name, [])) for name in SECRET_SERIES]
+            series = [(name, css, counts) for name, css, counts in series if counts or css != "bar-earlier"]
+        else:
+            series = [(None, "bar-client", by_secret.get("current", []))]
+        client["chart"] = _chart(first_hour, series, "Tokens issued")
+        current = last_by_secret.get(client.pop("secret_pk"))
+        client["last_use"] = _last_use(*current) if current else None
+        client.pop("regenerated")
+        warnings = secret_rotation_warnings(*current[:2], now) if current else []
+        client["warnings"] = [escape(warning) for warning in warnings]
+        for old in client["old_secrets"]:
+            use = last_by_secret.get(old.pop("pk"))
+            old["last_use"] = _last_use(*use) if use else None

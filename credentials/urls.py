@@ -25,6 +25,11 @@ urlpatterns = [
         views.oauth_secret_regenerate,
         name="regenerate-secret",
     ),
+    path(
+        "oauth-clients/<uuid:public_id>/secret/end-grace/",
+        views.oauth_grace_end,
+        name="end-grace",
+    ),
     path("oauth-clients/<uuid:public_id>/delete/", views.oauth_client_delete, name="delete-oauth-client"),
     path("oauth-clients/<uuid:public_id>/unlock/", views.oauth_client_unlock, name="unlock-oauth-client"),
 ]

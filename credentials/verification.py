@@ -16,7 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from credentials import secrets
+from credentials import secrets, usage
 from credentials.models import AccessToken, ApiKey
 from portal.addresses import source_address
 
@@ -84,12 +84,21 @@ def identify(request):
     raw_key = request.META.get("HTTP_X_API_KEY")
     if raw_key is not None:
         digest = secrets.digest_of(raw_key, secrets.Kind.API_KEY)
-        return _remembered(digest, lambda: ApiKey.objects.identity(digest, source_address(request)))
+        identity = _remembered(digest, lambda: ApiKey.objects.identity(digest, source_address(request)))
+        if identity is not None:  # counted however it was answered, from memory or the database
+            usage.counter.count_key(identity.key_pk, source_address(request), _endpoint(request))
+        return identity
     raw_token = _access_token(request)
     if raw_token is not None:
         digest = secrets.digest_of(raw_token, secrets.Kind.ACCESS_TOKEN)
         return _remembered(digest, lambda: AccessToken.objects.identity(digest))
     return None
+
+
+def _endpoint(request):
+    """The name of the API the request called (verify, whoami), as the key's usage records it."""
+    match = request.resolver_match
+    return match.url_name if match is not None and match.url_name else "api"
 
 
 def _remembered(digest, lookup):

@@ -95,9 +95,15 @@ def _require_show_enabled():
         raise PermissionDenied("Show is turned off on this portal: regenerate the value instead.")
 
 
+def _for_copy(request):
+    """Whether a Show comes from Copy (portal.js asks for JSON) rather than from the Show form. Copy
+    of a value already on the page reads it there and records nothing: it reveals nothing new."""
+    return not request.accepts("text/html")
+
+
 def _shown(request, group, revealed):
     """Answer a Show with the tab showing it (a form post) or the value (Copy's JSON request)."""
-    if request.accepts("text/html"):
+    if not _for_copy(request):
         return _reveal(request, group, revealed)
     (value,) = revealed.values()
     return JsonResponse({"value": value})
@@ -166,7 +172,7 @@ def api_key_show(request, slug, public_id, slot):
     group = group_for_write(request, slug)
     _require_show_enabled()
     credential = get_object_or_404(_api_key_credentials(group), public_id=public_id)
-    value = credential.reveal(slot)
+    value = credential.reveal(slot, for_copy=_for_copy(request))
     revealed = {(credential.public_id, slot): value}
     return _shown(request, group, revealed)
 
@@ -233,7 +239,7 @@ def oauth_secret_show(request, slug, public_id):
     group = group_for_write(request, slug)
     _require_show_enabled()
     client = get_object_or_404(_oauth_clients(group), public_id=public_id)
-    value = client.reveal_secret()
+    value = client.reveal_secret(for_copy=_for_copy(request))
     return _shown(request, group, {(client.public_id, SECRET_ROW): value})
 
 
@@ -249,6 +255,7 @@ def oauth_secret_regenerate(request, slug, public_id):
     if request.method != "POST" or not form.is_valid():
         version = seen_version(request) or client.version
         context = {"group": group, "client": client, "regenerate_form": form, "version": version}
+        context["warnings"] = client.rotation_warnings()
         return render(request, "credentials/oauth_secret_regenerate.html", context)
     grace, revoke = form.cleaned_data["grace_seconds"], form.cleaned_data["revoke_tokens"]
     try:
@@ -262,6 +269,27 @@ def oauth_secret_regenerate(request, slug, public_id):
         regenerated += " " + _copy_now("the new one")
     messages.success(request, regenerated)
     return _reveal(request, group, {(client.public_id, SECRET_ROW): value})
+
+
+@login_required
+@recent_password_required
+@once
+def oauth_grace_end(request, slug, public_id):
+    """Ask for confirmation on GET; on POST refuse the client's replaced secrets from now on."""
+    group = group_for_write(request, slug)
+    client = get_object_or_404(_oauth_clients(group), public_id=public_id)
+    if request.method != "POST":
+        context = {"group": group, "client": client, "version": seen_version(request) or client.version}
+        return render(request, "credentials/oauth_grace_end.html", context)
+    try:
+        ended = client.end_grace(seen_version(request), request.user)
+    except EditConflict as error:
+        return conflict(request, error, reverse("credentials:auth-info", args=[group.slug]))
+    if ended:
+        messages.success(request, f"Grace period of {client.name} ended: the previous secret is refused.")
+    else:
+        messages.info(request, f"{client.name} has no previous secret still working.")
+    return redirect("credentials:auth-info", group.slug)
 
 
 @login_required

@@ -44,6 +44,9 @@ VERIFY_CACHE_SECONDS = env.float("VERIFY_CACHE_SECONDS", default=1.0)
 LAST_USED_INTERVAL = env.int("LAST_USED_INTERVAL", default=60)
 # Seconds within which a slot's use makes the Regenerate confirmation warn.
 RECENT_USE_WARNING = env.int("RECENT_USE_WARNING", default=600)
+# Seconds a worker keeps its usage counts (requests per hour of each key slot and client secret)
+# in memory before adding them to the database; they are also written when the worker exits.
+USAGE_FLUSH_SECONDS = env.float("USAGE_FLUSH_SECONDS", default=60.0)
 # Lifetimes, in seconds: access tokens (both methods), and the refresh token chain of the
 # conventional method counted from its first issue (never extended by rotation).
 ACCESS_TOKEN_TTL = env.int("ACCESS_TOKEN_TTL", default=3600)

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import URLResolver, get_resolver
 
-from credentials import secrets
+from credentials import secrets, usage
 from credentials.models import AccessToken, ApiKey, ApiKeyCredential, OAuthClient
 from credentials.secrets import Kind
 from groups.models import Action, Activity, Group, Membership, Role
@@ -104,6 +104,14 @@ def fast_password_hasher(settings):
 def no_verification_memory(settings):
     # Tests check refusals right after a change; the one-second memory has tests of its own.
     settings.VERIFY_CACHE_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
+def fresh_usage_counts():
+    # Each test starts with no usage counted and a full USAGE_FLUSH_SECONDS before the next flush,
+    # so that no test writes counts left by another (tests/credentials/test_usage.py flushes).
+    usage.counter.pending.clear()
+    usage.counter.flushed_at = usage.counter.clock()
 
 
 def make_user(username, **extra):

@@ -187,6 +187,11 @@ MATRIX = {
         "POST": row(REVEALED, REVEALED, 403, 404, REVEALED, LOGIN),
         "DELETE": row(200, 200, 403, 404, 200, LOGIN),
     },
+    "credentials:end-grace": {
+        "GET": row(200, 200, 403, 404, 200, LOGIN),
+        "POST": row(AUTH_INFO, AUTH_INFO, 403, 404, AUTH_INFO, LOGIN),
+        "DELETE": row(200, 200, 403, 404, 200, LOGIN),
+    },
     "credentials:delete-oauth-client": {
         "GET": row(200, 200, 403, 404, 200, LOGIN),
         "POST": row(AUTH_INFO, AUTH_INFO, 403, 404, AUTH_INFO, LOGIN),

@@ -79,6 +79,12 @@ def client_credentials(request, params):
     raise invalid_client()
 
 
+def client_auth_method(request):
+    """How the client authenticated, by RFC 7591's names: HTTP Basic or the form's fields."""
+    basic = request.META.get("HTTP_AUTHORIZATION", "")[:6].lower() == "basic "
+    return "client_secret_basic" if basic else "client_secret_post"
+
+
 def json_object(request, *fields):
     """The values of `fields` in a JSON object body, each a non-empty string."""
     _check_size(request)

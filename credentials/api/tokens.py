@@ -2,6 +2,8 @@
 conventional method's POST and PATCH /v1/tokens. The rules are the models' managers; these views
 read the request and write the answer."""
 
+from functools import partial
+
 from django.conf import settings
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -58,7 +60,9 @@ class TokenV2(TokenEndpoint):
         client_id, secret = parsing.client_credentials(request, params)
         if grant_type != "client_credentials":
             raise ApiError("unsupported_grant_type", "Only client_credentials is supported here.")
-        raw = _as_client(request, OAuthClient.objects.issue_access_token, client_id, secret)
+        method = f"/v2/tokens {parsing.client_auth_method(request)}"
+        issue = partial(OAuthClient.objects.issue_access_token, method=method)
+        raw = _as_client(request, issue, client_id, secret)
         return json_response(
             {"access_token": raw, "token_type": "Bearer", "expires_in": settings.ACCESS_TOKEN_TTL}
         )

@@ -69,6 +69,15 @@ def test_show_is_recorded_without_the_value(cast, api_key):
     assertContains(client_for(cast.owner).get("/groups/payments/activity/"), "Billing app primary key")
 
 
+def test_a_show_for_copy_says_so(cast, api_key):
+    credential, _ = api_key
+
+    client_for(cast.admin).post(show_url(credential, Slot.PRIMARY), headers={"Accept": "application/json"})
+
+    activity = Activity.objects.get(action=Action.API_KEY_SHOWN)
+    assert activity.target == "Billing app primary key for Copy"
+
+
 def test_each_show_is_recorded(cast, api_key):
     credential, _ = api_key
     owner = client_for(cast.owner)

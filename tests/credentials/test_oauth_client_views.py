@@ -237,8 +237,20 @@ def test_regenerate_is_recorded_without_the_secret(cast, oauth):
     )
 
     activity = Activity.objects.get(group=cast.group, action="oauth_client.secret_regenerated")
-    assert (activity.actor, activity.target) == (cast.admin, "Checkout")
+    target = "Checkout (the old secret stops working at once; tokens kept)"
+    assert (activity.actor, activity.target) == (cast.admin, target)
     assert shown_secret(response) not in activity.target
+
+
+def test_regenerate_records_the_grace_period_and_revocation_chosen(cast, oauth):
+    post(
+        cast.admin,
+        versioned(f"{base(oauth)}/secret/regenerate/", oauth[0]),
+        {"grace_seconds": 86400, "revoke_tokens": "on"},
+    )
+
+    activity = Activity.objects.get(group=cast.group, action="oauth_client.secret_regenerated")
+    assert activity.target == "Checkout (the old secret stops working after 1 day; tokens revoked)"
 
 
 def test_delete_asks_for_confirmation(cast, oauth):

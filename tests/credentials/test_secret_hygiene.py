@@ -10,8 +10,8 @@ from django.test import Client
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains
 
-from credentials import secrets
-from credentials.models import ApiKey, Slot
+from credentials import secrets, usage
+from credentials.models import ApiKey, KeyUsage, Slot
 from credentials.secrets import Kind
 from tests.conftest import client_for, make_api_key, make_user, versioned
 
@@ -35,6 +35,7 @@ def exercise_portal_and_api(cast):
     values += revealed(owner.post(versioned(f"{base}/primary/regenerate/", credential), follow=True))
     for value in values:
         application.get(WHOAMI, headers={"X-Api-Key": value})
+    usage.counter.flush()  # the usage tables hold ids and addresses, scanned like every table
     assert len(set(values)) == 3
     return values
 
@@ -63,6 +64,8 @@ def test_no_table_holds_a_value_in_clear(cast):
     assert leaked(values, texts) == []
     # The scan does see the keys table: each current key is there as its digest.
     assert secrets.digest(values[-1]) in texts
+    # And the usage table, which the uses above filled.
+    assert KeyUsage.objects.filter(last_method="whoami").exists()
 
 
 def failing_requests(cast, settings, value):

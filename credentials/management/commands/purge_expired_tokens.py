@@ -6,14 +6,15 @@ from django.db.models import signals
 from django.utils import timezone
 
 from accounts.models import Submission
-from credentials.models import AccessToken, ClientSecret, Lockout, Reveal, TokenFamily
+from credentials import usage
+from credentials.models import AccessToken, ClientSecret, ClientUsage, KeyUsage, Lockout, Reveal, TokenFamily
 
 
 class Command(BaseCommand):
     help = (
         "Delete expired access tokens, refresh token families, replaced client secrets past their "
         "grace period, failure counters and locks that have run out, values no page came to show, "
-        "and form submissions old enough to forget. Deletes in batches, so "
+        "form submissions old enough to forget, and usage counts older than 7 days. Deletes in batches, so "
         "verification keeps serving."
     )
 
@@ -36,6 +37,8 @@ class Command(BaseCommand):
             "lockout counters": Lockout.objects.expired(now),
             "values waiting to be shown": Reveal.objects.expired(now),
             "remembered form submissions": Submission.objects.expired(now),
+            "hours of API key usage": KeyUsage.objects.filter(hour__lt=usage.kept_since(now)),
+            "hours of OAuth client usage": ClientUsage.objects.filter(hour__lt=usage.kept_since(now)),
         }
         for label, queryset in expired.items():
             deleted = _delete_in_batches(queryset, batch_size, duty)
