@@ -117,10 +117,10 @@ class ApiKeyCredential(Versioned):
         return raw
 
     def reveal(self, slot, for_copy=False):
-        """The value in `slot` in clear, decrypted from its stored copy; Activity records it, and
-        whether Copy asked for it (the value then went to the clipboard, not the page)."""
-        target = f"{self} {slot} key{' for Copy' if for_copy else ''}"
-        Activity.objects.record(self.group, Action.API_KEY_SHOWN, target)
+        """The value in `slot` in clear, decrypted from its stored copy; Activity records it as
+        shown, or as copied when Copy asked for it (the value then went to the clipboard)."""
+        action = Action.API_KEY_COPIED if for_copy else Action.API_KEY_SHOWN
+        Activity.objects.record(self.group, action, f"{self} {slot} key")
         return secrets.decrypt(self.key(slot).encrypted)
 
     def rotation_warnings(self, slot):
@@ -394,10 +394,10 @@ class OAuthClient(Versioned):
         return [s for s in self.secrets.all() if s.expires_at is not None and s.expires_at > now]
 
     def reveal_secret(self, for_copy=False):
-        """The current secret in clear, decrypted from its stored copy; Activity records it, and
-        whether Copy asked for it."""
-        target = f"{self.name}{' for Copy' if for_copy else ''}"
-        Activity.objects.record(self.group, Action.OAUTH_SECRET_SHOWN, target)
+        """The current secret in clear, decrypted from its stored copy; Activity records it as
+        shown, or as copied when Copy asked for it."""
+        action = Action.OAUTH_SECRET_COPIED if for_copy else Action.OAUTH_SECRET_SHOWN
+        Activity.objects.record(self.group, action, self.name)
         return secrets.decrypt(self.current_secret().encrypted)
 
     def regenerate_secret(self, seen_version, user, grace_seconds=0, revoke_tokens=True):
@@ -433,7 +433,7 @@ class OAuthClient(Versioned):
             ended, _ = self.secrets.filter(expires_at__isnull=False).delete()
             if ended:
                 target = f"{self.name} (the previous secret is refused from now on)"
-                Activity.objects.record(self.group, GRACE_ENDED, target, actor=user)
+                Activity.objects.record(self.group, Action.OAUTH_GRACE_ENDED, target, actor=user)
         return ended
 
     def rotation_warnings(self):
@@ -474,11 +474,6 @@ class OAuthClient(Versioned):
             token.family.revoke(now)
             target = f"{self}: refresh token chain"
             Activity.objects.tally(self.group, Action.TOKEN_REVOKED, target, now=now)
-
-
-# Activity's action for OAuthClient.end_grace. groups.models.Action has no member for it yet (its
-# label would come with a groups migration): until then the Activity page shows this code.
-GRACE_ENDED = "oauth_client.grace_ended"
 
 
 def _duration(seconds):

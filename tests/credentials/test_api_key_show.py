@@ -69,23 +69,27 @@ def test_show_is_recorded_without_the_value(cast, api_key):
     assertContains(client_for(cast.owner).get("/groups/payments/activity/"), "Billing app primary key")
 
 
-def test_a_show_for_copy_says_so(cast, api_key):
+def test_copy_is_recorded_as_copied_not_shown(cast, api_key):
     credential, _ = api_key
 
     client_for(cast.admin).post(show_url(credential, Slot.PRIMARY), headers={"Accept": "application/json"})
 
-    activity = Activity.objects.get(action=Action.API_KEY_SHOWN)
-    assert activity.target == "Billing app primary key for Copy"
+    activity = Activity.objects.get(action=Action.API_KEY_COPIED)
+    assert activity.target == "Billing app primary key"
+    assert not Activity.objects.filter(action=Action.API_KEY_SHOWN).exists()
+    assertContains(client_for(cast.owner).get("/groups/payments/activity/"), "copied")
 
 
-def test_each_show_is_recorded(cast, api_key):
+def test_each_show_and_copy_is_recorded(cast, api_key):
     credential, _ = api_key
     owner = client_for(cast.owner)
 
     owner.post(show_url(credential, Slot.PRIMARY))
     owner.post(show_url(credential, Slot.PRIMARY), headers={"Accept": "application/json"})
+    owner.post(show_url(credential, Slot.PRIMARY), headers={"Accept": "application/json"})
 
-    assert Activity.objects.filter(action=Action.API_KEY_SHOWN).count() == 2
+    assert Activity.objects.filter(action=Action.API_KEY_SHOWN).count() == 1
+    assert Activity.objects.filter(action=Action.API_KEY_COPIED).count() == 2
 
 
 def test_tab_is_masked_again_after_a_show(cast, api_key):

@@ -118,7 +118,7 @@ def test_show_with_javascript_answers_json_and_is_not_remembered(cast):
     answers = [owner.post(path, form, HTTP_ACCEPT="application/json") for _ in range(2)]
 
     assert [a.json()["value"] for a in answers] == [values["primary"]] * 2
-    assert changes().filter(action=Action.API_KEY_SHOWN).count() == 2
+    assert changes().filter(action=Action.API_KEY_COPIED).count() == 2  # each Copy asks again
 
 
 def test_a_delete_sent_twice_is_one_deletion_and_one_message(cast):

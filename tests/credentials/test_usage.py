@@ -17,7 +17,6 @@ from pytest_django.asserts import assertContains, assertNotContains
 
 from credentials import sql, tab, usage
 from credentials.models import (
-    GRACE_ENDED,
     ClientSecret,
     ClientUsage,
     KeyUsage,
@@ -25,7 +24,7 @@ from credentials.models import (
     secret_rotation_warnings,
 )
 from credentials.verification import recently_verified
-from groups.models import Activity
+from groups.models import Action, Activity
 from tests.conftest import client_for, make_api_key, make_oauth_client, versioned
 
 FORM = "application/x-www-form-urlencoded"
@@ -328,7 +327,7 @@ def test_end_grace_refuses_the_old_secret_at_both_token_endpoints(cast, oauth):
     assert token_v2(client, old).status_code == 401
     assert token_v1(client, old).status_code == 401
     assert ClientSecret.objects.filter(client=client).count() == 1
-    activity = Activity.objects.get(action=GRACE_ENDED)
+    activity = Activity.objects.get(action=Action.OAUTH_GRACE_ENDED)
     assert (activity.actor, activity.target) == (
         cast.admin,
         "Checkout (the previous secret is refused from now on)",
@@ -359,7 +358,7 @@ def test_end_grace_view_ends_it_once(cast, oauth):
     assertContains(response, "Grace period of Checkout ended: the previous secret is refused.")
     assert again.status_code in (200, 409)
     assert token_v2(client, old).status_code == 401
-    assert Activity.objects.filter(action=GRACE_ENDED).count() == 1
+    assert Activity.objects.filter(action=Action.OAUTH_GRACE_ENDED).count() == 1
 
 
 def test_end_grace_is_refused_to_a_viewer_and_hidden_from_an_outsider(cast, oauth):

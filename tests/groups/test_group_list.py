@@ -99,11 +99,11 @@ def test_list_shows_own_role(cast):
 def test_staff_see_the_number_of_members(cast):
     response = client_for(cast.staff).get("/groups/")
 
-    assertContains(response, "<td>3</td>", html=True)
+    assertContains(response, '<td data-label="Members">3</td>', html=True)
 
 
 def test_member_sees_the_number_of_all_members_not_only_themselves(cast):
     response = client_for(cast.admin).get("/groups/")
 
     assert cast.group.memberships.count() == 3
-    assertContains(response, "<td>3</td>", html=True)
+    assertContains(response, '<td data-label="Members">3</td>', html=True)
