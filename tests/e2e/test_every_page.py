@@ -104,6 +104,7 @@ def _data():
     owner = users["owner"]
     keys = [make_api_key(full, name, owner)[0] for name in ("Billing service", LONG_WORD, "Mobile app")]
     clients = [make_oauth_client(full, name, owner)[0] for name in ("Checkout", LONG_WORD, "Partner portal")]
+    clients[2].regenerate_secret(clients[2].version, owner, grace_seconds=3600)  # a grace row on the tab
     Activity.objects.record(full, Action.API_KEY_CREATED, LONG_WORD, actor=owner, address="203.0.113.7")
     # Pending invitations on the full group's Members page, and one for each user on its Group List.
     Invitation.objects.invite(full, LONG_USERNAME, Role.ADMIN, owner)
@@ -136,6 +137,11 @@ def _data():
         Page(
             "regenerate-secret",
             reverse("credentials:regenerate-secret", args=[slug, client.public_id]),
+            "write",
+        ),
+        Page(
+            "end-grace",
+            reverse("credentials:end-grace", args=[slug, clients[2].public_id]),
             "write",
         ),
         Page(
@@ -252,6 +258,10 @@ def open_dialogs(page, width, role):
         (card.first.get_by_role("link", name="Regenerate").first, "dialog-regenerate-key"),
         (card.first.get_by_role("link", name="Delete"), "dialog-delete-key"),
         (card.last.get_by_role("link", name="Regenerate"), "dialog-regenerate-secret"),
+        (
+            page.get_by_role("link", name="End grace now for the previous secret of Partner portal"),
+            "dialog-end-grace",
+        ),
     ]:
         opener.click()
         dialog = page.locator("dialog[open]")
