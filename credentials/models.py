@@ -36,6 +36,14 @@ class Slot(models.TextChoices):
     def other(self):
         return Slot.SECONDARY if self == Slot.PRIMARY else Slot.PRIMARY
 
+    @property
+    def in_sentence(self):
+        """The label as a sentence writes it: "primary key" in English, unchanged in Japanese."""
+        return SLOT_IN_SENTENCE[self]
+
+
+SLOT_IN_SENTENCE = {Slot.PRIMARY: _("primary key"), Slot.SECONDARY: _("secondary key")}
+
 
 def stored_fields(raw):
     """What the database keeps of a value that can be shown again: never the value itself."""
@@ -148,13 +156,13 @@ def rotation_warnings(slot, last_used_at, last_used_address, other_last_used_at,
         )
         address = last_used_address or gettext("an unknown address")
         warnings.append(
-            text % {"key": slot.label.lower(), "at": f"{last_used_at:%Y-%m-%d %H:%M}", "address": address}
+            text % {"key": slot.in_sentence, "at": f"{last_used_at:%Y-%m-%d %H:%M}", "address": address}
         )
     if other_last_used_at is None:
         text = gettext(
             "The %(key)s has not been used since it was issued: applications may not have switched to it yet."
         )
-        warnings.append(text % {"key": slot.other.label.lower()})
+        warnings.append(text % {"key": slot.other.in_sentence})
     return warnings
 
 

@@ -43,7 +43,7 @@ SECRET_ROW = "client-secret"  # noqa: S105  (the key of a row in `revealed`, not
 def _slots():
     """The slots as rows show them, labelled in the active language."""
     return [
-        (escape(slot.value), escape(str(slot.label)), escape(slot.label.lower()), escape(slot.other.value))
+        (escape(slot.value), escape(str(slot.label)), escape(str(slot.in_sentence)), escape(slot.other.value))
         for slot in Slot
     ]
 
