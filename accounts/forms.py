@@ -1,13 +1,16 @@
 from django import forms
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.forms import UserCreationForm
+from django.utils.translation import gettext_lazy as _
 
 
 class PasswordForm(forms.Form):
     """The signed-in user's own password, typed again."""
 
     password = forms.CharField(
-        label="Password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
     def __init__(self, request, *args, **kwargs):
@@ -18,7 +21,7 @@ class PasswordForm(forms.Form):
         password = self.cleaned_data["password"]
         user = authenticate(self.request, username=self.request.user.get_username(), password=password)
         if user is None or user.pk != self.request.user.pk:
-            raise forms.ValidationError("That is not your password.")
+            raise forms.ValidationError(_("That is not your password."))
         return password
 
 

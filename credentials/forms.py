@@ -1,16 +1,17 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from credentials.models import name_validator
 
 
 class CredentialNameForm(forms.Form):
-    name = forms.CharField(max_length=100, validators=[name_validator])
+    name = forms.CharField(label=_("Name"), max_length=100, validators=[name_validator])
 
     def __init__(self, *args, existing, **kwargs):
         super().__init__(*args, **kwargs)
         self.existing = existing
 
-    NAME_TAKEN = "This group already has a credential with this name."
+    NAME_TAKEN = _("This group already has a credential with this name.")
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
@@ -26,17 +27,19 @@ class CredentialNameForm(forms.Form):
 
 class RegenerateSecretForm(forms.Form):
     GRACE_CHOICES = [
-        (0, "Now"),
-        (3600, "After 1 hour"),
-        (86400, "After 24 hours"),
-        (604800, "After 7 days"),
+        (0, _("Now")),
+        (3600, _("After 1 hour")),
+        (86400, _("After 24 hours")),
+        (604800, _("After 7 days")),
     ]
+    # How the message after a regeneration says each grace period ("stops working in ...").
+    GRACE_PERIODS = {0: "", 3600: _("1 hour"), 86400: _("24 hours"), 604800: _("7 days")}
 
     grace_seconds = forms.TypedChoiceField(
-        choices=GRACE_CHOICES, coerce=int, initial=0, label="The old secret stops working"
+        choices=GRACE_CHOICES, coerce=int, initial=0, label=_("The old secret stops working")
     )
     revoke_tokens = forms.BooleanField(
-        required=False, initial=True, label="Revoke every token issued with this client so far"
+        required=False, initial=True, label=_("Revoke every token issued with this client so far")
     )
 
 

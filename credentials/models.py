@@ -13,6 +13,8 @@ from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.timesince import timesince
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from credentials import secrets, sql, usage
 from credentials.secrets import Kind
@@ -22,17 +24,25 @@ from groups.models import Action, Activity, Group, Versioned
 # the model, so that the admin site's forms keep to it as the portal's do.
 name_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9 ._-]*\Z",
-    "Use letters, digits, spaces, dots, hyphens and underscores, starting with a letter or digit.",
+    _("Use letters, digits, spaces, dots, hyphens and underscores, starting with a letter or digit."),
 )
 
 
 class Slot(models.TextChoices):
-    PRIMARY = "primary", "Primary key"
-    SECONDARY = "secondary", "Secondary key"
+    PRIMARY = "primary", _("Primary key")
+    SECONDARY = "secondary", _("Secondary key")
 
     @property
     def other(self):
         return Slot.SECONDARY if self == Slot.PRIMARY else Slot.PRIMARY
+
+    @property
+    def in_sentence(self):
+        """The label as a sentence writes it: "primary key" in English, unchanged in Japanese."""
+        return SLOT_IN_SENTENCE[self]
+
+
+SLOT_IN_SENTENCE = {Slot.PRIMARY: _("primary key"), Slot.SECONDARY: _("secondary key")}
 
 
 def stored_fields(raw):
@@ -68,8 +78,8 @@ class Identity:
 class ApiKeyCredential(Versioned):
     """A named API key credential of a group, holding a primary and a secondary key."""
 
-    kind = "API key"
-    delete_consequence = "both of its keys stop working at once."
+    kind = _("API key")
+    delete_consequence = _("both of its keys stop working at once.")
     deleted_action = Action.API_KEY_DELETED
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -140,16 +150,19 @@ def rotation_warnings(slot, last_used_at, last_used_address, other_last_used_at,
     slot = Slot(slot)
     warnings = []
     if last_used_at and last_used_at >= (recent_since or recent_use_since()):
+        text = gettext(
+            "The %(key)s was used %(at)s UTC from %(address)s: applications still using it will be"
+            " refused once it is regenerated."
+        )
+        address = last_used_address or gettext("an unknown address")
         warnings.append(
-            f"The {slot.label.lower()} was used {last_used_at:%Y-%m-%d %H:%M} UTC"
-            f" from {last_used_address or 'an unknown address'}: applications still using"
-            " it will be refused once it is regenerated."
+            text % {"key": slot.in_sentence, "at": f"{last_used_at:%Y-%m-%d %H:%M}", "address": address}
         )
     if other_last_used_at is None:
-        warnings.append(
-            f"The {slot.other.label.lower()} has not been used since it was issued:"
-            " applications may not have switched to it yet."
+        text = gettext(
+            "The %(key)s has not been used since it was issued: applications may not have switched to it yet."
         )
+        warnings.append(text % {"key": slot.other.in_sentence})
     return warnings
 
 
@@ -347,8 +360,8 @@ def _authenticates(row, client_id, digest):
 class OAuthClient(Versioned):
     """An OAuth client of a group: a public client ID and a secret, for /v2/tokens and /v1/tokens."""
 
-    kind = "OAuth client"
-    delete_consequence = (
+    kind = _("OAuth client")
+    delete_consequence = _(
         "its Client ID and Client Secret stop working at once and all its tokens are revoked."
     )
     deleted_action = Action.OAUTH_CLIENT_DELETED
@@ -493,11 +506,16 @@ def secret_rotation_warnings(last_used_at, last_used_address, now=None):
     recent = timedelta(seconds=max(settings.RECENT_USE_WARNING, settings.ACCESS_TOKEN_TTL))
     if last_used_at is None or last_used_at < now - recent:
         return []
-    ago = "less than a minute" if now - last_used_at < timedelta(minutes=1) else timesince(last_used_at, now)
-    return [
-        f"A token was issued with this secret {ago} ago from {last_used_address or 'an unknown address'}:"
-        " applications still using it will fail unless a grace period is chosen."
-    ]
+    ago = (
+        gettext("less than a minute")
+        if now - last_used_at < timedelta(minutes=1)
+        else timesince(last_used_at, now)
+    )
+    text = gettext(
+        "A token was issued with this secret %(ago)s ago from %(address)s: applications still using it"
+        " will fail unless a grace period is chosen."
+    )
+    return [text % {"ago": ago, "address": last_used_address or gettext("an unknown address")}]
 
 
 class ClientSecretQuerySet(models.QuerySet):

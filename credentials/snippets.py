@@ -10,6 +10,7 @@ import json
 import shlex
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 API_KEY_PLACEHOLDER = "<YOUR_PRIMARY_KEY>"
 CLIENT_SECRET_PLACEHOLDER = "<YOUR_CLIENT_SECRET>"  # noqa: S105  (a placeholder, not a secret)
@@ -57,17 +58,17 @@ def whoami_with_access_token(base_url):
 
 def for_api_key(base_url):
     """The quick start of an API key credential: [(endpoint, what it does, command)]."""
-    return [("/v1/whoami", "Call an API with the primary key", whoami_with_api_key(base_url))]
+    return [("/v1/whoami", gettext("Call an API with the primary key"), whoami_with_api_key(base_url))]
 
 
 def for_oauth_client(base_url, client_id):
     """The quick start of an OAuth client: [(endpoint, what it does, command)]."""
     return [
-        ("/v2/tokens", "Get an access token (OAuth 2.0)", token_v2(base_url, client_id)),
+        ("/v2/tokens", gettext("Get an access token (OAuth 2.0)"), token_v2(base_url, client_id)),
         (
             "/v1/tokens",
-            "Or get an access token and a refresh token (conventional method)",
+            gettext("Or get an access token and a refresh token (conventional method)"),
             tokens_v1(base_url, client_id),
         ),
-        ("/v1/whoami", "Call an API with the access token", whoami_with_access_token(base_url)),
+        ("/v1/whoami", gettext("Call an API with the access token"), whoami_with_access_token(base_url)),
     ]

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext, gettext_lazy
 
 from credentials import snippets, usage
 from credentials.models import (
@@ -36,11 +37,16 @@ from credentials.models import (
 )
 
 SECRET_ROW = "client-secret"  # noqa: S105  (the key of a row in `revealed`, not a secret)
+
+
 # (slot, its label, the label in lower case, the other slot), in the order the rows are shown.
-SLOTS = [
-    (escape(slot.value), escape(slot.label), escape(slot.label.lower()), escape(slot.other.value))
-    for slot in Slot
-]
+def _slots():
+    """The slots as rows show them, labelled in the active language."""
+    return [
+        (escape(slot.value), escape(str(slot.label)), escape(str(slot.in_sentence)), escape(slot.other.value))
+        for slot in Slot
+    ]
+
 
 _PLACEHOLDER = str(uuid.UUID(int=0))
 
@@ -97,7 +103,7 @@ def _chart(first_hour, series, what):
             top -= height
             bars.append({"css": css, "x": f"{index + 0.1:.1f}", "y": f"{top:.2f}", "height": f"{height:.2f}"})
     total = sum(count for _, _, count in totals)
-    label = f"{what} per hour, last 7 days: {total} in total"
+    label = gettext("%(what)s per hour, last 7 days: %(total)s in total") % {"what": what, "total": total}
     named = [f"{name} {count}" for name, _, count in totals if name]
     if named:
         label += f" ({', '.join(named)})"
@@ -148,7 +154,7 @@ def api_key_credentials(group, revealed, api_base_url):
     delete_url = _Urls("credentials:delete-api-key", group.slug)
     show_url = {slot: _Urls("credentials:show-key", group.slug, slot) for slot in Slot}
     regenerate_url = {slot: _Urls("credentials:regenerate-key", group.slug, slot) for slot in Slot}
-    kind, consequence = escape(ApiKeyCredential.kind), escape(ApiKeyCredential.delete_consequence)
+    kind, consequence = escape(str(ApiKeyCredential.kind)), escape(str(ApiKeyCredential.delete_consequence))
     commands = _escaped(snippets.for_api_key(api_base_url))  # the same for every credential
     credentials = {}
     rows = group.api_key_credentials.values_list(
@@ -186,17 +192,17 @@ def api_key_credentials(group, revealed, api_base_url):
             hours.setdefault(key_usage[key_pk], []).append((hour, requests))
             if key_usage[key_pk] not in last or use[0] > last[key_usage[key_pk]][0]:
                 last[key_usage[key_pk]] = use
-    recent_since = recent_use_since()
+    recent_since, slots_shown = recent_use_since(), _slots()
     for pk, credential in credentials.items():
         slots = credential.pop("slots")
         credential["keys"] = [
             _key_row(credential, slot, slots, revealed, show_url, regenerate_url, recent_since)
             | _key_usage(slots[slot[0]], hours.get((pk, slot[0]), []), last.get((pk, slot[0])))
-            for slot in SLOTS
+            for slot in slots_shown
             if slot[0] in slots
         ]
-        series = [(label, f"bar-{slot}", hours.get((pk, slot), [])) for slot, label, _, _ in SLOTS]
-        credential["chart"] = _chart(first_hour, series, "Requests")
+        series = [(label, f"bar-{slot}", hours.get((pk, slot), [])) for slot, label, _, _ in slots_shown]
+        credential["chart"] = _chart(first_hour, series, gettext("Requests"))
     return list(credentials.values())
 
 
@@ -240,7 +246,7 @@ def oauth_clients(group, revealed, api_base_url):
     regenerate_url = _Urls("credentials:regenerate-secret", group.slug)
     unlock_url = _Urls("credentials:unlock-oauth-client", group.slug)
     end_grace_url = _Urls("credentials:end-grace", group.slug)
-    kind, consequence = escape(OAuthClient.kind), escape(OAuthClient.delete_consequence)
+    kind, consequence = escape(str(OAuthClient.kind)), escape(str(OAuthClient.delete_consequence))
     clients, by_client_id = {}, {}
     rows = group.oauth_clients.values_list(
         "id", "public_id", "version", "name", "client_id", "created_at", "created_by__username"
@@ -296,9 +302,9 @@ def oauth_clients(group, revealed, api_base_url):
 
 # A client's chart, by the secret that authenticated: (name, CSS class), stacked in this order.
 SECRET_SERIES = {
-    "current": ("Current secret", "bar-client"),
-    "previous": ("Previous secret", "bar-previous"),
-    "earlier": ("Earlier secrets", "bar-earlier"),
+    "current": (gettext_lazy("Current secret"), "bar-client"),
+    "previous": (gettext_lazy("Previous secret"), "bar-previous"),
+    "earlier": (gettext_lazy("Earlier secrets"), "bar-earlier"),
 }
 
 
@@ -333,7 +339,7 @@ def _client_usage(group, clients, now):
             series = [(name, css, counts) for name, css, counts in series if counts or css != "bar-earlier"]
         else:
             series = [(None, "bar-client", by_secret.get("current", []))]
-        client["chart"] = _chart(first_hour, series, "Tokens issued")
+        client["chart"] = _chart(first_hour, series, gettext("Tokens issued"))
         current = last_by_secret.get(client.pop("secret_pk"))
         client["last_use"] = _last_use(*current) if current else None
         client.pop("regenerated")

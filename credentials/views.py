@@ -15,6 +15,7 @@ from django.db.models import Prefetch
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
@@ -42,8 +43,8 @@ def _oauth_clients(group):
     )
 
 
-API_KEY_INTRO = "The credential gets a primary and a secondary key. Both work at the same time."
-OAUTH_CLIENT_INTRO = (
+API_KEY_INTRO = gettext_lazy("The credential gets a primary and a secondary key. Both work at the same time.")
+OAUTH_CLIENT_INTRO = gettext_lazy(
     "The client gets a Client ID and a Client Secret. Both work with OAuth 2.0 (POST /v2/tokens) "
     "and the conventional method (POST /v1/tokens)."
 )
@@ -74,25 +75,47 @@ def _reveal(request, group, values):
 
 def _already_shown():
     if settings.CREDENTIALS_SHOW:
-        return "That value was shown once already and is not in this page again: use Show to see it."
-    return "That value was shown once already and cannot be shown again: regenerate it if it was not copied."
-
-
-def _copy_now(what, it="it"):
-    """What the message with a new value asks: copy `what` now, and in show-once mode why this page
-    is the only chance (Show is off, so nothing in the portal shows a value again)."""
-    if settings.CREDENTIALS_SHOW:
-        return f"Copy {what} now."
-    lost = "If one is lost" if it == "they" else "If it is lost"
-    return (
-        f"Copy {what} now: Show is turned off on this portal, so {it} will not be shown again. "
-        f"{lost}, regenerate it."
+        return gettext("That value was shown once already and is not in this page again: use Show to see it.")
+    return gettext(
+        "That value was shown once already and cannot be shown again: regenerate it if it was not copied."
     )
+
+
+_COPY_NOW = {
+    "keys": (
+        gettext_lazy("Copy its keys now."),
+        gettext_lazy(
+            "Copy its keys now: Show is turned off on this portal, so they will not be shown again. "
+            "If one is lost, regenerate it."
+        ),
+    ),
+    "secret": (
+        gettext_lazy("Copy its client secret now."),
+        gettext_lazy(
+            "Copy its client secret now: Show is turned off on this portal, so it will not be shown "
+            "again. If it is lost, regenerate it."
+        ),
+    ),
+    "new": (
+        gettext_lazy("Copy the new one now."),
+        gettext_lazy(
+            "Copy the new one now: Show is turned off on this portal, so it will not be shown again. "
+            "If it is lost, regenerate it."
+        ),
+    ),
+}
+
+
+def _copy_now(what):
+    """What the message with a new value asks: copy `what` ("keys", "secret", "new") now, and in
+    show-once mode why this page is the only chance (Show is off, so nothing shows a value again)."""
+    shown, once_only = _COPY_NOW[what]
+    return str(shown if settings.CREDENTIALS_SHOW else once_only)
 
 
 def _require_show_enabled():
     if not settings.CREDENTIALS_SHOW:
-        raise PermissionDenied("Show is turned off on this portal: regenerate the value instead.")
+        raise PermissionDenied(gettext("Show is turned off on this portal: regenerate the value instead."))
 
 
 def _for_copy(request):
@@ -123,7 +146,12 @@ def _delete(request, group, credential):
         credential.delete_as_seen(seen_version(request), request.user)
     except EditConflict as error:
         return conflict(request, error, reverse("credentials:auth-info", args=[group.slug]))
-    messages.success(request, f"{credential.kind} {credential.name} deleted: {credential.delete_consequence}")
+    deleted = gettext("%(kind)s %(name)s deleted: %(consequence)s")
+    messages.success(
+        request,
+        deleted
+        % {"kind": credential.kind, "name": credential.name, "consequence": credential.delete_consequence},
+    )
     return redirect("credentials:auth-info", group.slug)
 
 
@@ -154,12 +182,15 @@ def api_key_create(request, slug):
             name = form.cleaned_data["name"]
             credential, values = ApiKeyCredential.create_with_keys(group, name, request.user)
         except IntegrityError:  # the same name, created at the same moment by someone else
-            return _render_new(request, group, form.name_taken(), "an API key credential", API_KEY_INTRO)
-        messages.success(request, f"API key {credential.name} created. {_copy_now('its keys', 'they')}")
+            return _render_new(
+                request, group, form.name_taken(), gettext("an API key credential"), API_KEY_INTRO
+            )
+        created = gettext("API key %(name)s created. %(copy_now)s")
+        messages.success(request, created % {"name": credential.name, "copy_now": _copy_now("keys")})
         return _reveal(
             request, group, {(credential.public_id, slot): value for slot, value in values.items()}
         )
-    return _render_new(request, group, form, "an API key credential", API_KEY_INTRO)
+    return _render_new(request, group, form, gettext("an API key credential"), API_KEY_INTRO)
 
 
 @login_required
@@ -195,9 +226,12 @@ def api_key_regenerate(request, slug, public_id, slot):
         value = credential.regenerate(slot, seen_version(request), request.user)
     except EditConflict as error:
         return conflict(request, error, reverse("credentials:auth-info", args=[group.slug]))
-    regenerated = f"{Slot(slot).label} of {credential.name} regenerated: the old one no longer works."
+    regenerated = gettext("%(key)s of %(name)s regenerated: the old one no longer works.") % {
+        "key": Slot(slot).label,
+        "name": credential.name,
+    }
     if not settings.CREDENTIALS_SHOW:
-        regenerated += " " + _copy_now("the new one")
+        regenerated += " " + _copy_now("new")
     messages.success(request, regenerated)
     return _reveal(request, group, {(credential.public_id, slot): value})
 
@@ -223,10 +257,13 @@ def oauth_client_create(request, slug):
         try:
             client, value = OAuthClient.create_with_secret(group, form.cleaned_data["name"], request.user)
         except IntegrityError:  # the same name, created at the same moment by someone else
-            return _render_new(request, group, form.name_taken(), "an OAuth client", OAUTH_CLIENT_INTRO)
-        messages.success(request, f"OAuth client {client.name} created. {_copy_now('its client secret')}")
+            return _render_new(
+                request, group, form.name_taken(), gettext("an OAuth client"), OAUTH_CLIENT_INTRO
+            )
+        created = gettext("OAuth client %(name)s created. %(copy_now)s")
+        messages.success(request, created % {"name": client.name, "copy_now": _copy_now("secret")})
         return _reveal(request, group, {(client.public_id, SECRET_ROW): value})
-    return _render_new(request, group, form, "an OAuth client", OAUTH_CLIENT_INTRO)
+    return _render_new(request, group, form, gettext("an OAuth client"), OAUTH_CLIENT_INTRO)
 
 
 @login_required
@@ -262,11 +299,17 @@ def oauth_secret_regenerate(request, slug, public_id):
         value = client.regenerate_secret(seen_version(request), request.user, grace, revoke)
     except EditConflict as error:
         return conflict(request, error, reverse("credentials:auth-info", args=[group.slug]))
-    ends = "at once" if not grace else f"in {dict(form.GRACE_CHOICES)[grace].removeprefix('After ')}"
-    revoked = " Tokens issued so far were revoked." if revoke else ""
-    regenerated = f"Client secret of {client.name} regenerated: the old one stops working {ends}.{revoked}"
+    if grace:
+        regenerated = gettext(
+            "Client secret of %(name)s regenerated: the old one stops working in %(grace)s."
+        )
+    else:
+        regenerated = gettext("Client secret of %(name)s regenerated: the old one stops working at once.")
+    regenerated %= {"name": client.name, "grace": form.GRACE_PERIODS[grace]}
+    if revoke:
+        regenerated += " " + gettext("Tokens issued so far were revoked.")
     if not settings.CREDENTIALS_SHOW:
-        regenerated += " " + _copy_now("the new one")
+        regenerated += " " + _copy_now("new")
     messages.success(request, regenerated)
     return _reveal(request, group, {(client.public_id, SECRET_ROW): value})
 
@@ -286,9 +329,15 @@ def oauth_grace_end(request, slug, public_id):
     except EditConflict as error:
         return conflict(request, error, reverse("credentials:auth-info", args=[group.slug]))
     if ended:
-        messages.success(request, f"Grace period of {client.name} ended: the previous secret is refused.")
+        messages.success(
+            request,
+            gettext("Grace period of %(name)s ended: the previous secret is refused.")
+            % {"name": client.name},
+        )
     else:
-        messages.info(request, f"{client.name} has no previous secret still working.")
+        messages.info(
+            request, gettext("%(name)s has no previous secret still working.") % {"name": client.name}
+        )
     return redirect("credentials:auth-info", group.slug)
 
 
@@ -309,8 +358,10 @@ def oauth_client_unlock(request, slug, public_id):
     client = get_object_or_404(group.oauth_clients, public_id=public_id)
     form = UnlockForm(request.POST)
     if form.is_valid() and client.unlock(form.cleaned_data["address"]):
-        where = form.cleaned_data["address"] or "an unknown address"
-        messages.success(request, f"{client.name} unlocked for {where}.")
+        where = form.cleaned_data["address"] or gettext("an unknown address")
+        messages.success(
+            request, gettext("%(name)s unlocked for %(address)s.") % {"name": client.name, "address": where}
+        )
     else:
-        messages.info(request, "That address was not locked.")
+        messages.info(request, gettext("That address was not locked."))
     return redirect("credentials:auth-info", group.slug)

@@ -5,6 +5,7 @@ A user who is not a member gets 404 rather than 403, so group names and slugs ca
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext
 
 from groups.models import CREDENTIAL_WRITERS, MEMBER_WRITERS, Action, Activity, Group, Membership, Role
 
@@ -31,7 +32,7 @@ def group_for(request, slug):
     role = role_in(request.user, group) if group and request.user.is_authenticated else None
     if role is None:
         _refused(group, "to open the group: not a member" if group else "to open a group that does not exist")
-        raise Http404("No such group.")
+        raise Http404(gettext("No such group."))
     group.role = role
     # What the page calls the user: staff act as owners, but are staff wherever they are shown.
     group.badge = "staff" if request.user.is_staff else role
@@ -44,10 +45,13 @@ def group_for_write(request, slug):
     """The group for a credential change: 404 for non-members, 403 for viewers."""
     group = group_for(request, slug)
     if not group.can_manage_credentials:
-        _refused(group, f"to change credentials as {group.role.label.lower()}")
+        _refused(group, f"to change credentials as {group.role.value}")
         raise PermissionDenied(
             _needs(
-                "Only the group's owners and admins can show, create, regenerate or delete its credentials",
+                gettext(
+                    "Only the group's owners and admins can show, create, regenerate or delete its"
+                    " credentials"
+                ),
                 group,
             )
         )
@@ -58,14 +62,20 @@ def group_for_owner(request, slug):
     """The group for a membership change: 404 for non-members, 403 for anyone but owners."""
     group = group_for(request, slug)
     if not group.can_manage_members:
-        _refused(group, f"to change members as {group.role.label.lower()}")
-        raise PermissionDenied(_needs("Only the group's owners can add, remove or change its members", group))
+        _refused(group, f"to change members as {group.role.value}")
+        raise PermissionDenied(
+            _needs(gettext("Only the group's owners can add, remove or change its members"), group)
+        )
     return group
 
 
 def _needs(rule, group):
     """The reason the 403 page gives: the role needed, and the one the user has."""
-    return f"{rule}; your role in {group.name} is {group.role.label}."
+    return gettext("%(rule)s; your role in %(group)s is %(role)s.") % {
+        "rule": rule,
+        "group": group.name,
+        "role": group.role.label,
+    }
 
 
 def _refused(group, what):

@@ -31,8 +31,9 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def rows(activities):
     """Each Activity of the queryset as a dict of FIELDS, oldest first. Values rather than model
     instances, and one table of descriptions rather than get_action_display(), which builds its
-    table again for every row: an export reads the whole period."""
-    described = dict(Action.choices)
+    table again for every row: an export reads the whole period. Labels in the active language,
+    as text: a file holds no lazy translations."""
+    described = {action: str(label) for action, label in Action.choices}
     events = activities.order_by("created_at", "id").values(
         "created_at",
         "group_slug",

@@ -4,7 +4,9 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
-from django.utils.text import slugify
+from django.utils.text import format_lazy, slugify
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from groups.export import FORMATS
 from groups.models import RESERVED_SLUGS, Group, Membership, Role
@@ -14,13 +16,15 @@ class GroupForm(forms.ModelForm):
     owner = forms.CharField(
         required=False,
         max_length=150,
-        help_text="Username of the group's first owner. Leave empty to add owners later.",
+        label=_("Owner"),
+        help_text=_("Username of the group's first owner. Leave empty to add owners later."),
     )
 
     class Meta:
         model = Group
         fields = ["name", "slug", "description"]
-        help_texts = {"slug": "Used in the group's web address. Leave empty to derive it from the name."}
+        labels = {"name": _("Name"), "slug": _("Slug"), "description": _("Description")}
+        help_texts = {"slug": _("Used in the group's web address. Leave empty to derive it from the name.")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -33,7 +37,7 @@ class GroupForm(forms.ModelForm):
             return None
         user = get_user_model().objects.filter(username=username, is_active=True).first()
         if user is None:
-            raise forms.ValidationError("There is no active user with this username.")
+            raise forms.ValidationError(gettext("There is no active user with this username."))
         return user
 
     def clean(self):
@@ -41,18 +45,24 @@ class GroupForm(forms.ModelForm):
         if not cleaned.get("slug") and cleaned.get("name") and "slug" not in self.errors:
             cleaned["slug"] = slugify(cleaned["name"])
             if not cleaned["slug"]:
-                self.add_error("slug", "Choose a web address made of letters, digits and hyphens.")
+                self.add_error("slug", gettext("Choose a web address made of letters, digits and hyphens."))
             elif cleaned["slug"] in RESERVED_SLUGS:
-                self.add_error("slug", f"“{cleaned['slug']}” is reserved: choose another web address.")
+                self.add_error(
+                    "slug",
+                    gettext("“%(slug)s” is reserved: choose another web address.")
+                    % {"slug": cleaned["slug"]},
+                )
             elif Group.objects.filter(slug=cleaned["slug"]).exists():
-                self.add_error("slug", "A group with this web address already exists.")
+                self.add_error("slug", gettext("A group with this web address already exists."))
         self.instance.slug = cleaned.get("slug", "")
         return cleaned
 
     def clean_slug(self):
         slug = self.cleaned_data["slug"]
         if slug in RESERVED_SLUGS:
-            raise forms.ValidationError(f"“{slug}” is reserved: choose another web address.")
+            raise forms.ValidationError(
+                gettext("“%(slug)s” is reserved: choose another web address.") % {"slug": slug}
+            )
         return slug
 
 
@@ -61,8 +71,8 @@ class AddMemberForm(forms.Form):
     when no such user exists; an owner's username becomes an invitation either way, so that
     usernames cannot be probed."""
 
-    username = forms.CharField(label="Username or email address", max_length=254)
-    role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
+    username = forms.CharField(label=_("Username or email address"), max_length=254)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.VIEWER)
 
     def __init__(self, *args, group, precise=False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -75,24 +85,30 @@ class AddMemberForm(forms.Form):
             email = forms.EmailField().clean(value)
             if self.group.invitations.pending().filter(email__iexact=email).exists():
                 raise forms.ValidationError(
-                    f"{email} is invited already: revoke that invitation to send a new one."
+                    gettext("%(email)s is invited already: revoke that invitation to send a new one.")
+                    % {"email": email}
                 )
             self.cleaned_data["email"] = email
             return value
         longest = get_user_model()._meta.get_field("username").max_length
         if len(value) > longest:  # no account can have it
-            raise forms.ValidationError(f"A username has at most {longest} characters.")
+            raise forms.ValidationError(
+                gettext("A username has at most %(longest)s characters.") % {"longest": longest}
+            )
         if not self.precise:
             if self.group.invitations.pending().filter(username=value).exists():
                 raise forms.ValidationError(
-                    f"{value} is invited already: revoke that invitation to make a new one."
+                    gettext("%(username)s is invited already: revoke that invitation to make a new one.")
+                    % {"username": value}
                 )
             return value
         user = get_user_model().objects.filter(username=value, is_active=True).first()
         if user is None:
-            raise forms.ValidationError("There is no active user with this username.")
+            raise forms.ValidationError(gettext("There is no active user with this username."))
         if Membership.objects.filter(group=self.group, user=user).exists():
-            raise forms.ValidationError(f"{value} is already a member of this group.")
+            raise forms.ValidationError(
+                gettext("%(username)s is already a member of this group.") % {"username": value}
+            )
         self.cleaned_data["user"] = user
         return value
 
@@ -116,7 +132,7 @@ class RoleForm(forms.ModelForm):
     def clean_role(self):
         role = self.cleaned_data["role"]
         if role != Role.OWNER and self.instance.is_last_owner():
-            raise forms.ValidationError("A group needs at least one owner.")
+            raise forms.ValidationError(gettext("A group needs at least one owner."))
         return role
 
 
@@ -126,7 +142,7 @@ class DayOrMomentField(forms.Field):
 
     widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     default_error_messages = {
-        "invalid": "Enter a date as YYYY-MM-DD, or a time as YYYY-MM-DDTHH:MM:SS (UTC)."
+        "invalid": _("Enter a date as YYYY-MM-DD, or a time as YYYY-MM-DDTHH:MM:SS (UTC).")
     }
 
     def to_python(self, value):
@@ -152,12 +168,15 @@ class ExportForm(forms.Form):
     """The period and format of an Activity export, for the tab's Download form and the
     export_activity command. A day given as `until` counts whole."""
 
-    since = DayOrMomentField(label="From", initial=_days_ago(30))
-    until = DayOrMomentField(label="To", required=False, initial=_days_ago(0))
+    since = DayOrMomentField(label=_("From"), initial=_days_ago(30))
+    until = DayOrMomentField(label=_("To"), required=False, initial=_days_ago(0))
     format = forms.ChoiceField(
+        label=_("Format"),
         choices=[(name, spec.label) for name, spec in FORMATS.items()],
         initial="csv",
-        error_messages={"invalid_choice": f"Choose a format: {' or '.join(FORMATS)}."},
+        error_messages={
+            "invalid_choice": format_lazy(_("Choose a format: {formats}."), formats=" or ".join(FORMATS))
+        },
     )
 
     def clean_since(self):
@@ -174,7 +193,7 @@ class ExportForm(forms.Form):
         cleaned = super().clean()
         since, until = cleaned.get("since"), cleaned.get("until")
         if since and until and until < since:
-            self.add_error("until", "The end of the period comes before its start.")
+            self.add_error("until", gettext("The end of the period comes before its start."))
         return cleaned
 
     def period(self, activities):

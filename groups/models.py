@@ -13,15 +13,17 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from portal.addresses import source_address
 from portal.context import current_request, current_request_id
 
 
 class Role(models.TextChoices):
-    OWNER = "owner", "Owner"
-    ADMIN = "admin", "Admin"
-    VIEWER = "viewer", "Viewer"
+    OWNER = "owner", _("Owner")
+    ADMIN = "admin", _("Admin")
+    VIEWER = "viewer", _("Viewer")
 
 
 # What each role may do. Staff users act as owners of every group.
@@ -73,14 +75,20 @@ class EditConflict(Exception):
     @property
     def message(self):
         if self.deleted:
-            return f"{self.what} was deleted after you opened this page. Nothing was done."
+            return gettext("%(what)s was deleted after you opened this page. Nothing was done.") % {
+                "what": self.what
+            }
         if self.changed_at is None:  # never changed: the form did not say which version it showed
-            return f"This page is out of date for {self.what}. Nothing was done: reload it and try again."
-        who = self.changed_by or "someone"
-        return (
-            f"{self.what} was changed by {who} at {self.changed_at:%Y-%m-%d %H:%M:%S} UTC after you"
-            " opened this page. Nothing was done: check it and try again."
+            text = gettext(
+                "This page is out of date for %(what)s. Nothing was done: reload it and try again."
+            )
+            return text % {"what": self.what}
+        text = gettext(
+            "%(what)s was changed by %(who)s at %(at)s UTC after you opened this page. Nothing was done:"
+            " check it and try again."
         )
+        who = self.changed_by or gettext("someone")
+        return text % {"what": self.what, "who": who, "at": f"{self.changed_at:%Y-%m-%d %H:%M:%S}"}
 
 
 class Versioned(models.Model):
@@ -321,7 +329,9 @@ class Invitation(models.Model):
     def send(self, link):
         """Mail the invitation, with its link (an absolute URL), to the invited address."""
         context = {"invitation": self, "link": link, "hours": settings.INVITATION_HOURS}
-        subject = f"Invitation to {self.group.name} on the API Authentication Portal"
+        subject = gettext("Invitation to %(group)s on the API Authentication Portal") % {
+            "group": self.group.name
+        }
         send_mail(subject, render_to_string("email/invitation.txt", context), None, [self.email])
 
     def accept(self, user):
@@ -369,35 +379,35 @@ class Invitation(models.Model):
 
 
 class Action(models.TextChoices):
-    GROUP_CREATED = "group.created", "created the group"
-    MEMBER_ADDED = "member.added", "added member"
-    MEMBER_ROLE_CHANGED = "member.role_changed", "changed the role of"
-    MEMBER_REMOVED = "member.removed", "removed member"
-    MEMBER_INVITED = "member.invited", "invited"
-    INVITATION_ACCEPTED = "member.invitation_accepted", "accepted the invitation of"
-    INVITATION_REVOKED = "member.invitation_revoked", "revoked the invitation of"
-    INVITATION_DECLINED = "member.invitation_declined", "declined the invitation of"
-    API_KEY_CREATED = "api_key.created", "created API key"
-    API_KEY_SHOWN = "api_key.shown", "showed"
-    API_KEY_COPIED = "api_key.copied", "copied"
-    API_KEY_REGENERATED = "api_key.regenerated", "regenerated"
-    API_KEY_DELETED = "api_key.deleted", "deleted API key"
-    OAUTH_CLIENT_CREATED = "oauth_client.created", "created OAuth client"
-    OAUTH_SECRET_SHOWN = "oauth_client.secret_shown", "showed the client secret of"
-    OAUTH_SECRET_COPIED = "oauth_client.secret_copied", "copied the client secret of"
-    OAUTH_SECRET_REGENERATED = "oauth_client.secret_regenerated", "regenerated the client secret of"
-    OAUTH_GRACE_ENDED = "oauth_client.grace_ended", "ended the grace period of"
-    OAUTH_CLIENT_DELETED = "oauth_client.deleted", "deleted OAuth client"
-    CLIENT_LOCKED = "oauth_client.locked", "locked after failed authentications:"
-    CLIENT_UNLOCKED = "oauth_client.unlocked", "unlocked"
-    REFRESH_TOKEN_REUSE = "oauth_client.refresh_reuse", "revoked a token chain after refresh token reuse:"
-    CLIENT_AUTH_FAILED = "oauth_client.auth_failed", "refused a token request for"
-    TOKEN_REVOKED = "oauth_client.token_revoked", "revoked a token of"
-    ACCESS_REFUSED = "group.access_refused", "was refused"
-    SIGNED_IN = "account.signed_in", "signed in"
-    SIGN_IN_FAILED = "account.sign_in_failed", "failed to sign in as"
-    SIGN_IN_LOCKED = "account.locked_out", "locked out of sign-in:"
-    ADMIN_CHANGED = "admin.changed", "changed in the admin site:"
+    GROUP_CREATED = "group.created", _("created the group")
+    MEMBER_ADDED = "member.added", _("added member")
+    MEMBER_ROLE_CHANGED = "member.role_changed", _("changed the role of")
+    MEMBER_REMOVED = "member.removed", _("removed member")
+    MEMBER_INVITED = "member.invited", _("invited")
+    INVITATION_ACCEPTED = "member.invitation_accepted", _("accepted the invitation of")
+    INVITATION_REVOKED = "member.invitation_revoked", _("revoked the invitation of")
+    INVITATION_DECLINED = "member.invitation_declined", _("declined the invitation of")
+    API_KEY_CREATED = "api_key.created", _("created API key")
+    API_KEY_SHOWN = "api_key.shown", _("showed")
+    API_KEY_COPIED = "api_key.copied", _("copied")
+    API_KEY_REGENERATED = "api_key.regenerated", _("regenerated")
+    API_KEY_DELETED = "api_key.deleted", _("deleted API key")
+    OAUTH_CLIENT_CREATED = "oauth_client.created", _("created OAuth client")
+    OAUTH_SECRET_SHOWN = "oauth_client.secret_shown", _("showed the client secret of")
+    OAUTH_SECRET_COPIED = "oauth_client.secret_copied", _("copied the client secret of")
+    OAUTH_SECRET_REGENERATED = "oauth_client.secret_regenerated", _("regenerated the client secret of")
+    OAUTH_GRACE_ENDED = "oauth_client.grace_ended", _("ended the grace period of")
+    OAUTH_CLIENT_DELETED = "oauth_client.deleted", _("deleted OAuth client")
+    CLIENT_LOCKED = "oauth_client.locked", _("locked after failed authentications:")
+    CLIENT_UNLOCKED = "oauth_client.unlocked", _("unlocked")
+    REFRESH_TOKEN_REUSE = "oauth_client.refresh_reuse", _("revoked a token chain after refresh token reuse:")
+    CLIENT_AUTH_FAILED = "oauth_client.auth_failed", _("refused a token request for")
+    TOKEN_REVOKED = "oauth_client.token_revoked", _("revoked a token of")
+    ACCESS_REFUSED = "group.access_refused", _("was refused")
+    SIGNED_IN = "account.signed_in", _("signed in")
+    SIGN_IN_FAILED = "account.sign_in_failed", _("failed to sign in as")
+    SIGN_IN_LOCKED = "account.locked_out", _("locked out of sign-in:")
+    ADMIN_CHANGED = "admin.changed", _("changed in the admin site:")
 
 
 # Events that can repeat in storms are counted per minute rather than written one row each.

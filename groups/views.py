@@ -12,6 +12,7 @@ from django.db.models import Count, OuterRef, Subquery
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
@@ -31,6 +32,15 @@ ACTIVITY_PAGE_SIZE = 25
 # The session's note of the invitation being accepted: the digest of its link's token, never the token.
 INVITATION = "invitation"
 
+# How messages name an invitation's state (Invitation.state).
+INVITATION_STATES = {
+    "pending": gettext_lazy("pending"),
+    "accepted": gettext_lazy("accepted"),
+    "declined": gettext_lazy("declined"),
+    "revoked": gettext_lazy("revoked"),
+    "expired": gettext_lazy("expired"),
+}
+
 
 @login_required
 def group_list(request):
@@ -46,12 +56,12 @@ def group_list(request):
 @once
 def group_new(request):
     if not request.user.is_staff:
-        raise PermissionDenied("Only platform administrators (staff users) can create groups.")
+        raise PermissionDenied(gettext("Only platform administrators (staff users) can create groups."))
     form = GroupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         fields = {name: form.cleaned_data[name] for name in ("name", "slug", "description")}
         group = Group.objects.create_with_owner(form.cleaned_data["owner"], **fields)
-        messages.success(request, f"Group {group.name} created.")
+        messages.success(request, gettext("Group %(name)s created.") % {"name": group.name})
         return redirect(group)
     return render(request, "groups/new.html", {"form": form})
 
@@ -91,14 +101,19 @@ def member_add(request, slug):
         return _invite(request, group, form.cleaned_data["email"], role)
     if user is not None:
         Membership.objects.add(group, user, role)
-        messages.success(request, f"{user.username} added as {label}.")
+        messages.success(
+            request, gettext("%(username)s added as %(role)s.") % {"username": user.username, "role": label}
+        )
         return redirect("groups:members", group.slug)
     username = form.cleaned_data["username"]
     Invitation.objects.invite_username(group, username, role, request.user)
     messages.success(
         request,
-        f"Invitation made for the username {username}. If an account has that username, it can join"
-        f" as {label} from its Group List within {settings.INVITATION_HOURS} hours.",
+        gettext(
+            "Invitation made for the username %(username)s. If an account has that username, it can join"
+            " as %(role)s from its Group List within %(hours)s hours."
+        )
+        % {"username": username, "role": label, "hours": settings.INVITATION_HOURS},
     )
     return redirect("groups:members", group.slug)
 
@@ -114,14 +129,24 @@ def _invite(request, group, email, role):
         logger.warning("Invitation mail for group %s not sent: %s", group.slug, type(error).__name__)
         messages.error(
             request,
-            f"The invitation could not be mailed to {email}, so none was made. Try again later; if it"
-            " keeps failing, a platform administrator should check the portal's mail settings.",
+            gettext(
+                "The invitation could not be mailed to %(email)s, so none was made. Try again later; if it"
+                " keeps failing, a platform administrator should check the portal's mail settings."
+            )
+            % {"email": email},
         )
         return redirect("groups:members", group.slug)
     messages.success(
         request,
-        f"Invitation sent to {email}. Its link adds them as {Role(role).label.lower()} and works once,"
-        f" until {invitation.expires_at:%Y-%m-%d %H:%M} UTC.",
+        gettext(
+            "Invitation sent to %(email)s. Its link adds them as %(role)s and works once, until"
+            " %(until)s UTC."
+        )
+        % {
+            "email": email,
+            "role": Role(role).label.lower(),
+            "until": f"{invitation.expires_at:%Y-%m-%d %H:%M}",
+        },
     )
     return redirect("groups:members", group.slug)
 
@@ -134,10 +159,21 @@ def invitation_revoke(request, slug, invitation_id):
     group = group_for_owner(request, slug)
     invitation = get_object_or_404(group.invitations, public_id=invitation_id)
     if invitation.revoke():
-        ends = "its link no longer works" if invitation.email else "it can no longer be joined"
-        messages.success(request, f"The invitation of {invitation.invitee} is revoked: {ends}.")
+        if invitation.email:
+            revoked = gettext("The invitation of %(invitee)s is revoked: its link no longer works.")
+        else:
+            revoked = gettext("The invitation of %(invitee)s is revoked: it can no longer be joined.")
+        messages.success(request, revoked % {"invitee": invitation.invitee})
     else:
-        messages.error(request, f"The invitation of {invitation.invitee} was already {invitation.state}.")
+        already = gettext("The invitation of %(invitee)s was already %(state)s.")
+        messages.error(
+            request,
+            already
+            % {
+                "invitee": invitation.invitee,
+                "state": INVITATION_STATES.get(invitation.state, invitation.state),
+            },
+        )
     return redirect("groups:members", group.slug)
 
 
@@ -208,9 +244,16 @@ def _joined(request, group, membership, joined):
     """Into the group just joined, saying with which role."""
     role = membership.get_role_display().lower()
     if joined:
-        messages.success(request, f"Welcome to {group.name}: you joined as {role}.")
+        messages.success(
+            request,
+            gettext("Welcome to %(group)s: you joined as %(role)s.") % {"group": group.name, "role": role},
+        )
     else:
-        messages.info(request, f"You were a member of {group.name} already, as {role}: that stays.")
+        messages.info(
+            request,
+            gettext("You were a member of %(group)s already, as %(role)s: that stays.")
+            % {"group": group.name, "role": role},
+        )
     return redirect(group)
 
 
@@ -250,14 +293,18 @@ def invitation_decline(request, invitation_id):
         invitation.decline(request.user)
     except InvitationUnusable as error:
         return _no_longer_works(request, invitation, error)
-    messages.success(request, f"You declined the invitation to {invitation.group.name}.")
+    messages.success(
+        request, gettext("You declined the invitation to %(group)s.") % {"group": invitation.group.name}
+    )
     return redirect("groups:list")
 
 
 def _no_longer_works(request, invitation, error):
     """Back to the Group List, which no longer shows it, saying why."""
     messages.error(
-        request, f"The invitation to {invitation.group.name} is {error.state}: it no longer works."
+        request,
+        gettext("The invitation to %(group)s is %(state)s: it no longer works.")
+        % {"group": invitation.group.name, "state": INVITATION_STATES.get(error.state, error.state)},
     )
     return redirect("groups:list")
 
@@ -280,7 +327,11 @@ def member_role(request, slug, username):
             membership.set_role(form.cleaned_data["role"])
     except EditConflict as error:
         return conflict(request, error, reverse("groups:members", args=[group.slug]))
-    messages.success(request, f"{username} is now {membership.get_role_display().lower()}.")
+    messages.success(
+        request,
+        gettext("%(username)s is now %(role)s.")
+        % {"username": username, "role": membership.get_role_display().lower()},
+    )
     return redirect("groups:members", group.slug)
 
 
@@ -296,7 +347,7 @@ def member_remove(request, slug, username):
                 membership.claim(seen_version(request), request.user)
             if membership.is_last_owner():
                 transaction.set_rollback(True)  # the claim too: nothing changed
-                messages.error(request, "A group needs at least one owner: add another owner first.")
+                messages.error(request, gettext("A group needs at least one owner: add another owner first."))
                 return redirect("groups:members", group.slug)
             if request.method != "POST":  # the confirmation page, for browsers without the dialog
                 return render(
@@ -305,7 +356,9 @@ def member_remove(request, slug, username):
             membership.remove()
     except EditConflict as error:
         return conflict(request, error, reverse("groups:members", args=[group.slug]))
-    messages.success(request, f"{username} removed from {group.name}.")
+    messages.success(
+        request, gettext("%(username)s removed from %(group)s.") % {"username": username, "group": group.name}
+    )
     if membership.user == request.user and not request.user.is_staff:
         return redirect("groups:list")  # they can no longer see this group
     return redirect("groups:members", group.slug)

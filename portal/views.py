@@ -4,13 +4,14 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET
 
 # Seconds a client is asked to wait when the database cannot be reached.
 RETRY_AFTER = 5
 API_PREFIXES = ("/v1/", "/v2/", "/api/")
 
-NOT_FOUND = (
+NOT_FOUND = gettext_lazy(
     "There is no page at this address, or it is not open to you. Check the address, or start again "
     "from the Group List."
 )
@@ -29,6 +30,7 @@ def _is_api(request):
 def error_page(request, status, title, reason, error, headers=None):
     """A refusal in the portal's layout with its reason and a way back; JSON in the API's error
     shape for the API's addresses and for scripts that do not take HTML (as Copy's requests)."""
+    title, reason = str(title), str(reason)
     if _is_api(request) or not request.accepts("text/html"):
         return JsonResponse({"error": error, "error_description": reason}, status=status, headers=headers)
     response = render(
@@ -43,14 +45,16 @@ def bad_request(request, exception):
     # Django's own message (a disallowed Host header, a malformed upload) is for the log only.
     if _is_api(request):
         return api_bad_request(request, exception)
-    reason = "The portal could not make sense of this request. Go back, reload the page and try again."
-    return error_page(request, 400, "Bad request", reason, "invalid_request")
+    reason = gettext(
+        "The portal could not make sense of this request. Go back, reload the page and try again."
+    )
+    return error_page(request, 400, gettext("Bad request"), reason, "invalid_request")
 
 
 def permission_denied(request, exception):
     """403 with the reason the refusing code gave (groups.access names the role needed)."""
-    reason = str(exception) or "Your account is not allowed to do this."
-    return error_page(request, 403, "Not allowed", reason, "access_denied")
+    reason = str(exception) or gettext("Your account is not allowed to do this.")
+    return error_page(request, 403, gettext("Not allowed"), reason, "access_denied")
 
 
 def page_not_found(request, exception):
@@ -58,27 +62,27 @@ def page_not_found(request, exception):
     # does not exist must get the same page (groups.access).
     if _is_api(request):
         return api_page_not_found(request, exception)
-    return error_page(request, 404, "Page not found", NOT_FOUND, "not_found")
+    return error_page(request, 404, gettext("Page not found"), NOT_FOUND, "not_found")
 
 
 def method_not_allowed(request, allowed):
     """The 405 page: what the address accepts, with the Allow header kept."""
     accepted = " or ".join(method for method in allowed if method not in ("HEAD", "OPTIONS"))
-    reason = (
-        f"This address does not accept a {request.method} request, only {accepted}. If you followed "
-        "a link or typed the address, go back and use the button on the page instead."
-    )
+    reason = gettext(
+        "This address does not accept a %(method)s request, only %(accepted)s. If you followed a link or"
+        " typed the address, go back and use the button on the page instead."
+    ) % {"method": request.method, "accepted": accepted}
     headers = {"Allow": ", ".join(allowed)}
-    return error_page(request, 405, "Not available this way", reason, "method_not_allowed", headers)
+    return error_page(request, 405, gettext("Not available this way"), reason, "method_not_allowed", headers)
 
 
 def csrf_failure(request, reason=""):
     # Django's reason names its checks (Referer, CSRF cookie); what the administrator can do is the same.
-    text = (
+    text = gettext(
         "The form could not be accepted: the page was probably open too long, or you signed in or "
         "out in another tab. Go back, reload the page and send the form again."
     )
-    return error_page(request, 403, "Form not accepted", text, "access_denied")
+    return error_page(request, 403, gettext("Form not accepted"), text, "access_denied")
 
 
 def api_bad_request(request, exception):
@@ -103,10 +107,10 @@ def server_error(request, exception=None):
     raised = sys.exc_info()[1]
     if isinstance(raised, OperationalError | InterfaceError):
         status, error = 503, "temporarily_unavailable"
-        text = "The portal cannot reach its database just now. Try again in a few seconds."
+        text = gettext("The portal cannot reach its database just now. Try again in a few seconds.")
     else:
         status, error = 500, "server_error"
-        text = "Something went wrong on our side. It has been logged; try again."
+        text = gettext("Something went wrong on our side. It has been logged; try again.")
     if _is_api(request):
         response = JsonResponse({"error": error}, status=status)
     else:
