@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render, resolve_url
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import i18n as i18n_views
@@ -65,6 +66,8 @@ def preferences(request):
     form = PreferenceForm(request.POST or None, instance=Preference.objects.of(request.user))
     if request.method == "POST" and form.is_valid():
         preference = form.save()
+        if preference.language:  # its message in the language just chosen
+            translation.activate(preference.language)
         response = redirect("preferences")
         # The sign-in page follows the account's language too.
         if preference.language:
