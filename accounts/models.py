@@ -39,7 +39,7 @@ class PreferenceManager(models.Manager):
 
 
 class Preference(models.Model):
-    """A user's language and time zone for the portal's pages (portal.locale activates them)."""
+    """A user's language and time zone for the portal's pages (accounts.locale activates them)."""
 
     BROWSER = ""
     LANGUAGES = [(BROWSER, _("From the browser")), *settings.LANGUAGES]

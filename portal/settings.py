@@ -113,14 +113,14 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The language of the language cookie, else of Accept-Language; a signed-in user's own choice
-    # replaces it below (portal.locale).
+    # replaces it below (accounts.locale).
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.sessions.SessionLifetimeMiddleware",
     # Inside authentication: the signed-in user's language and time zone (accounts.Preference).
-    "portal.locale.UserLocaleMiddleware",
+    "accounts.locale.UserLocaleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Inside authentication, so that its page knows who is signed in.
     "portal.middleware.MethodNotAllowedPageMiddleware",

@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 from django.template import Context, Template
 from django.test import Client, RequestFactory
 
+from accounts.locale import UserLocaleMiddleware
 from accounts.models import Preference
-from portal.locale import UserLocaleMiddleware
 from tests.conftest import PASSWORD
 
 # A few of base.html's and accounts' entries, so that these tests do not depend on the state of
