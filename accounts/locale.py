@@ -1,14 +1,38 @@
-"""The signed-in user's language and time zone for the request (accounts.Preference).
+"""The language and time zone of each page.
 
-LocaleMiddleware, before it, has chosen the language from the language cookie or Accept-Language;
-a user who chose one with the switcher gets theirs on any browser. Times then render in the user's
-zone, by default the one of the page's language (Asia/Tokyo for Japanese)."""
+PortalLocaleMiddleware is Django's LocaleMiddleware (the language cookie, else Accept-Language) for
+pages only: the API's addresses answer in English with the same headers on both pools, as the API
+pool, which has no locale middleware, does. UserLocaleMiddleware then gives a signed-in user the
+language chosen with the switcher on any browser, and times in the user's zone (accounts.Preference),
+by default the one of the page's language (Asia/Tokyo for Japanese).
+"""
 
 import zoneinfo
 
+from django.conf import settings
+from django.middleware.locale import LocaleMiddleware
 from django.utils import timezone, translation
 
 from accounts.models import Preference
+
+# What the API pool serves (portal.api_urls): the token endpoints, /v1/verify, /v1/whoami, /healthz.
+API_PATHS = ("/v1/", "/v2/", "/healthz")
+
+
+def serves_api(request):
+    return request.path_info.startswith(API_PATHS)
+
+
+class PortalLocaleMiddleware(LocaleMiddleware):
+    def process_request(self, request):
+        if not serves_api(request):
+            return super().process_request(request)
+        translation.activate(settings.LANGUAGE_CODE)
+        request.LANGUAGE_CODE = settings.LANGUAGE_CODE
+        return None
+
+    def process_response(self, request, response):
+        return response if serves_api(request) else super().process_response(request, response)
 
 
 class UserLocaleMiddleware:
@@ -16,6 +40,8 @@ class UserLocaleMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if serves_api(request):
+            return self.get_response(request)
         preference = Preference.objects.of(request.user) if request.user.is_authenticated else Preference()
         if preference.language:
             translation.activate(preference.language)

@@ -112,9 +112,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    # The language of the language cookie, else of Accept-Language; a signed-in user's own choice
-    # replaces it below (accounts.locale).
-    "django.middleware.locale.LocaleMiddleware",
+    # A page's language: the language cookie's, else Accept-Language's; a signed-in user's own
+    # choice replaces it below. The API's addresses stay in English, as on the API pool.
+    "accounts.locale.PortalLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -278,7 +278,7 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 # English unless the browser, the language switcher or the user's preference asks for Japanese.
-# The API pool has no LocaleMiddleware, so it always answers in LANGUAGE_CODE.
+# The API answers in LANGUAGE_CODE on both pools (accounts.locale).
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ja", "日本語")]
 LOCALE_PATHS = [BASE_DIR / "locale"]

@@ -84,6 +84,13 @@ def test_the_api_pool_has_no_locale_middleware():
     assert not any("locale" in name.lower() for name in django_settings.API_MIDDLEWARE)
 
 
+def test_the_api_answers_in_english_on_the_portal_pool_too(japanese, db):
+    response = Client(headers={"accept-language": "ja"}).get("/v1/whoami")
+    assert response.status_code == 401
+    assert "Content-Language" not in response
+    assert "Accept-Language" not in response.get("Vary", "")
+
+
 def test_accept_language_ja_gets_japanese_on_the_sign_in_page(japanese, db):
     response = Client(headers={"accept-language": "ja,en;q=0.5"}).get("/accounts/login/")
     assert response["Content-Language"] == "ja"
