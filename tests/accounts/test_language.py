@@ -149,6 +149,12 @@ def test_the_switcher_never_sends_the_browser_to_another_site(cast):
     assert not response["Location"].startswith("https://evil.example")
 
 
+def test_without_next_the_switcher_goes_back_by_the_referer(db):
+    referer = "http://testserver/groups/no-such-group/"
+    response = Client().post("/accounts/language/", {"language": "ja"}, headers={"referer": referer})
+    assert response["Location"] == referer
+
+
 def test_an_unknown_language_changes_nothing_and_is_no_error(cast):
     client = Client()
     sign_in(client)
