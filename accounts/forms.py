@@ -58,5 +58,5 @@ class PreferenceForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         zones = sorted(zoneinfo.available_timezones() - {"localtime"})
-        default = _("Default of the language (Asia/Tokyo for 日本語, UTC for English)")
+        default = _("By language: Asia/Tokyo for 日本語, else UTC")
         self.fields["time_zone"].choices = [("", default), *((zone, zone) for zone in zones)]
