@@ -1,7 +1,11 @@
+import zoneinfo
+
 from django import forms
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Preference
 
 
 class PasswordForm(forms.Form):
@@ -40,3 +44,19 @@ def suggested_username(email):
     """The part of the address before the @, in the characters a username may hold."""
     local = email.rpartition("@")[0]
     return "".join(c for c in local if c.isalnum() or c in "@.+-_")[:150]
+
+
+class PreferenceForm(forms.ModelForm):
+    """The account's language and time zone; an empty zone follows the language."""
+
+    time_zone = forms.ChoiceField(label=_("Time zone"), required=False)
+
+    class Meta:
+        model = Preference
+        fields = ["language", "time_zone"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        zones = sorted(zoneinfo.available_timezones() - {"localtime"})
+        default = _("By language: Asia/Tokyo for 日本語, else UTC")
+        self.fields["time_zone"].choices = [("", default), *((zone, zone) for zone in zones)]

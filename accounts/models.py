@@ -3,6 +3,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class SubmissionQuerySet(models.QuerySet):
@@ -25,3 +26,36 @@ class Submission(models.Model):
 
     def __str__(self):
         return f"submission of {self.user} to {self.location or '(in progress)'}"
+
+
+class PreferenceManager(models.Manager):
+    def of(self, user):
+        """The user's preference, or an unsaved default one (the browser's language, its zone)."""
+        return self.filter(user=user).first() or Preference(user=user)
+
+    def choose_language(self, user, language):
+        """Remember the switcher's choice for the user (kept across sign-out and sign-in)."""
+        self.update_or_create(user=user, defaults={"language": language})
+
+
+class Preference(models.Model):
+    """A user's language and time zone for the portal's pages (accounts.locale activates them)."""
+
+    BROWSER = ""
+    LANGUAGES = [(BROWSER, _("From the browser")), *settings.LANGUAGES]
+    # The zone a language's reader most likely lives in, until they choose one.
+    DEFAULT_ZONES = {"ja": "Asia/Tokyo"}
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True)
+    language = models.CharField(_("Language"), max_length=8, choices=LANGUAGES, blank=True, default=BROWSER)
+    # An IANA zone name (zoneinfo); empty follows the language.
+    time_zone = models.CharField(_("Time zone"), max_length=64, blank=True, default="")
+
+    objects = PreferenceManager()
+
+    def __str__(self):
+        return f"preference of {self.user}"
+
+    def zone(self, language):
+        """The zone to show times in for a page in `language`: the chosen one, else the language's."""
+        return self.time_zone or self.DEFAULT_ZONES.get(language, "UTC")

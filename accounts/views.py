@@ -5,14 +5,18 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render, resolve_url
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
+from django.views import i18n as i18n_views
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.forms import PasswordForm
+from accounts.forms import PasswordForm, PreferenceForm
+from accounts.models import Preference
 from accounts.sessions import AUTHENTICATED_AT
+from accounts.submissions import once
 
 
 @never_cache
@@ -40,3 +44,48 @@ class SignOutView(auth_views.LogoutView):
         response = super().post(request, *args, **kwargs)
         messages.info(request, gettext("You are signed out."))
         return response
+
+
+@require_POST
+def set_language(request):
+    """The switcher: Django's set_language (the language cookie, a safe redirect back), and for a
+    signed-in user the choice kept on the account, so that it follows them to another browser."""
+    response = i18n_views.set_language(request)
+    language = request.POST.get(i18n_views.LANGUAGE_QUERY_PARAMETER)
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        Preference.objects.choose_language(request.user, language)
+    return response
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+@once
+def preferences(request):
+    """The account's language and time zone."""
+    form = PreferenceForm(request.POST or None, instance=Preference.objects.of(request.user))
+    if request.method == "POST" and form.is_valid():
+        preference = form.save()
+        if preference.language:  # its message in the language just chosen
+            translation.activate(preference.language)
+        response = redirect("preferences")
+        # The sign-in page follows the account's language too.
+        if preference.language:
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, preference.language, **language_cookie())
+        else:
+            response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)
+        messages.success(request, gettext("Your preferences are saved."))
+        return response
+    return render(request, "accounts/preferences.html", {"form": form})
+
+
+def language_cookie():
+    """The language cookie's attributes, as Django's set_language sets them."""
+    return {
+        "max_age": settings.LANGUAGE_COOKIE_AGE,
+        "path": settings.LANGUAGE_COOKIE_PATH,
+        "domain": settings.LANGUAGE_COOKIE_DOMAIN,
+        "secure": settings.LANGUAGE_COOKIE_SECURE,
+        "httponly": settings.LANGUAGE_COOKIE_HTTPONLY,
+        "samesite": settings.LANGUAGE_COOKIE_SAMESITE,
+    }

@@ -112,10 +112,15 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # A page's language: the language cookie's, else Accept-Language's; a signed-in user's own
+    # choice replaces it below. The API's addresses stay in English, as on the API pool.
+    "accounts.locale.PortalLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.sessions.SessionLifetimeMiddleware",
+    # Inside authentication: the signed-in user's language and time zone (accounts.Preference).
+    "accounts.locale.UserLocaleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Inside authentication, so that its page knows who is signed in.
     "portal.middleware.MethodNotAllowedPageMiddleware",
@@ -149,6 +154,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.language_switcher",
             ],
         },
     },
@@ -272,9 +278,17 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-LANGUAGE_CODE = "en-us"
+# English unless the browser, the language switcher or the user's preference asks for Japanese.
+# The API answers in LANGUAGE_CODE on both pools (accounts.locale).
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("ja", "日本語")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# The switcher's choice, also for the sign-in page; a year, like Django's own default.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
 TIME_ZONE = "UTC"
-USE_I18N = False
+USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"

@@ -80,6 +80,14 @@ MATRIX = {
         "POST": row(405, 405, 405, 405, 405, LOGIN),
         "DELETE": row(405, 405, 405, 405, 405, LOGIN),
     },
+    # One's own language (anyone: it sets the cookie, and the account's choice when signed in; back
+    # by the Referer, else to /) and Preferences (language and time zone).
+    "set_language": {"GET": every(405), "POST": every(To("/")), "DELETE": every(405)},
+    "preferences": {
+        "GET": row(200, 200, 200, 200, 200, LOGIN),
+        "POST": row(*[To("/accounts/preferences/")] * 5, LOGIN),
+        "DELETE": row(405, 405, 405, 405, 405, LOGIN),
+    },
     # Groups. Only staff create groups; an outsider meets 404 wherever a group is named.
     "groups:list": {
         "GET": row(200, 200, 200, 200, 200, LOGIN),
