@@ -168,7 +168,7 @@ def test_the_tab_names_both_keys_and_the_client_secret_in_japanese(japanese, pay
 
 def test_sign_in_and_password_pages_are_in_japanese(japanese, db, english_fragments):
     sign_in = Client().get(reverse("login"))
-    assert "サインイン" in _shown(sign_in)
+    assert "ログイン" in _shown(sign_in)
     assert _english_left(sign_in, english_fragments) == []
     user = make_user("hanako")
     client = Client()

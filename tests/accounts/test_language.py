@@ -4,6 +4,7 @@ the account (and in the language cookie for the sign-in page), times in the user
 import shutil
 import subprocess
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings as django_settings
@@ -13,6 +14,7 @@ from django.test import Client, RequestFactory
 
 from accounts.locale import UserLocaleMiddleware
 from accounts.models import Preference
+from groups.models import Action, Activity
 from tests.conftest import PASSWORD
 
 # A few of base.html's and accounts' entries, so that these tests do not depend on the state of
@@ -213,3 +215,16 @@ def test_choosing_japanese_on_the_preferences_page_sets_the_cookie_too(japanese,
 def test_the_preferences_page_is_for_signed_in_users(db):
     response = Client().get("/accounts/preferences/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_times_labelled_utc_stay_in_utc_for_a_user_of_another_zone(cast):
+    """Activity's "When (UTC)" column keeps UTC whatever the user's own zone."""
+    olivia = get_user_model().objects.get(username="olivia")
+    Preference.objects.create(user=olivia, time_zone="Asia/Tokyo")
+    event = Activity.objects.record(cast.group, Action.MEMBER_ADDED, "vera", actor=olivia)
+    client = Client()
+    client.force_login(olivia)
+    page = client.get("/groups/payments/activity/").content.decode()
+    utc, tokyo = event.created_at.astimezone(UTC), event.created_at.astimezone(ZoneInfo("Asia/Tokyo"))
+    assert f"<span>{utc:%H:%M:%S}</span>" in page
+    assert f"<span>{tokyo:%H:%M:%S}</span>" not in page

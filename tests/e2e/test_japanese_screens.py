@@ -51,11 +51,11 @@ def test_japanese_screens(japanese_page, viewport):
     make_oauth_client(group, "Checkout", created_by=owner)
 
     page.goto("/accounts/login/")
-    assert page.get_by_role("heading", name="サインイン").is_visible()
+    assert page.get_by_role("heading", name="ログイン").is_visible()
     _shot(page, f"ja-sign-in-{viewport}")
     page.get_by_label("ユーザー名").fill("hanako")
     page.get_by_label("パスワード").fill(PASSWORD)
-    page.get_by_role("button", name="サインイン").click()
+    page.get_by_role("button", name="ログイン").click()
     assert page.get_by_role("heading", name="グループ一覧").is_visible()
     _shot(page, f"ja-group-list-{viewport}")
 
