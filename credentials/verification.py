@@ -83,10 +83,10 @@ def identify(request):
     """
     raw_key = request.META.get("HTTP_X_API_KEY")
     if raw_key is not None:
-        digest = secrets.digest_of(raw_key, secrets.Kind.API_KEY)
-        identity = _remembered(digest, lambda: ApiKey.objects.identity(digest, source_address(request)))
+        digest, address = secrets.digest_of(raw_key, secrets.Kind.API_KEY), source_address(request)
+        identity = _remembered(digest, lambda: ApiKey.objects.identity(digest, address))
         if identity is not None:  # counted however it was answered, from memory or the database
-            usage.counter.count_key(identity.key_pk, source_address(request), _endpoint(request))
+            usage.counter.count_key(identity.key_pk, address, _endpoint(request))
         return identity
     raw_token = _access_token(request)
     if raw_token is not None:

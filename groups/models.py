@@ -215,33 +215,29 @@ class InvitationManager(models.Manager.from_queryset(InvitationQuerySet)):
         """A new invitation valid for INVITATION_HOURS, and its link's token, which exists nowhere
         else: only its digest is stored. Activity records it, never the token."""
         token = INVITATION_PREFIX + secrets.token_urlsafe(32)
-        with transaction.atomic():
-            invitation = self.create(
-                group=group,
-                email=email,
-                role=role,
-                invited_by=invited_by,
-                invited_by_name=invited_by.get_username(),
-                digest=Invitation.digest_of(token),
-                expires_at=timezone.now() + timedelta(hours=settings.INVITATION_HOURS),
-            )
-            Activity.objects.record(group, Action.MEMBER_INVITED, f"{email} as {role}")
+        invitation = self._create(group, role, invited_by, email=email, digest=Invitation.digest_of(token))
         return invitation, token
 
     def invite_username(self, group, username, role, invited_by):
         """A new invitation of whichever account has `username` when it joins, valid for
         INVITATION_HOURS, with no link: the account finds it on its Group List. Made whether or
         not such an account exists, so that the inviter cannot tell. Activity records it."""
+        return self._create(group, role, invited_by, username=username)
+
+    def _create(self, group, role, invited_by, **addressee):
+        """The invitation of `addressee` (an email and its link's digest, or a username), and its
+        Activity row, naming the addressee."""
         with transaction.atomic():
             invitation = self.create(
                 group=group,
-                username=username,
                 role=role,
                 invited_by=invited_by,
                 invited_by_name=invited_by.get_username(),
                 expires_at=timezone.now() + timedelta(hours=settings.INVITATION_HOURS),
+                **addressee,
             )
-            Activity.objects.record(group, Action.MEMBER_INVITED, f"{username} as {role}")
+            who = addressee.get("email") or addressee["username"]
+            Activity.objects.record(group, Action.MEMBER_INVITED, f"{who} as {role}")
         return invitation
 
     def by_digest(self, digest):
