@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, pgettext
 
 from credentials import snippets, usage
 from credentials.models import (
@@ -104,9 +104,10 @@ def _chart(first_hour, series, what):
             bars.append({"css": css, "x": f"{index + 0.1:.1f}", "y": f"{top:.2f}", "height": f"{height:.2f}"})
     total = sum(count for _, _, count in totals)
     label = gettext("%(what)s per hour, last 7 days: %(total)s in total") % {"what": what, "total": total}
-    named = [f"{name} {count}" for name, _, count in totals if name]
+    named = [gettext("%(name)s %(count)s") % {"name": name, "count": count} for name, _, count in totals if name]
     if named:
-        label += f" ({', '.join(named)})"
+        parts = pgettext("between the items of a list", ", ").join(named)
+        label = gettext("%(summary)s (%(parts)s)") % {"summary": label, "parts": parts}
     legend = [{"name": name, "css": css, "count": count} for name, css, count in totals if name]
     return {"label": label, "bars": bars, "total": total, "legend": legend}
 

@@ -3,8 +3,8 @@ sentence, label or button of the project's own templates and messages is left on
 
 Each English msgid of the catalogue is looked for, word for word, in what the page shows: its
 text and the attributes read aloud or shown in dialogs. Values (names, addresses, codes, commands,
-role badges, Activity targets) are taken out first; so is the layout of base.html, which another
-change translates. USE_I18N is switched on here only: English stays the portal's default.
+role badges, Activity targets) are taken out first. Japanese is made active as a Japanese browser
+makes it; English stays the portal's default.
 """
 
 import ast
@@ -12,6 +12,7 @@ import html
 import re
 import shutil
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from accounts.sessions import AUTHENTICATED_AT
+from credentials import tab
 from groups.models import Role
 from tests.conftest import make_api_key, make_group, make_member, make_oauth_client, make_user
 
@@ -105,10 +107,9 @@ def _signed_in(user):
 
 
 def _shown(response):
-    """What the page's <main> shows and says: its text and spoken attributes, values taken out."""
-    page = response.content.decode()
-    main = re.search(r"<main\b.*?</main>", page, re.DOTALL)
-    body = VALUES.sub(" ", main.group(0) if main else page)
+    """What the page shows and says, its <title> and layout included: its text and spoken
+    attributes, values taken out."""
+    body = VALUES.sub(" ", response.content.decode())
     spoken = re.findall(r"\s(?:" + "|".join(SPOKEN) + r")=\"([^\"]*)\"", body)
     text = re.sub(r"<[^>]+>", " ", body)
     return " ".join(html.unescape(piece) for piece in [text, *spoken])
@@ -208,3 +209,10 @@ def test_the_check_finds_the_english_of_an_english_page(catalogue, payments, eng
     response = _signed_in(owner).get(reverse("credentials:auth-info", args=[group.slug]))
     left = _english_left(response, english_fragments, VALUES_SHOWN)
     assert {"API Key Information", "Regenerate", "Quick start", "Not used yet"} <= set(left)
+
+
+def test_the_chart_summary_reads_as_japanese(japanese):
+    first = datetime(2026, 11, 22, 12, tzinfo=UTC)
+    series = [("Primaryキー", "bar-primary", [(first, 4)]), ("Secondaryキー", "bar-secondary", [(first, 51)])]
+    label = tab._chart(first, series, "リクエスト数")["label"]
+    assert label == "過去7日間の1時間ごとのリクエスト数：合計 55（Primaryキー 4、Secondaryキー 51）"

@@ -1,8 +1,6 @@
 """The portal's language and time zone: Accept-Language by default, the switcher's choice kept on
 the account (and in the language cookie for the sign-in page), times in the user's zone."""
 
-import shutil
-import subprocess
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -11,63 +9,21 @@ from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.template import Context, Template
 from django.test import Client, RequestFactory
+from django.utils import translation
 
 from accounts.locale import UserLocaleMiddleware
 from accounts.models import Preference
 from groups.models import Action, Activity
 from tests.conftest import PASSWORD
-
-# A few of base.html's and accounts' entries, so that these tests do not depend on the state of
-# locale/ja (tests/test_catalogue.py checks that one).
-CATALOGUE = r"""
-msgid ""
-msgstr "Content-Type: text/plain; charset=UTF-8\n"
-
-msgid "API Authentication Portal"
-msgstr "API認証ポータル"
-
-msgctxt "navigation: the Group List"
-msgid "Groups"
-msgstr "グループ一覧"
-
-msgid "Sign out"
-msgstr "ログアウト"
-
-msgid "Menu"
-msgstr "メニュー"
-
-msgid "Preferences"
-msgstr "個人設定"
-
-msgid "Change password"
-msgstr "パスワード変更"
-
-msgid "API Reference"
-msgstr "API リファレンス"
-
-msgid "API Authentication Portal · API keys and OAuth clients for your groups' applications"
-msgstr "API認証ポータル · グループのアプリケーションのAPIキーとOAuthクライアント"
-
-msgid "Your preferences are saved."
-msgstr "個人設定を保存しました。"
-"""
-
-
-def compile_catalogue(directory):
-    """A Japanese catalogue compiled under `directory`, to put in LOCALE_PATHS."""
-    messages = directory / "ja" / "LC_MESSAGES"
-    messages.mkdir(parents=True)
-    (messages / "django.po").write_text(CATALOGUE, encoding="utf-8")
-    # GNU gettext's compiler, with paths this test made.
-    subprocess.run(["msgfmt", "-o", messages / "django.mo", messages / "django.po"], check=True)  # noqa: S603, S607
-    return directory
+from tests.test_japanese_pages import catalogue  # noqa: F401  (the compiled catalogue)
 
 
 @pytest.fixture
-def japanese(settings, tmp_path):
-    if not shutil.which("msgfmt"):
-        pytest.skip("GNU gettext's msgfmt is missing: install gettext")
-    settings.LOCALE_PATHS = [compile_catalogue(tmp_path / "locale")]
+def japanese(catalogue):  # noqa: F811
+    """The project's own Japanese catalogue, compiled, and Django's translations read afresh."""
+    translation._trans.__dict__.clear()
+    yield
+    translation._trans.__dict__.clear()
 
 
 def sign_in(client, username="olivia"):

@@ -5,36 +5,22 @@ and nothing sticks out of the page's column, and axe-core finds no serious or cr
 Also the dialogs open, the tab showing new values, the phone's menu open, and the signed-out pages
 (Sign in, 404, lockout, 500). Screenshots go to test-artifacts/pages/."""
 
-from dataclasses import dataclass
-
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings
 from django.test import RequestFactory
 from django.urls import resolve, reverse
 
-from groups.models import Action, Activity, Invitation, Membership, Role
+from groups.models import Invitation, Role
 from portal.views import server_error
-from tests.conftest import (
-    PASSWORD,
-    make_api_key,
-    make_group,
-    make_member,
-    make_oauth_client,
-    make_user,
-    url_patterns,
-)
+from tests.conftest import PASSWORD, make_group, make_user, url_patterns
 from tests.e2e.conftest import ARTIFACTS, sign_in
+from tests.pages import LONG_USERNAME, LONG_WORD, NOT_PAGES, RIGHTS, page_data
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 WIDTHS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
 SHOTS = ARTIFACTS / "pages"
-LONG_GROUP = "Partner data ingestion pipeline and exports for the settlement team of the EMEA region"
-# A name as long as a credential's may be (100 characters), without a space to break at.
-LONG_WORD = "Nightly_reconciliation_of_card_settlements_between_the_ledger_and_the_acquirer_" + "x" * 21
-LONG_USERNAME = "victor.from.the.reconciliation.team.of.the.settlements.department@example.com"
-LONG_STAFF_USERNAME = "stella.from.the.platform.administration.team@example.com"
 AXE = Axe()
 
 # Swagger UI's own markup (its bundled React app) breaks one rule we cannot fix from our template or
@@ -43,128 +29,6 @@ SWAGGER = "#swagger-ui"
 SWAGGER_RULES_OFF = {
     "nested-interactive": "each operation's summary <button> holds the operation's deep link <a>",
 }
-
-# What each role may open: the rights a page needs (None: every member) and who has them.
-RIGHTS = {
-    "owner": {"write", "members"},
-    "admin": {"write"},
-    "viewer": set(),
-    "staff": {"write", "members", "staff"},
-}
-
-# URL names that are no page to look at, with the reason; every other name must be visited.
-NOT_PAGES = {
-    "verify": "API (JSON)",
-    "whoami": "API (JSON)",
-    "tokens-v1": "API (JSON)",
-    "token-v2": "API (JSON)",
-    "revoke-v2": "API (JSON)",
-    "healthz": "health check (text)",
-    "schema": "OpenAPI document (YAML)",
-    "home": "redirects to the Group List",
-    "logout": "POST only: it leads to Sign in (LOGOUT_REDIRECT_URL), scanned after signing out",
-    "set_language": "POST only: the language switcher, back to the page it was on",
-    "groups:member-add": "POST only",
-    "groups:member-role": "POST only",
-    "groups:activity-export": "a CSV download",
-    "credentials:show-key": "POST only (its GET is the 405 page, scanned)",
-    "credentials:show-secret": "POST only",
-    "credentials:unlock-oauth-client": "POST only",
-    "groups:invitation-revoke": "POST only",
-    "groups:invitation-accept": "POST only (Join on the Group List)",
-    "groups:invitation-decline": "POST only (Decline on the Group List)",
-    "groups:invitation-join": "POST only (Join on the invitation's page)",
-    "groups:invitation-account": "POST only: a refused form is the invitation's page, scanned signed out",
-}
-
-
-@dataclass
-class Page:
-    name: str
-    path: str
-    needs: str | None = None  # a right from RIGHTS, or None
-    status: int = 200  # when the role has the right
-
-    def expected(self, role):
-        if self.needs and self.needs not in RIGHTS[role]:
-            return 403
-        return self.status
-
-
-def _data():
-    """The two groups, their members (one of each role in both, and a long username), the
-    credentials of the full group and some Activity; returns the users by role and the pages."""
-    full = make_group(LONG_GROUP, slug="partner-data", description="Card settlements " * 12)
-    empty = make_group("Empty", description="")
-    users = {role: make_user(role) for role in ("owner", "admin", "viewer")}
-    users["staff"] = make_user(LONG_STAFF_USERNAME, is_staff=True)  # in the top bar of every page
-    for group in (full, empty):
-        for role in ("owner", "admin", "viewer"):
-            Membership.objects.create(user=users[role], group=group, role=role)
-    long_member = make_member(full, Role.VIEWER, LONG_USERNAME)
-    owner = users["owner"]
-    keys = [make_api_key(full, name, owner)[0] for name in ("Billing service", LONG_WORD, "Mobile app")]
-    clients = [make_oauth_client(full, name, owner)[0] for name in ("Checkout", LONG_WORD, "Partner portal")]
-    clients[2].regenerate_secret(clients[2].version, owner, grace_seconds=3600)  # a grace row on the tab
-    Activity.objects.record(full, Action.API_KEY_CREATED, LONG_WORD, actor=owner, address="203.0.113.7")
-    # Pending invitations on the full group's Members page, and one for each user on its Group List.
-    Invitation.objects.invite(full, LONG_USERNAME, Role.ADMIN, owner)
-    Invitation.objects.invite_username(full, "nobody-yet", Role.VIEWER, owner)
-    onboarding = make_group("Onboarding", description="New starters")
-    for user in users.values():
-        Invitation.objects.invite_username(onboarding, user.username, Role.VIEWER, owner)
-
-    def tabs(group, label):
-        return [
-            Page(f"{label}-auth-info", reverse("credentials:auth-info", args=[group.slug])),
-            Page(f"{label}-members", reverse("groups:members", args=[group.slug])),
-            Page(f"{label}-activity", reverse("groups:activity", args=[group.slug])),
-        ]
-
-    key, client, slug = keys[1], clients[1], full.slug
-    pages = [
-        Page("group-list", reverse("groups:list")),
-        Page("new-group", reverse("groups:new"), "staff"),
-        *tabs(full, "full"),
-        *tabs(empty, "empty"),
-        Page("new-api-key", reverse("credentials:create-api-key", args=[slug]), "write"),
-        Page("new-oauth-client", reverse("credentials:create-oauth-client", args=[slug]), "write"),
-        Page(
-            "regenerate-key",
-            reverse("credentials:regenerate-key", args=[slug, key.public_id, "primary"]),
-            "write",
-        ),
-        Page("delete-api-key", reverse("credentials:delete-api-key", args=[slug, key.public_id]), "write"),
-        Page(
-            "regenerate-secret",
-            reverse("credentials:regenerate-secret", args=[slug, client.public_id]),
-            "write",
-        ),
-        Page(
-            "end-grace",
-            reverse("credentials:end-grace", args=[slug, clients[2].public_id]),
-            "write",
-        ),
-        Page(
-            "delete-oauth-client",
-            reverse("credentials:delete-oauth-client", args=[slug, client.public_id]),
-            "write",
-        ),
-        Page("remove-member", reverse("groups:member-remove", args=[slug, long_member.username]), "members"),
-        Page("change-password", reverse("password_change")),
-        Page("password-changed", reverse("password_change_done")),
-        Page("preferences", reverse("preferences")),
-        Page("reauthenticate", reverse("reauthenticate") + "?next=" + reverse("groups:list")),
-        Page("api-docs", reverse("api-docs")),
-        Page("not-found", "/groups/no-such-group/", status=404),
-        Page(
-            "method-not-allowed",
-            reverse("credentials:show-key", args=[slug, key.public_id, "primary"]),
-            status=405,
-        ),
-    ]
-    return users, full, pages
-
 
 # Every attribute that names other elements by id, and in-page links: each must resolve (and a
 # visible element's description or label must not be empty).
@@ -285,7 +149,7 @@ def open_dialogs(page, width, role):
 @pytest.mark.parametrize("role", list(RIGHTS))
 def test_every_page_signed_in(page, role, width):
     SHOTS.mkdir(parents=True, exist_ok=True)
-    users, full, pages = _data()
+    users, full, pages = page_data()
     page.set_viewport_size(WIDTHS[width])
     sign_in(page, users[role].username, PASSWORD)
 
@@ -371,7 +235,7 @@ def test_every_page_signed_out(page, width):
 
 def test_every_page_is_visited():
     """A new URL is either a page in the scans above or named in NOT_PAGES, with the reason."""
-    _, _, pages = _data()
+    _, _, pages = page_data()
     visited = {resolve(each.path.split("?")[0]).view_name for each in pages if each.status != 404}
     visited |= {"login", "groups:invitation"}  # scanned signed out
     names = {name for name, _, _ in url_patterns() if not name.startswith("admin:")}

@@ -1,0 +1,137 @@
+"""The portal's pages and the data that fills them, for the scans that visit every page: the
+browser's (tests/e2e/test_every_page.py) and the Japanese one (tests/test_japanese_every_page.py)."""
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+from groups.models import Action, Activity, Invitation, Membership, Role
+from tests.conftest import make_api_key, make_group, make_member, make_oauth_client, make_user
+
+LONG_GROUP = "Partner data ingestion pipeline and exports for the settlement team of the EMEA region"
+# A name as long as a credential's may be (100 characters), without a space to break at.
+LONG_WORD = "Nightly_reconciliation_of_card_settlements_between_the_ledger_and_the_acquirer_" + "x" * 21
+LONG_USERNAME = "victor.from.the.reconciliation.team.of.the.settlements.department@example.com"
+LONG_STAFF_USERNAME = "stella.from.the.platform.administration.team@example.com"
+
+# What each role may open: the rights a page needs (None: every member) and who has them.
+RIGHTS = {
+    "owner": {"write", "members"},
+    "admin": {"write"},
+    "viewer": set(),
+    "staff": {"write", "members", "staff"},
+}
+
+# URL names that are no page to look at, with the reason; every other name must be visited.
+NOT_PAGES = {
+    "verify": "API (JSON)",
+    "whoami": "API (JSON)",
+    "tokens-v1": "API (JSON)",
+    "token-v2": "API (JSON)",
+    "revoke-v2": "API (JSON)",
+    "healthz": "health check (text)",
+    "schema": "OpenAPI document (YAML)",
+    "home": "redirects to the Group List",
+    "logout": "POST only: it leads to Sign in (LOGOUT_REDIRECT_URL), scanned after signing out",
+    "set_language": "POST only: the language switcher, back to the page it was on",
+    "groups:member-add": "POST only",
+    "groups:member-role": "POST only",
+    "groups:activity-export": "a CSV download",
+    "credentials:show-key": "POST only (its GET is the 405 page, scanned)",
+    "credentials:show-secret": "POST only",
+    "credentials:unlock-oauth-client": "POST only",
+    "groups:invitation-revoke": "POST only",
+    "groups:invitation-accept": "POST only (Join on the Group List)",
+    "groups:invitation-decline": "POST only (Decline on the Group List)",
+    "groups:invitation-join": "POST only (Join on the invitation's page)",
+    "groups:invitation-account": "POST only: a refused form is the invitation's page, scanned signed out",
+}
+
+
+@dataclass
+class Page:
+    name: str
+    path: str
+    needs: str | None = None  # a right from RIGHTS, or None
+    status: int = 200  # when the role has the right
+
+    def expected(self, role):
+        if self.needs and self.needs not in RIGHTS[role]:
+            return 403
+        return self.status
+
+
+def page_data():
+    """The two groups, their members (one of each role in both, and a long username), the
+    credentials of the full group and some Activity; returns the users by role and the pages."""
+    full = make_group(LONG_GROUP, slug="partner-data", description="Card settlements " * 12)
+    empty = make_group("Empty", description="")
+    names = {"owner": "olivia", "admin": "adam", "viewer": "vera"}  # no username is an English word
+    users = {role: make_user(name) for role, name in names.items()}
+    users["staff"] = make_user(LONG_STAFF_USERNAME, is_staff=True)  # in the top bar of every page
+    for group in (full, empty):
+        for role in ("owner", "admin", "viewer"):
+            Membership.objects.create(user=users[role], group=group, role=role)
+    long_member = make_member(full, Role.VIEWER, LONG_USERNAME)
+    owner = users["owner"]
+    keys = [make_api_key(full, name, owner)[0] for name in ("Billing service", LONG_WORD, "Mobile app")]
+    clients = [make_oauth_client(full, name, owner)[0] for name in ("Checkout", LONG_WORD, "Partner portal")]
+    clients[2].regenerate_secret(clients[2].version, owner, grace_seconds=3600)  # a grace row on the tab
+    Activity.objects.record(full, Action.API_KEY_CREATED, LONG_WORD, actor=owner, address="203.0.113.7")
+    # Pending invitations on the full group's Members page, and one for each user on its Group List.
+    Invitation.objects.invite(full, LONG_USERNAME, Role.ADMIN, owner)
+    Invitation.objects.invite_username(full, "nobody-yet", Role.VIEWER, owner)
+    onboarding = make_group("Onboarding", description="New starters")
+    for user in users.values():
+        Invitation.objects.invite_username(onboarding, user.username, Role.VIEWER, owner)
+
+    def tabs(group, label):
+        return [
+            Page(f"{label}-auth-info", reverse("credentials:auth-info", args=[group.slug])),
+            Page(f"{label}-members", reverse("groups:members", args=[group.slug])),
+            Page(f"{label}-activity", reverse("groups:activity", args=[group.slug])),
+        ]
+
+    key, client, slug = keys[1], clients[1], full.slug
+    pages = [
+        Page("group-list", reverse("groups:list")),
+        Page("new-group", reverse("groups:new"), "staff"),
+        *tabs(full, "full"),
+        *tabs(empty, "empty"),
+        Page("new-api-key", reverse("credentials:create-api-key", args=[slug]), "write"),
+        Page("new-oauth-client", reverse("credentials:create-oauth-client", args=[slug]), "write"),
+        Page(
+            "regenerate-key",
+            reverse("credentials:regenerate-key", args=[slug, key.public_id, "primary"]),
+            "write",
+        ),
+        Page("delete-api-key", reverse("credentials:delete-api-key", args=[slug, key.public_id]), "write"),
+        Page(
+            "regenerate-secret",
+            reverse("credentials:regenerate-secret", args=[slug, client.public_id]),
+            "write",
+        ),
+        Page(
+            "end-grace",
+            reverse("credentials:end-grace", args=[slug, clients[2].public_id]),
+            "write",
+        ),
+        Page(
+            "delete-oauth-client",
+            reverse("credentials:delete-oauth-client", args=[slug, client.public_id]),
+            "write",
+        ),
+        Page("remove-member", reverse("groups:member-remove", args=[slug, long_member.username]), "members"),
+        Page("change-password", reverse("password_change")),
+        Page("password-changed", reverse("password_change_done")),
+        Page("preferences", reverse("preferences")),
+        Page("reauthenticate", reverse("reauthenticate") + "?next=" + reverse("groups:list")),
+        Page("api-docs", reverse("api-docs")),
+        Page("not-found", "/groups/no-such-group/", status=404),
+        Page(
+            "method-not-allowed",
+            reverse("credentials:show-key", args=[slug, key.public_id, "primary"]),
+            status=405,
+        ),
+    ]
+    return users, full, pages

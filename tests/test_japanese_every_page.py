@@ -1,0 +1,89 @@
+"""Every page of the portal in Japanese, for each role and signed out: no English sentence, label
+or button of the project's own templates and messages anywhere on the page, its top bar, switcher
+and footer included. The pages are tests/pages.py's, which the browser scan visits too, so a new
+page is checked here as soon as it is added there."""
+
+import pytest
+from django.conf import settings
+from django.test import Client, RequestFactory
+from django.urls import reverse
+
+from groups.models import Invitation, Role
+from portal.views import server_error
+from tests.conftest import PASSWORD, make_group, make_user
+from tests.pages import LONG_GROUP, LONG_STAFF_USERNAME, LONG_USERNAME, LONG_WORD, RIGHTS, page_data
+from tests.test_japanese_pages import (  # noqa: F401  (fixtures)
+    _english_left,
+    _signed_in,
+    catalogue,
+    english_fragments,
+    japanese,
+)
+
+# What tests/pages.py fills the pages with: values, not the templates' words.
+VALUES = (
+    LONG_GROUP,
+    LONG_WORD,
+    LONG_USERNAME,
+    LONG_STAFF_USERNAME,
+    "Card settlements",
+    "Billing service",
+    "Mobile app",
+    "Checkout",
+    "Partner portal",
+    "Reporting",
+    "Onboarding",
+    "New starters",
+    "Empty",
+    "nobody-yet",
+    "partner-data",
+)
+
+
+@pytest.fixture
+def left(english_fragments):  # noqa: F811
+    """The English fragments a response still shows, values aside."""
+    return lambda response: _english_left(response, english_fragments, VALUES)
+
+
+@pytest.mark.parametrize("role", list(RIGHTS))
+def test_every_page_signed_in_is_in_japanese(japanese, left, db, role):  # noqa: F811
+    users, full, pages = page_data()
+    client = _signed_in(users[role])
+    english = {}
+    for each in pages:
+        response = client.get(each.path, headers={"accept": "text/html"})
+        assert response.status_code == each.expected(role), each.name
+        english[each.name] = left(response)
+    if "write" in RIGHTS[role]:  # the tab right after Create, showing the new keys once
+        created = client.post(
+            reverse("credentials:create-api-key", args=[full.slug]), {"name": "Reporting"}, follow=True
+        )
+        assert b'class="secret' in created.content
+        english["auth-info-revealed"] = left(created)
+    assert {name: found for name, found in english.items() if found} == {}
+
+
+def test_every_page_signed_out_is_in_japanese(japanese, left, db):  # noqa: F811
+    make_user("olivia")
+    client = Client()
+    english = {
+        "sign-in": left(client.get(reverse("login"))),
+        "not-found": left(client.get("/no-such-page/", headers={"accept": "text/html"})),
+        "sign-in-refused": left(client.post(reverse("login"), {"username": "olivia", "password": "wrong"})),
+    }
+    oscar = make_user("oscar")
+    _, token = Invitation.objects.invite(make_group("Payments"), LONG_USERNAME, Role.ADMIN, oscar)
+    english["invitation"] = left(client.get(reverse("groups:invitation") + "?token=" + token, follow=True))
+    english["invitation-unknown"] = left(
+        Client().get(reverse("groups:invitation") + "?token=gpi_no-such-invitation", follow=True)
+    )
+    signed_in = Client()
+    signed_in.post(reverse("login"), {"username": "olivia", "password": PASSWORD})
+    english["signed-out"] = left(signed_in.post(reverse("logout"), follow=True))
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        locked = Client().post(reverse("login"), {"username": "mallory", "password": "wrong"})
+    assert locked.status_code == 429
+    english["sign-in-locked"] = left(locked)
+    english["server-error"] = left(server_error(RequestFactory().get("/groups/")))
+    assert {name: found for name, found in english.items() if found} == {}
