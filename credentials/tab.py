@@ -104,7 +104,7 @@ def _chart(first_hour, series, what):
             bars.append({"css": css, "x": f"{index + 0.1:.1f}", "y": f"{top:.2f}", "height": f"{height:.2f}"})
     total = sum(count for _, _, count in totals)
     label = gettext("%(what)s per hour, last 7 days: %(total)s in total") % {"what": what, "total": total}
-    named = [gettext("%(name)s %(count)s") % {"name": name, "count": count} for name, _, count in totals if name]
+    named = [f"{name} {count}" for name, _, count in totals if name]
     if named:
         parts = pgettext("between the items of a list", ", ").join(named)
         label = gettext("%(summary)s (%(parts)s)") % {"summary": label, "parts": parts}

@@ -15,7 +15,7 @@ from django.db.models import Prefetch
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, pgettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
@@ -104,6 +104,11 @@ _COPY_NOW = {
         ),
     ),
 }
+
+
+def _then(first, second):
+    """Two sentences of one message, spaced as the active language spaces sentences."""
+    return pgettext("two sentences in a row", "%(first)s %(second)s") % {"first": first, "second": second}
 
 
 def _copy_now(what):
@@ -231,7 +236,7 @@ def api_key_regenerate(request, slug, public_id, slot):
         "name": credential.name,
     }
     if not settings.CREDENTIALS_SHOW:
-        regenerated += " " + _copy_now("new")
+        regenerated = _then(regenerated, _copy_now("new"))
     messages.success(request, regenerated)
     return _reveal(request, group, {(credential.public_id, slot): value})
 
@@ -307,9 +312,9 @@ def oauth_secret_regenerate(request, slug, public_id):
         regenerated = gettext("Client secret of %(name)s regenerated: the old one stops working at once.")
     regenerated %= {"name": client.name, "grace": form.GRACE_PERIODS[grace]}
     if revoke:
-        regenerated += " " + gettext("Tokens issued so far were revoked.")
+        regenerated = _then(regenerated, gettext("Tokens issued so far were revoked."))
     if not settings.CREDENTIALS_SHOW:
-        regenerated += " " + _copy_now("new")
+        regenerated = _then(regenerated, _copy_now("new"))
     messages.success(request, regenerated)
     return _reveal(request, group, {(client.public_id, SECRET_ROW): value})
 
