@@ -87,3 +87,15 @@ def test_every_page_signed_out_is_in_japanese(japanese, left, db):  # noqa: F811
     english["sign-in-locked"] = left(locked)
     english["server-error"] = left(server_error(RequestFactory().get("/groups/")))
     assert {name: found for name, found in english.items() if found} == {}
+
+
+def test_djangos_own_messages_are_in_japanese_too(japanese, db):  # noqa: F811
+    """The password validators and the password forms' errors come from Django's catalogue."""
+    client = _signed_in(make_user("hanako"))
+    response = client.post(
+        reverse("password_change"),
+        {"old_password": PASSWORD, "new_password1": "password", "new_password2": "passw0rd"},
+    )
+    page = response.content.decode()
+    assert "確認用パスワードが一致しません。" in page
+    assert "パスワードは最低 8 文字以上必要です。" in page  # the validators' help
