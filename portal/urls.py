@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from credentials.api.reference import ReferenceView, SchemaView
 from portal import api_urls
 
 urlpatterns = [
@@ -12,8 +12,9 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("groups/", include("groups.urls")),
     path("groups/<slug:slug>/", include("credentials.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    # The API Reference, in the page's language.
+    path("api/schema/", SchemaView.as_view(), name="schema"),
+    path("api/docs/", ReferenceView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
 ]
 
