@@ -5,9 +5,9 @@ test-artifacts/language/."""
 import pytest
 
 from groups.models import Role
-from tests.accounts.test_language import compile_catalogue
 from tests.conftest import PASSWORD, make_group, make_member
 from tests.e2e.conftest import ARTIFACTS, sign_in
+from tests.test_japanese_pages import catalogue  # noqa: F401  (the compiled catalogue)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -30,8 +30,7 @@ def sign_out(page):
     ).click()
 
 
-def test_switch_to_japanese_and_back_kept_across_sign_out_and_in(page, settings, tmp_path):
-    settings.LOCALE_PATHS = [compile_catalogue(tmp_path / "locale")]
+def test_switch_to_japanese_and_back_kept_across_sign_out_and_in(page, catalogue):  # noqa: F811
     SHOTS.mkdir(parents=True, exist_ok=True)
     make_member(make_group("Payments"), Role.OWNER, "olivia")
     page.set_viewport_size(DESKTOP)
@@ -42,7 +41,7 @@ def test_switch_to_japanese_and_back_kept_across_sign_out_and_in(page, settings,
     page.get_by_role("button", name="日本語").click()
     page.wait_for_url("**/groups/")
     assert language(page) == "ja"
-    assert page.get_by_role("navigation", name="Main").get_by_role("link", name="グループ一覧").is_visible()
+    assert page.get_by_role("navigation", name="メイン").get_by_role("link", name="グループ一覧").is_visible()
     assert page.get_by_role("button", name="日本語").get_attribute("aria-pressed") == "true"
     shoot(page, "desktop-ja")
     page.get_by_role("link", name="個人設定").click()
