@@ -256,7 +256,7 @@ if HTTPS:
         r"^v1/verify$",
         r"^healthz$",
         r"^v1/tokens$",
-        r"^v2/tokens(/revoke)?$",
+        r"^v2/tokens(/revoke|/introspect)?$",
         r"^v1/whoami$",
     ]
     SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60

@@ -29,6 +29,7 @@ NOT_PAGES = {
     "tokens-v1": "API (JSON)",
     "token-v2": "API (JSON)",
     "revoke-v2": "API (JSON)",
+    "introspect-v2": "API (JSON)",
     "healthz": "health check (text)",
     "schema": "OpenAPI document (YAML)",
     "home": "redirects to the Group List",
