@@ -29,7 +29,7 @@ KINDS = {
     "refresh_token": _("refresh token"),
     "client_id": _("Client ID"),
 }
-CURRENT_SECRET, PREVIOUS_SECRET = _("current secret"), _("previous secret (grace period)")
+CURRENT_SECRET, PREVIOUS_SECRET = _("Current secret"), _("Previous secret")
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,11 @@ class Match:
     @property
     def kind_label(self):
         return KINDS[self.kind]
+
+    @property
+    def uses_recorded(self):
+        """Whether last uses are recorded for this kind: tokens' uses are not."""
+        return self.kind not in ("access_token", "refresh_token")
 
 
 def identify(value, groups):

@@ -126,6 +126,7 @@ def page_data():
         Page("change-password", reverse("password_change")),
         Page("password-changed", reverse("password_change_done")),
         Page("preferences", reverse("preferences")),
+        Page("identify", reverse("identify")),
         Page("reauthenticate", reverse("reauthenticate") + "?next=" + reverse("groups:list")),
         Page("api-docs", reverse("api-docs")),
         Page("not-found", "/groups/no-such-group/", status=404),

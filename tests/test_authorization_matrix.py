@@ -210,6 +210,12 @@ MATRIX = {
         "POST": row(AUTH_INFO, AUTH_INFO, 403, 404, AUTH_INFO, LOGIN),
         "DELETE": row(405, 405, 405, 405, 405, LOGIN),
     },
+    # Identify a credential: any signed-in user; it searches only the groups they may see.
+    "identify": {
+        "GET": row(200, 200, 200, 200, 200, LOGIN),
+        "POST": row(200, 200, 200, 200, 200, LOGIN),
+        "DELETE": row(405, 405, 405, 405, 405, LOGIN),
+    },
     # The APIs take no cookie: a portal session is no credential, whoever holds it.
     "token-v2": {"GET": every(405), "POST": every(401), "DELETE": every(405)},
     "revoke-v2": {"GET": every(405), "POST": every(401), "DELETE": every(405)},
