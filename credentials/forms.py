@@ -45,3 +45,22 @@ class RegenerateSecretForm(forms.Form):
 
 class UnlockForm(forms.Form):
     address = forms.GenericIPAddressField(required=False)
+
+
+class BlankTextInput(forms.TextInput):
+    """A text field that never renders what was sent: a pasted secret does not come back."""
+
+    def get_context(self, name, value, attrs):
+        return super().get_context(name, None, attrs)
+
+
+class IdentifyForm(forms.Form):
+    value = forms.CharField(
+        label=_("Value or hint"),
+        max_length=200,
+        widget=BlankTextInput(attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off"}),
+        help_text=_(
+            "An API key, Client Secret, access token, refresh token or Client ID, or its prefix and last"
+            " four characters as the tab shows them (gps_…QjgX)."
+        ),
+    )

@@ -6,9 +6,12 @@ redirect as a Reveal: encrypted, for this user, shown once by the tab it redirec
 is only ever in the body of that page (or of Copy's JSON answer), marked no-store.
 """
 
+import time
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.db.models import Prefetch
@@ -17,16 +20,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext, gettext_lazy, pgettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.debug import sensitive_variables
-from django.views.decorators.http import require_POST
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.sessions import recent_password_required
 from accounts.submissions import once
-from credentials import snippets, tab
-from credentials.forms import CredentialNameForm, RegenerateSecretForm, UnlockForm
+from credentials import identify, snippets, tab
+from credentials.forms import CredentialNameForm, IdentifyForm, RegenerateSecretForm, UnlockForm
 from credentials.models import ApiKey, ApiKeyCredential, ClientSecret, OAuthClient, Reveal, Slot
 from credentials.tab import SECRET_ROW
-from groups.access import group_for, group_for_write
+from groups.access import group_for, group_for_write, visible_groups
 from groups.forms import seen_version
 from groups.models import EditConflict
 from groups.responses import conflict
@@ -370,3 +373,36 @@ def oauth_client_unlock(request, slug, public_id):
     else:
         messages.info(request, gettext("That address was not locked."))
     return redirect("credentials:auth-info", group.slug)
+
+
+def identify_count_key(user):
+    """The cache key counting `user`'s lookups on the Identify page this minute."""
+    return f"identify:{user.pk}:{int(time.time() // 60)}"
+
+
+def _too_many_lookups(user):
+    """Whether `user` made more than IDENTIFY_PER_MINUTE lookups this minute (a cache counter, so
+    every worker counts together): pasting is for a leaked value or two, not for guessing."""
+    key = identify_count_key(user)
+    cache.add(key, 0, timeout=60)
+    try:
+        return cache.incr(key) > settings.IDENTIFY_PER_MINUTE
+    except ValueError:  # expired between add and incr: a new minute
+        return False
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("value")
+@never_cache
+def identify_credential(request):
+    """Identify a credential: whose a pasted value or hint is, among the groups the user may see.
+    A value of any other group gets the same answer as garbage, and is never stored or echoed."""
+    form = IdentifyForm(request.POST if request.method == "POST" else None)
+    context = {"form": form, "matches": None}
+    if form.is_valid():
+        if _too_many_lookups(request.user):
+            context["too_many"] = True
+            return render(request, "credentials/identify.html", context, status=429)
+        context["matches"] = identify.identify(form.cleaned_data["value"], visible_groups(request.user))
+    return render(request, "credentials/identify.html", context)

@@ -1,4 +1,5 @@
-"""The URLs of the API pool (POOL=api): the token endpoints, verification and the health check.
+"""The URLs of the API pool (POOL=api): the token endpoints (introspection included), verification
+and the health check.
 The portal's URLconf (portal.urls) starts with these, so one pool can also serve everything."""
 
 from django.urls import path
@@ -13,6 +14,7 @@ urlpatterns = [
     path("v1/tokens", tokens.TokensV1.as_view(), name="tokens-v1"),
     path("v2/tokens", tokens.TokenV2.as_view(), name="token-v2"),
     path("v2/tokens/revoke", tokens.RevokeV2.as_view(), name="revoke-v2"),
+    path("v2/tokens/introspect", tokens.IntrospectV2.as_view(), name="introspect-v2"),
     path("healthz", healthz, name="healthz"),
 ]
 

@@ -45,6 +45,8 @@ VERIFY_CACHE_SECONDS = env.float("VERIFY_CACHE_SECONDS", default=1.0)
 LAST_USED_INTERVAL = env.int("LAST_USED_INTERVAL", default=60)
 # Seconds within which a slot's use makes the Regenerate confirmation warn.
 RECENT_USE_WARNING = env.int("RECENT_USE_WARNING", default=600)
+# Lookups one user may make on the Identify page per minute (counted in the cache, shared by workers).
+IDENTIFY_PER_MINUTE = env.int("IDENTIFY_PER_MINUTE", default=20)
 # Seconds a worker keeps its usage counts (requests per hour of each key slot and client secret)
 # in memory before adding them to the database; they are also written when the worker exits.
 USAGE_FLUSH_SECONDS = env.float("USAGE_FLUSH_SECONDS", default=60.0)
@@ -257,7 +259,7 @@ if HTTPS:
         r"^v1/verify$",
         r"^healthz$",
         r"^v1/tokens$",
-        r"^v2/tokens(/revoke)?$",
+        r"^v2/tokens(/revoke|/introspect)?$",
         r"^v1/whoami$",
     ]
     SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60

@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from credentials.api.reference import ReferenceView, SchemaView
+from credentials.views import identify_credential
 from portal import api_urls
 
 urlpatterns = [
@@ -12,6 +13,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("groups/", include("groups.urls")),
     path("groups/<slug:slug>/", include("credentials.urls")),
+    path("identify/", identify_credential, name="identify"),
     # The API Reference, in the page's language.
     path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", ReferenceView.as_view(url_name="schema"), name="api-docs"),

@@ -57,6 +57,7 @@ API_OPERATIONS = [
     ("PATCH", "/v1/tokens"),
     ("GET", "/v1/whoami"),
     ("GET", "/v1/verify"),
+    ("POST", "/v2/tokens/introspect"),
 ]
 
 

@@ -62,7 +62,7 @@ def report_case_count():
 
 
 def credentials_for(path, valid_credentials):
-    if path in ("/v2/tokens", "/v2/tokens/revoke"):
+    if path in ("/v2/tokens", "/v2/tokens/revoke", "/v2/tokens/introspect"):
         return {"Authorization": valid_credentials["basic"]}
     if path in ("/v1/whoami", "/v1/verify"):
         return {"X-Api-Key": valid_credentials["api_key"]}

@@ -210,9 +210,16 @@ MATRIX = {
         "POST": row(AUTH_INFO, AUTH_INFO, 403, 404, AUTH_INFO, LOGIN),
         "DELETE": row(405, 405, 405, 405, 405, LOGIN),
     },
+    # Identify a credential: any signed-in user; it searches only the groups they may see.
+    "identify": {
+        "GET": row(200, 200, 200, 200, 200, LOGIN),
+        "POST": row(200, 200, 200, 200, 200, LOGIN),
+        "DELETE": row(405, 405, 405, 405, 405, LOGIN),
+    },
     # The APIs take no cookie: a portal session is no credential, whoever holds it.
     "token-v2": {"GET": every(405), "POST": every(401), "DELETE": every(405)},
     "revoke-v2": {"GET": every(405), "POST": every(401), "DELETE": every(405)},
+    "introspect-v2": {"GET": every(405), "POST": every(401), "DELETE": every(405)},
     "tokens-v1": {"GET": every(405), "POST": every(400), "DELETE": every(405)},
     "whoami": {"GET": every(401), "POST": every(401), "DELETE": every(401)},
     "verify": {"GET": every(401), "POST": every(401), "DELETE": every(401)},
@@ -548,6 +555,7 @@ def logistics_rows():
 CSRF_EXEMPT = {
     "token-v2": 401,
     "revoke-v2": 401,
+    "introspect-v2": 401,
     "tokens-v1": 400,
     "whoami": 401,
     "verify": 401,

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 
+from credentials import identify
 from credentials.api import parsing, schema
 from credentials.api.base import ApiError, TokenEndpoint, empty_response, invalid_request, json_response
 from credentials.models import ClientLocked, InvalidClient, OAuthClient, RefreshError, RefreshToken
@@ -183,3 +184,46 @@ class TokensV1(TokenEndpoint):
         except RefreshError as error:
             raise ApiError("invalid_grant", error.description) from None
         return json_response(_conventional_body(pair))
+
+
+class IntrospectV2(TokenEndpoint):
+    @extend_schema(
+        operation_id="introspect_token",
+        summary="Introspect an access token or refresh token (RFC 7662)",
+        description="For a resource server: is this token live, and whose is it? The caller "
+        "authenticates as an OAuth client, as for POST /v2/tokens; only tokens of clients of the "
+        "same group are described. Any other token (unknown, malformed, revoked, expired, or "
+        'another group\'s) is {"active": false}, whatever the reason.',
+        tags=["Tokens (OAuth 2.0)"],
+        auth=[{schema.CLIENT_CREDENTIALS: []}],
+        request={"application/x-www-form-urlencoded": schema.IntrospectRequest},
+        responses={200: schema.IntrospectionResponse, **schema.TOKEN_ERRORS},
+        examples=[
+            OpenApiExample(
+                "Active",
+                value={
+                    "active": True,
+                    "client_id": "gpc_…",
+                    "token_type": "Bearer",
+                    "exp": 1795000000,
+                    "iat": 1794996400,
+                    "group": "payments",
+                    "credential": "Checkout",
+                },
+                response_only=True,
+                status_codes=["200"],
+            ),
+            OpenApiExample("Not active", value={"active": False}, response_only=True, status_codes=["200"]),
+        ],
+    )
+    @sensitive_variables()
+    def post(self, request):
+        """Token introspection (RFC 7662 2.1): client authentication and lockout as for the other
+        token endpoints; `token_type_hint` may be sent and is not needed (the prefix tells)."""
+        params = parsing.form(request)
+        client_id, secret = parsing.client_credentials(request, params)
+        raw = params.get("token")
+        if raw is None:
+            raise invalid_request("The token parameter is required.")
+        client = _as_client(request, OAuthClient.objects.authenticate, client_id, secret)
+        return json_response(identify.introspection(raw, client) or {"active": False})

@@ -186,6 +186,7 @@ def test_healthz_answers(db, pool):
         ("post", "/v2/tokens", '{"grant_type": "client_credentials"}', "application/json", "invalid_request"),
         ("post", "/v2/tokens", "grant_type=a&grant_type=b", FORM, "invalid_request"),
         ("post", "/v2/tokens/revoke", "", FORM, "invalid_request"),
+        ("post", "/v2/tokens/introspect", "", FORM, "invalid_request"),
         ("post", "/v1/tokens", "{not json", "application/json", "invalid_request"),
         ("patch", "/v1/tokens", "[]", "application/json", "invalid_request"),
         ("get", "/v2/tokens", "", FORM, "invalid_request"),
@@ -369,7 +370,13 @@ def test_the_token_endpoints_need_no_csrf_token_on_either_pool(cast):
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("post", "/v2/tokens"), ("post", "/v2/tokens/revoke"), ("post", "/v1/tokens"), ("patch", "/v1/tokens")],
+    [
+        ("post", "/v2/tokens"),
+        ("post", "/v2/tokens/revoke"),
+        ("post", "/v2/tokens/introspect"),
+        ("post", "/v1/tokens"),
+        ("patch", "/v1/tokens"),
+    ],
 )
 @pytest.mark.usefixtures("https_settings", "api_pool")
 def test_plain_http_to_a_token_endpoint_is_refused_on_the_api_pool(cast, method, path):
