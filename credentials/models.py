@@ -140,7 +140,9 @@ class ApiKeyCredential(Versioned):
             self.expires_at = expires_at
             self.save(update_fields=["expires_at"])
             ends = "never" if expires_at is None else expires_at.strftime("%Y-%m-%d %H:%M UTC")
-            Activity.objects.record(self.group, Action.API_KEY_EXPIRY_CHANGED, f"{self} (expires {ends})", actor=user)
+            Activity.objects.record(
+                self.group, Action.API_KEY_EXPIRY_CHANGED, f"{self} (expires {ends})", actor=user
+            )
 
     def reveal(self, slot, for_copy=False):
         """The value in `slot` in clear, decrypted from its stored copy; Activity records it as

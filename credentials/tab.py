@@ -83,7 +83,11 @@ def _expiry(when, expires_at, now):
     whether it is within EXPIRY_SOON."""
     if expires_at is None:
         return None
-    return {"at": when.html(expires_at), "expired": expires_at <= now, "soon": expires_at - now <= EXPIRY_SOON}
+    return {
+        "at": when.html(expires_at),
+        "expired": expires_at <= now,
+        "soon": expires_at - now <= EXPIRY_SOON,
+    }
 
 
 CHART_HOURS = 168  # one bar per hour of usage.KEPT
