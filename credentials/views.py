@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.db.models import Prefetch
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext, gettext_lazy, pgettext
@@ -350,6 +350,8 @@ def oauth_secret_show(request, slug, public_id):
     _require_show_enabled()
     client = get_object_or_404(_oauth_clients(group), public_id=public_id)
     value = client.reveal_secret(for_copy=_for_copy(request))
+    if value is None:  # its only secret expired and was purged: nothing to show
+        raise Http404(gettext("This client has no secret: regenerate it."))
     return _shown(request, group, {(client.public_id, SECRET_ROW): value})
 
 
