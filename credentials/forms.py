@@ -1,4 +1,7 @@
+from datetime import datetime, time, timedelta
+
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from credentials.models import name_validator
@@ -25,7 +28,55 @@ class CredentialNameForm(forms.Form):
         return self
 
 
-class RegenerateSecretForm(forms.Form):
+class ExpiryForm(forms.Form):
+    """When a credential or secret expires: never (the default), in a number of days, or at the
+    end of a chosen date in the user's time zone. cleaned_data["expires_at"] is the moment or None."""
+
+    NEVER, ON_DATE = "never", "date"
+    CHOICES = [
+        (NEVER, _("Never")),
+        ("30", _("In 30 days")),
+        ("90", _("In 90 days")),
+        ("180", _("In 180 days")),
+        ("365", _("In 365 days")),
+        (ON_DATE, _("At the end of a date")),
+    ]
+
+    expires = forms.ChoiceField(choices=CHOICES, initial=NEVER, required=False, label=_("Expires"))
+    expires_on = forms.DateField(
+        required=False,
+        label=_("Expiry date"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Used when the expiry is at the end of a date."),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        choice, day = cleaned.get("expires"), cleaned.get("expires_on")
+        now = timezone.now()
+        if choice == self.ON_DATE:
+            if day is None:
+                self.add_error("expires_on", _("Choose the date on which it expires."))
+                return cleaned
+            # The end of that day where the user is: midnight at the start of the next one.
+            ends = datetime.combine(day + timedelta(days=1), time(), timezone.get_current_timezone())
+            if ends <= now:
+                self.add_error("expires_on", _("Choose today or a later date."))
+            cleaned["expires_at"] = ends
+        elif choice and choice != self.NEVER:
+            cleaned["expires_at"] = now + timedelta(days=int(choice))
+        else:
+            cleaned["expires_at"] = None
+        return cleaned
+
+
+class CreateCredentialForm(CredentialNameForm, ExpiryForm):
+    """Create: a name, and when the new keys or secret expire."""
+
+    field_order = ["name", "expires", "expires_on"]
+
+
+class RegenerateSecretForm(ExpiryForm):
     GRACE_CHOICES = [
         (0, _("Now")),
         (3600, _("After 1 hour")),

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import connection, models, transaction
 from django.db.models import Q
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext
@@ -18,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from credentials import secrets, sql, usage
 from credentials.secrets import Kind
-from groups.models import Action, Activity, Group, Versioned
+from groups.models import Action, Activity, Group, Versioned, suspension_changed
 from portal.times import local_text
 
 # Names travel in response headers (X-Auth-Credential), so they stay within printable ASCII. On
@@ -60,7 +61,8 @@ class Identity:
     method: str
     credential: str
     slot: str | None
-    # When an access token expires: no memory of it may outlive that. None for API keys.
+    # When the access token or API key credential expires: no memory of it may outlive that.
+    # None for a credential that never expires.
     expires_at: datetime | None = None
     # The API key (slot) whose uses credentials.usage counts; not part of who the caller is. None
     # for access tokens.
@@ -90,6 +92,8 @@ class ApiKeyCredential(Versioned):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Both keys are refused from this time on (credentials.sql.API_KEY_IDENTITY); None: never.
+    expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -101,9 +105,10 @@ class ApiKeyCredential(Versioned):
 
     @classmethod
     @transaction.atomic
-    def create_with_keys(cls, group, name, created_by):
-        """Create the credential and both of its keys; returns it and the new values by slot."""
-        credential = cls.objects.create(group=group, name=name, created_by=created_by)
+    def create_with_keys(cls, group, name, created_by, expires_at=None):
+        """Create the credential and both of its keys, expiring at `expires_at` (None: never);
+        returns it and the new values by slot."""
+        credential = cls.objects.create(group=group, name=name, created_by=created_by, expires_at=expires_at)
         values = {}
         for slot in Slot:
             values[slot] = secrets.generate(Kind.API_KEY)
@@ -126,6 +131,18 @@ class ApiKeyCredential(Versioned):
             )
             Activity.objects.record(self.group, Action.API_KEY_REGENERATED, f"{self} {slot} key", actor=user)
         return raw
+
+    def set_expiry(self, expires_at, seen_version, user):
+        """Make both keys expire at `expires_at` (None: never), if the credential is still at
+        `seen_version` (else EditConflict); Activity records it."""
+        with transaction.atomic():
+            self.claim(seen_version, user)
+            self.expires_at = expires_at
+            self.save(update_fields=["expires_at"])
+            ends = "never" if expires_at is None else expires_at.strftime("%Y-%m-%d %H:%M UTC")
+            Activity.objects.record(
+                self.group, Action.API_KEY_EXPIRY_CHANGED, f"{self} (expires {ends})", actor=user
+            )
 
     def reveal(self, slot, for_copy=False):
         """The value in `slot` in clear, decrypted from its stored copy; Activity records it as
@@ -171,13 +188,20 @@ class ApiKeyManager(models.Manager):
         Records the key's use at most once per LAST_USED_INTERVAL."""
         now = timezone.now()
         stale_before = now - timedelta(seconds=settings.LAST_USED_INTERVAL)
-        row = sql.one(sql.API_KEY_IDENTITY, digest=digest, stale_before=stale_before)
+        row = sql.one(sql.API_KEY_IDENTITY, digest=digest, stale_before=stale_before, now=now)
         if row is None or not secrets.same(row["digest"], digest):
             return None
         if row["stale"]:
             self.touch(row["id"], address, now)
+        expires_at = sql.as_datetime(row["expires_at"])
         return Identity(
-            row["group_slug"], row["group_name"], "api_key", row["credential"], row["slot"], key_pk=row["id"]
+            row["group_slug"],
+            row["group_name"],
+            "api_key",
+            row["credential"],
+            row["slot"],
+            expires_at,
+            key_pk=row["id"],
         )
 
     def touch(self, pk, address, now):
@@ -330,6 +354,9 @@ class OAuthClientManager(models.Manager):
             self._record_refusal(client_id, address, now)
             Lockout.objects.count_failure(client_id, address, now)
             raise InvalidClient()
+        if row["suspended"]:  # the right secret of a suspended group: refused, but not a guess
+            self._record_refusal(client_id, address, now)
+            raise InvalidClient()
         if row["lockout_id"] is not None:
             Lockout.objects.succeeded(**pair, now=now)
         return row
@@ -388,34 +415,40 @@ class OAuthClient(Versioned):
 
     @classmethod
     @transaction.atomic
-    def create_with_secret(cls, group, name, created_by):
-        """Create the client and its first secret; returns it and the secret's value."""
+    def create_with_secret(cls, group, name, created_by, expires_at=None):
+        """Create the client and its first secret, expiring at `expires_at` (None: never); returns
+        it and the secret's value."""
         client = cls.objects.create(group=group, name=name, created_by=created_by)
         raw = secrets.generate(Kind.CLIENT_SECRET)
-        ClientSecret.objects.create(client=client, **stored_fields(raw))
+        ClientSecret.objects.create(client=client, expires_at=expires_at, **stored_fields(raw))
         Activity.objects.record(group, Action.OAUTH_CLIENT_CREATED, name, actor=created_by)
         return client, raw
 
     def current_secret(self):
-        """The secret that stays valid, using prefetched secrets when there are any."""
-        return next(secret for secret in self.secrets.all() if secret.expires_at is None)
+        """The newest secret, expired or not (None once purged), using prefetched secrets when
+        there are any. The older ones are replaced secrets."""
+        return next(iter(self.secrets.all()), None)
 
     def old_secrets(self):
         """Replaced secrets still inside their grace period, newest first."""
         now = timezone.now()
-        return [s for s in self.secrets.all() if s.expires_at is not None and s.expires_at > now]
+        return [s for s in self.secrets.all()[1:] if s.expires_at is not None and s.expires_at > now]
 
     def reveal_secret(self, for_copy=False):
-        """The current secret in clear, decrypted from its stored copy; Activity records it as
-        shown, or as copied when Copy asked for it."""
+        """The current secret in clear, decrypted from its stored copy (None if it expired and was
+        purged); Activity records it as shown, or as copied when Copy asked for it."""
+        current = self.current_secret()
+        if current is None:
+            return None
         action = Action.OAUTH_SECRET_COPIED if for_copy else Action.OAUTH_SECRET_SHOWN
         Activity.objects.record(self.group, action, self.name)
-        return secrets.decrypt(self.current_secret().encrypted)
+        return secrets.decrypt(current.encrypted)
 
-    def regenerate_secret(self, seen_version, user, grace_seconds=0, revoke_tokens=True):
-        """Issue a new secret if the client is still at `seen_version` (else EditConflict). Older
-        secrets end now or after `grace_seconds`; tokens issued so far are revoked unless
-        `revoke_tokens` is False. Returns the new value."""
+    def regenerate_secret(self, seen_version, user, grace_seconds=0, revoke_tokens=True, expires_at=None):
+        """Issue a new secret, expiring at `expires_at` (None: never), if the client is still at
+        `seen_version` (else EditConflict). Older secrets end now or after `grace_seconds`, or at
+        their own expiry if earlier; tokens issued so far are revoked unless `revoke_tokens` is
+        False. Returns the new value."""
         raw = secrets.generate(Kind.CLIENT_SECRET)
         now = timezone.now()
         with transaction.atomic():
@@ -428,7 +461,7 @@ class OAuthClient(Versioned):
                 )
             else:
                 self.secrets.all().delete()
-            ClientSecret.objects.create(client=self, **stored_fields(raw))
+            ClientSecret.objects.create(client=self, expires_at=expires_at, **stored_fields(raw))
             if revoke_tokens:
                 self.revoke_tokens()
             ends = f"after {_duration(grace_seconds)}" if grace_seconds else "at once"
@@ -442,7 +475,8 @@ class OAuthClient(Versioned):
         still at `seen_version` (else EditConflict). Returns how many ended; Activity records it."""
         with transaction.atomic():
             self.claim(seen_version, user)
-            ended, _ = self.secrets.filter(expires_at__isnull=False).delete()
+            current = self.secrets.order_by("-created_at", "-id").values("pk")[:1]
+            ended, _ = self.secrets.filter(expires_at__isnull=False).exclude(pk__in=current).delete()
             if ended:
                 target = f"{self.name} (the previous secret is refused from now on)"
                 Activity.objects.record(self.group, Action.OAUTH_GRACE_ENDED, target, actor=user)
@@ -450,7 +484,10 @@ class OAuthClient(Versioned):
 
     def rotation_warnings(self):
         """Why regenerating the secret now may break applications, as sentences for the confirmation."""
-        uses = ClientUsage.objects.filter(client=self, secret_id=self.current_secret().pk)
+        current = self.current_secret()
+        if current is None:
+            return []
+        uses = ClientUsage.objects.filter(client=self, secret_id=current.pk)
         last = uses.order_by("-last_used_at").first()
         return secret_rotation_warnings(last.last_used_at, last.last_used_address) if last else []
 
@@ -486,6 +523,14 @@ class OAuthClient(Versioned):
             token.family.revoke(now)
             target = f"{self}: refresh token chain"
             Activity.objects.tally(self.group, Action.TOKEN_REVOKED, target, now=now)
+
+
+@receiver(suspension_changed)
+def revoke_group_tokens(sender, group, now, **kwargs):
+    """A group suspended or resumed: revoke every access token and token family of its clients
+    (groups.models.Group.suspend), in the caller's transaction."""
+    AccessToken.objects.filter(client__group=group, revoked_at__isnull=True).update(revoked_at=now)
+    TokenFamily.objects.filter(client__group=group, revoked_at__isnull=True).update(revoked_at=now)
 
 
 def _duration(seconds):
@@ -524,7 +569,8 @@ class ClientSecretQuerySet(models.QuerySet):
 
 
 class ClientSecret(models.Model):
-    """A client's secret: the current one (no expiry) or a replaced one in its grace period."""
+    """A client's secret: the current one (the newest; it expires at `expires_at` if set) or a
+    replaced one, which works until `expires_at`, the end of its grace period."""
 
     client = models.ForeignKey(OAuthClient, on_delete=models.CASCADE, related_name="secrets")
     digest = models.CharField(max_length=64)  # unique: Meta, as ApiKey.digest

@@ -63,31 +63,37 @@ def as_datetime(value):
     return value if convert is None or value is None else convert(value, None, connection)
 
 
-# Verification: one indexed lookup by digest, joined to what an Identity names.
+# Verification: one indexed lookup by digest, joined to what an Identity names. A key of an
+# expired credential or of a suspended group finds no row, as a wrong key does.
 API_KEY_IDENTITY = (
-    "SELECT k.id, k.digest, k.slot, c.name AS credential, g.slug AS group_slug, g.name AS group_name, "
-    "(k.last_used_at IS NULL OR k.last_used_at < %(stale_before)s) AS stale "
+    "SELECT k.id, k.digest, k.slot, c.name AS credential, c.expires_at, g.slug AS group_slug, "
+    "g.name AS group_name, (k.last_used_at IS NULL OR k.last_used_at < %(stale_before)s) AS stale "
     f"FROM {API_KEY} k JOIN {API_KEY_CREDENTIAL} c ON c.id = k.credential_id "
-    f"JOIN {GROUP} g ON g.id = c.group_id WHERE k.digest = %(digest)s"
+    f"JOIN {GROUP} g ON g.id = c.group_id WHERE k.digest = %(digest)s "
+    "AND (c.expires_at IS NULL OR c.expires_at > %(now)s) AND g.suspended_at IS NULL"
 )
 
 ACCESS_TOKEN_IDENTITY = (
     "SELECT a.digest, a.expires_at, c.name AS credential, g.slug AS group_slug, g.name AS group_name "
     f"FROM {ACCESS_TOKEN} a JOIN {OAUTH_CLIENT} c ON c.id = a.client_id "
     f"JOIN {GROUP} g ON g.id = c.group_id "
-    "WHERE a.digest = %(digest)s AND a.revoked_at IS NULL AND a.expires_at > %(now)s"
+    "WHERE a.digest = %(digest)s AND a.revoked_at IS NULL AND a.expires_at > %(now)s "
+    "AND g.suspended_at IS NULL"
 )
 
 # Client authentication: always one row. The (client key, address) pair's failure record, if
-# any, and whether it is locked; then the client owning a working secret with this digest, if any.
+# any, and whether it is locked; then the client owning a working (unexpired) secret with this
+# digest, if any, and whether its group is suspended.
 CLIENT_AUTHENTICATION = (
     "SELECT l.id AS lockout_id, (l.locked_until IS NOT NULL AND l.locked_until > %(now)s) AS locked, "
-    "s.digest, s.id AS secret_pk, c.id AS client_pk, c.client_id, c.name, c.group_id "
+    "s.digest, s.id AS secret_pk, c.id AS client_pk, c.client_id, c.name, c.group_id, "
+    "(g.suspended_at IS NOT NULL) AS suspended "
     "FROM (SELECT 1) AS one "
     f"LEFT JOIN {LOCKOUT} l ON l.client_key = %(client_key)s AND l.address = %(address)s "
     f"LEFT JOIN {CLIENT_SECRET} s ON s.digest = %(digest)s "
     "AND (s.expires_at IS NULL OR s.expires_at > %(now)s) "
-    f"LEFT JOIN {OAUTH_CLIENT} c ON c.id = s.client_id"
+    f"LEFT JOIN {OAUTH_CLIENT} c ON c.id = s.client_id "
+    f"LEFT JOIN {GROUP} g ON g.id = c.group_id"
 )
 
 # A failed authentication, counted under the pair's row lock (an upsert), so that however many
@@ -141,7 +147,8 @@ def _authenticated(writes):
     return (
         "WITH quick_commit AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true)), "
         f"auth AS MATERIALIZED ({CLIENT_AUTHENTICATION}), "
-        "ok AS (SELECT client_pk AS id FROM auth WHERE lockout_id IS NULL AND client_id = %(client_id)s), "
+        "ok AS (SELECT client_pk AS id FROM auth "
+        "WHERE lockout_id IS NULL AND client_id = %(client_id)s AND NOT suspended), "
         f"{writes} SELECT auth.*, new.* FROM quick_commit, auth LEFT JOIN new ON TRUE"
     )
 

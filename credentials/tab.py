@@ -13,6 +13,7 @@ the number of credentials (docs/performance.md).
 """
 
 import uuid
+from datetime import timedelta
 
 from django.urls import reverse
 from django.utils import timezone
@@ -72,6 +73,21 @@ def _id(public_id):
 
 def _optional(text):
     return None if text is None else escape(text)
+
+
+EXPIRY_SOON = timedelta(days=14)  # an expiry this close is highlighted
+
+
+def _expiry(when, expires_at, now):
+    """What a row says of its expiry: None for never, else the time, whether it has passed and
+    whether it is within EXPIRY_SOON."""
+    if expires_at is None:
+        return None
+    return {
+        "at": when.html(expires_at),
+        "expired": expires_at <= now,
+        "soon": expires_at - now <= EXPIRY_SOON,
+    }
 
 
 CHART_HOURS = 168  # one bar per hour of usage.KEPT
@@ -150,16 +166,17 @@ def _escaped(commands):
 def api_key_credentials(group, revealed, api_base_url):
     """The group's API key credentials, each with its key rows, primary first."""
     delete_url = _Urls("credentials:delete-api-key", group.slug)
+    expiry_url = _Urls("credentials:api-key-expiry", group.slug)
     show_url = {slot: _Urls("credentials:show-key", group.slug, slot) for slot in Slot}
     regenerate_url = {slot: _Urls("credentials:regenerate-key", group.slug, slot) for slot in Slot}
     kind, consequence = escape(str(ApiKeyCredential.kind)), escape(str(ApiKeyCredential.delete_consequence))
     when = Writer()  # the user's zone, resolved once for every row
     commands = _escaped(snippets.for_api_key(api_base_url))  # the same for every credential
-    credentials = {}
+    credentials, now = {}, timezone.now()
     rows = group.api_key_credentials.values_list(
-        "id", "public_id", "version", "name", "created_at", "created_by__username"
+        "id", "public_id", "version", "name", "created_at", "created_by__username", "expires_at"
     )
-    for pk, public_id, version, name, created_at, created_by in rows:
+    for pk, public_id, version, name, created_at, created_by, expires_at in rows:
         public_id = _id(public_id)
         credentials[pk] = {
             "public_id": public_id,
@@ -170,6 +187,8 @@ def api_key_credentials(group, revealed, api_base_url):
             "created": when.html(created_at),
             "created_by": _optional(created_by),
             "delete_url": delete_url(public_id, version),
+            "expiry": _expiry(when, expires_at, now),
+            "expiry_url": expiry_url(public_id, version),
             "quick_start": _quick_start(public_id, commands),
             "slots": {},
         }
@@ -264,6 +283,7 @@ def oauth_clients(group, revealed, api_base_url):
             "secret_value": _optional(revealed.get((public_id, SECRET_ROW))),
             "secret_hint": None,
             "secret_issued": None,
+            "secret_expiry": None,
             "old_secrets": [],
             "lockouts": [],
             "delete_url": delete_url(public_id, version),
@@ -278,20 +298,21 @@ def oauth_clients(group, revealed, api_base_url):
             ),
         }
     now = timezone.now()
-    working = ClientSecret.objects.working(now).filter(client__group=group)
-    # Newest first (the model's ordering), as OAuthClient.current_secret and old_secrets see them.
-    for client_pk, secret_pk, hint, created_at, expires_at in working.values_list(
-        "client_id", "id", "hint", "created_at", "expires_at"
-    ):
+    # Newest first (the model's ordering), as OAuthClient.current_secret and old_secrets see them:
+    # the newest is the current secret, expired or not; older ones are shown while they work.
+    for client_pk, secret_pk, hint, created_at, expires_at in ClientSecret.objects.filter(
+        client__group=group
+    ).values_list("client_id", "id", "hint", "created_at", "expires_at"):
         client = clients.get(client_pk)
         if client is None:
             continue
-        if expires_at is not None:
-            old = {"pk": secret_pk, "hint": escape(hint), "until": when.html(expires_at), "tokens": 0}
-            client["old_secrets"].append(old | {"last_use": None})
-        elif client["secret_hint"] is None:
+        if client["secret_pk"] is None:
             client["secret_hint"], client["secret_issued"] = escape(hint), when.html(created_at)
             client["secret_pk"], client["regenerated"] = secret_pk, usage.hour_of(created_at)
+            client["secret_expiry"] = _expiry(when, expires_at, now)
+        elif expires_at is not None and expires_at > now:
+            old = {"pk": secret_pk, "hint": escape(hint), "until": when.html(expires_at), "tokens": 0}
+            client["old_secrets"].append(old | {"last_use": None})
     _client_usage(when, group, clients, now)
     for client_id, locks in Lockout.objects.active_for(list(by_client_id)).items():
         by_client_id[client_id]["lockouts"] = [

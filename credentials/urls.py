@@ -10,6 +10,8 @@ app_name = "credentials"
 # Mounted under /groups/<slug>/: the Authentication Information tab and its actions.
 urlpatterns = [
     path("", views.authentication_information, name="auth-info"),
+    path("suspend/", views.group_suspend, name="suspend-group"),
+    path("resume/", views.group_resume, name="resume-group"),
     path("api-keys/new/", views.api_key_create, name="create-api-key"),
     path("api-keys/<uuid:public_id>/<slot:slot>/show/", views.api_key_show, name="show-key"),
     path(
@@ -17,6 +19,7 @@ urlpatterns = [
         views.api_key_regenerate,
         name="regenerate-key",
     ),
+    path("api-keys/<uuid:public_id>/expiry/", views.api_key_expiry, name="api-key-expiry"),
     path("api-keys/<uuid:public_id>/delete/", views.api_key_delete, name="delete-api-key"),
     path("oauth-clients/new/", views.oauth_client_create, name="create-oauth-client"),
     path("oauth-clients/<uuid:public_id>/secret/show/", views.oauth_secret_show, name="show-secret"),

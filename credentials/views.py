@@ -15,7 +15,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.db.models import Prefetch
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext, gettext_lazy, pgettext
@@ -26,13 +26,20 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.sessions import recent_password_required
 from accounts.submissions import once
 from credentials import identify, snippets, tab
-from credentials.forms import CredentialNameForm, IdentifyForm, RegenerateSecretForm, UnlockForm
+from credentials.forms import (
+    CreateCredentialForm,
+    ExpiryForm,
+    IdentifyForm,
+    RegenerateSecretForm,
+    UnlockForm,
+)
 from credentials.models import ApiKey, ApiKeyCredential, ClientSecret, OAuthClient, Reveal, Slot
 from credentials.tab import SECRET_ROW
-from groups.access import group_for, group_for_write, visible_groups
+from groups.access import group_for, group_for_owner, group_for_write, visible_groups
 from groups.forms import seen_version
 from groups.models import EditConflict
 from groups.responses import conflict
+from portal.times import local_text
 
 
 def _api_key_credentials(group):
@@ -184,11 +191,11 @@ def authentication_information(request, slug):
 @once
 def api_key_create(request, slug):
     group = group_for_write(request, slug)
-    form = CredentialNameForm(request.POST or None, existing=group.api_key_credentials)
+    form = CreateCredentialForm(request.POST or None, existing=group.api_key_credentials)
     if request.method == "POST" and form.is_valid():
         try:
-            name = form.cleaned_data["name"]
-            credential, values = ApiKeyCredential.create_with_keys(group, name, request.user)
+            name, expires_at = form.cleaned_data["name"], form.cleaned_data["expires_at"]
+            credential, values = ApiKeyCredential.create_with_keys(group, name, request.user, expires_at)
         except IntegrityError:  # the same name, created at the same moment by someone else
             return _render_new(
                 request, group, form.name_taken(), gettext("an API key credential"), API_KEY_INTRO
@@ -247,6 +254,72 @@ def api_key_regenerate(request, slug, public_id, slot):
 @login_required
 @recent_password_required
 @once
+def api_key_expiry(request, slug, public_id):
+    """The expiry of an API key credential's two keys: the form on GET, the change on POST."""
+    group = group_for_write(request, slug)
+    credential = get_object_or_404(group.api_key_credentials, public_id=public_id)
+    form = ExpiryForm(request.POST or None)
+    if request.method != "POST" or not form.is_valid():
+        version = seen_version(request) or credential.version
+        context = {"group": group, "credential": credential, "form": form, "version": version}
+        return render(request, "credentials/api_key_expiry.html", context)
+    try:
+        credential.set_expiry(form.cleaned_data["expires_at"], seen_version(request), request.user)
+    except EditConflict as error:
+        return conflict(request, error, reverse("credentials:auth-info", args=[group.slug]))
+    if credential.expires_at is None:
+        changed = gettext("The keys of %(name)s never expire now.") % {"name": credential.name}
+    else:
+        changed = gettext("The keys of %(name)s expire %(at)s.")
+        changed %= {"name": credential.name, "at": local_text(credential.expires_at)}
+    messages.success(request, changed)
+    return redirect("credentials:auth-info", group.slug)
+
+
+@login_required
+@recent_password_required
+@once
+def group_suspend(request, slug):
+    """Ask for confirmation on GET; on POST suspend the group: every credential refused, every
+    token revoked (Group.suspend)."""
+    group = group_for_owner(request, slug)
+    if request.method != "POST":
+        return render(request, "credentials/group_suspend.html", {"group": group})
+    if group.suspend(request.user):
+        messages.success(
+            request,
+            gettext("%(name)s suspended: every credential is refused and every token was revoked.")
+            % {"name": group.name},
+        )
+    else:
+        messages.info(request, gettext("%(name)s was suspended already.") % {"name": group.name})
+    return redirect("credentials:auth-info", group.slug)
+
+
+@login_required
+@require_POST
+@recent_password_required
+@once
+def group_resume(request, slug):
+    """Accept the group's credentials again; the revoked tokens stay revoked (Group.resume)."""
+    group = group_for_owner(request, slug)
+    if group.resume(request.user):
+        messages.success(
+            request,
+            gettext(
+                "%(name)s resumed: its API keys and client secrets work again. Tokens revoked by"
+                " the suspension stay revoked: applications request new ones."
+            )
+            % {"name": group.name},
+        )
+    else:
+        messages.info(request, gettext("%(name)s was not suspended.") % {"name": group.name})
+    return redirect("credentials:auth-info", group.slug)
+
+
+@login_required
+@recent_password_required
+@once
 def api_key_delete(request, slug, public_id):
     group = group_for_write(request, slug)
     credential = get_object_or_404(group.api_key_credentials, public_id=public_id)
@@ -260,10 +333,11 @@ def api_key_delete(request, slug, public_id):
 @once
 def oauth_client_create(request, slug):
     group = group_for_write(request, slug)
-    form = CredentialNameForm(request.POST or None, existing=group.oauth_clients)
+    form = CreateCredentialForm(request.POST or None, existing=group.oauth_clients)
     if request.method == "POST" and form.is_valid():
         try:
-            client, value = OAuthClient.create_with_secret(group, form.cleaned_data["name"], request.user)
+            name, expires_at = form.cleaned_data["name"], form.cleaned_data["expires_at"]
+            client, value = OAuthClient.create_with_secret(group, name, request.user, expires_at)
         except IntegrityError:  # the same name, created at the same moment by someone else
             return _render_new(
                 request, group, form.name_taken(), gettext("an OAuth client"), OAUTH_CLIENT_INTRO
@@ -285,6 +359,8 @@ def oauth_secret_show(request, slug, public_id):
     _require_show_enabled()
     client = get_object_or_404(_oauth_clients(group), public_id=public_id)
     value = client.reveal_secret(for_copy=_for_copy(request))
+    if value is None:  # its only secret expired and was purged: nothing to show
+        raise Http404(gettext("This client has no secret: regenerate it."))
     return _shown(request, group, {(client.public_id, SECRET_ROW): value})
 
 
@@ -304,7 +380,9 @@ def oauth_secret_regenerate(request, slug, public_id):
         return render(request, "credentials/oauth_secret_regenerate.html", context)
     grace, revoke = form.cleaned_data["grace_seconds"], form.cleaned_data["revoke_tokens"]
     try:
-        value = client.regenerate_secret(seen_version(request), request.user, grace, revoke)
+        value = client.regenerate_secret(
+            seen_version(request), request.user, grace, revoke, form.cleaned_data["expires_at"]
+        )
     except EditConflict as error:
         return conflict(request, error, reverse("credentials:auth-info", args=[group.slug]))
     if grace:

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, models, transaction
 from django.db.models import F
+from django.dispatch import Signal
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -47,11 +48,22 @@ class GroupManager(models.Manager):
         return group
 
 
+# Sent inside the transaction of Group.suspend and Group.resume: credentials revokes the group's
+# tokens there (groups may not import credentials), so the change and the revocations commit
+# together or not at all.
+suspension_changed = Signal()
+
+
 class Group(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # While set, every credential of the group is refused (credentials.sql checks it).
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    suspended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = GroupManager()
 
@@ -64,6 +76,35 @@ class Group(models.Model):
     def get_absolute_url(self):
         # The Group Information page opens on its Authentication Information tab.
         return reverse("credentials:auth-info", args=[self.slug])
+
+    def suspend(self, user):
+        """Refuse every credential of the group and revoke every token (suspension_changed), in one
+        transaction; Activity records it. False, and nothing done, if it was suspended already."""
+        now = timezone.now()
+        user = user if user is not None and user.is_authenticated else None
+        with transaction.atomic():
+            rows = Group.objects.filter(pk=self.pk, suspended_at__isnull=True)
+            if not rows.update(suspended_at=now, suspended_by=user):
+                return False
+            self.suspended_at, self.suspended_by = now, user
+            suspension_changed.send(sender=Group, group=self, now=now)
+            Activity.objects.record(self, Action.GROUP_SUSPENDED, self.name, actor=user)
+        return True
+
+    def resume(self, user):
+        """Accept the group's credentials again; tokens revoked by the suspension stay revoked.
+        Activity records it. False, and nothing done, if it was not suspended."""
+        with transaction.atomic():
+            if not Group.objects.filter(pk=self.pk, suspended_at__isnull=False).update(
+                suspended_at=None, suspended_by=None
+            ):
+                return False
+            # A token issued by a request that read the group before the suspension committed
+            # could have missed the revocation: revoke again, so that none survives the resume.
+            suspension_changed.send(sender=Group, group=self, now=timezone.now())
+            self.suspended_at, self.suspended_by = None, None
+            Activity.objects.record(self, Action.GROUP_RESUMED, self.name, actor=user)
+        return True
 
 
 class EditConflict(Exception):
@@ -377,6 +418,8 @@ class Invitation(models.Model):
 
 class Action(models.TextChoices):
     GROUP_CREATED = "group.created", _("created the group")
+    GROUP_SUSPENDED = "group.suspended", _("suspended the group")
+    GROUP_RESUMED = "group.resumed", _("resumed the group")
     MEMBER_ADDED = "member.added", _("added member")
     MEMBER_ROLE_CHANGED = "member.role_changed", _("changed the role of")
     MEMBER_REMOVED = "member.removed", _("removed member")
@@ -389,6 +432,7 @@ class Action(models.TextChoices):
     API_KEY_COPIED = "api_key.copied", _("copied")
     API_KEY_REGENERATED = "api_key.regenerated", _("regenerated")
     API_KEY_DELETED = "api_key.deleted", _("deleted API key")
+    API_KEY_EXPIRY_CHANGED = "api_key.expiry_changed", _("changed the expiry of")
     OAUTH_CLIENT_CREATED = "oauth_client.created", _("created OAuth client")
     OAUTH_SECRET_SHOWN = "oauth_client.secret_shown", _("showed the client secret of")
     OAUTH_SECRET_COPIED = "oauth_client.secret_copied", _("copied the client secret of")

@@ -2,8 +2,10 @@
 browser's (tests/e2e/test_every_page.py) and the Japanese one (tests/test_japanese_every_page.py)."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.urls import reverse
+from django.utils import timezone
 
 from groups.models import Action, Activity, Invitation, Membership, Role
 from tests.conftest import make_api_key, make_group, make_member, make_oauth_client, make_user
@@ -41,6 +43,7 @@ NOT_PAGES = {
     "credentials:show-key": "POST only (its GET is the 405 page, scanned)",
     "credentials:show-secret": "POST only",
     "credentials:unlock-oauth-client": "POST only",
+    "credentials:resume-group": "POST only (Resume on the suspended group's tab, scanned)",
     "groups:invitation-revoke": "POST only",
     "groups:invitation-accept": "POST only (Join on the Group List)",
     "groups:invitation-decline": "POST only (Decline on the Group List)",
@@ -76,6 +79,9 @@ def page_data():
     long_member = make_member(full, Role.VIEWER, LONG_USERNAME)
     owner = users["owner"]
     keys = [make_api_key(full, name, owner)[0] for name in ("Billing service", LONG_WORD, "Mobile app")]
+    # Expiries on the tab: one far off, one within 14 days (highlighted), one past.
+    for credential, days in zip(keys, (200, 5, -1), strict=True):
+        credential.set_expiry(timezone.now() + timedelta(days=days), credential.version, owner)
     clients = [make_oauth_client(full, name, owner)[0] for name in ("Checkout", LONG_WORD, "Partner portal")]
     clients[2].regenerate_secret(clients[2].version, owner, grace_seconds=3600)  # a grace row on the tab
     Activity.objects.record(full, Action.API_KEY_CREATED, LONG_WORD, actor=owner, address="203.0.113.7")
@@ -83,6 +89,12 @@ def page_data():
     Invitation.objects.invite(full, LONG_USERNAME, Role.ADMIN, owner)
     Invitation.objects.invite_username(full, "nobody-yet", Role.VIEWER, owner)
     onboarding = make_group("Onboarding", description="New starters")
+    # A suspended group: its banner on its tab and its badge on the Group List.
+    suspended = make_group("Compromised partner", description="Leaked keys")
+    for role in ("owner", "admin", "viewer"):
+        Membership.objects.create(user=users[role], group=suspended, role=role)
+    make_api_key(suspended, "Partner feed", owner)
+    suspended.suspend(users["staff"])
     for user in users.values():
         Invitation.objects.invite_username(onboarding, user.username, Role.VIEWER, owner)
 
@@ -107,6 +119,9 @@ def page_data():
             "write",
         ),
         Page("delete-api-key", reverse("credentials:delete-api-key", args=[slug, key.public_id]), "write"),
+        Page("api-key-expiry", reverse("credentials:api-key-expiry", args=[slug, key.public_id]), "write"),
+        Page("suspend-group", reverse("credentials:suspend-group", args=[slug]), "members"),
+        *tabs(suspended, "suspended")[:1],
         Page(
             "regenerate-secret",
             reverse("credentials:regenerate-secret", args=[slug, client.public_id]),

@@ -175,6 +175,22 @@ MATRIX = {
         "POST": row(REVEALED, REVEALED, 403, 404, REVEALED, LOGIN),
         "DELETE": row(200, 200, 403, 404, 200, LOGIN),
     },
+    "credentials:api-key-expiry": {
+        "GET": row(200, 200, 403, 404, 200, LOGIN),
+        "POST": row(AUTH_INFO, AUTH_INFO, 403, 404, AUTH_INFO, LOGIN),
+        "DELETE": row(200, 200, 403, 404, 200, LOGIN),
+    },
+    # Suspending a group and resuming it: owners and staff only.
+    "credentials:suspend-group": {
+        "GET": row(200, 403, 403, 404, 200, LOGIN),
+        "POST": row(AUTH_INFO, 403, 403, 404, AUTH_INFO, LOGIN),
+        "DELETE": row(200, 403, 403, 404, 200, LOGIN),
+    },
+    "credentials:resume-group": {
+        "GET": row(405, 405, 405, 405, 405, LOGIN),
+        "POST": row(AUTH_INFO, 403, 403, 404, AUTH_INFO, LOGIN),
+        "DELETE": row(405, 405, 405, 405, 405, LOGIN),
+    },
     "credentials:delete-api-key": {
         "GET": row(200, 200, 403, 404, 200, LOGIN),
         "POST": row(AUTH_INFO, AUTH_INFO, 403, 404, AUTH_INFO, LOGIN),
@@ -379,9 +395,9 @@ def observed(response, url, expected):
 def state():
     """Everything a request could change, secrets by digest."""
     return (
-        sorted(Group.objects.values_list("slug", "name")),
+        sorted(Group.objects.values_list("slug", "name", "suspended_at")),
         sorted(Membership.objects.values_list("group__slug", "user__username", "role")),
-        sorted(ApiKeyCredential.objects.values_list("group__slug", "public_id", "name")),
+        sorted(ApiKeyCredential.objects.values_list("group__slug", "public_id", "name", "expires_at")),
         sorted(ApiKey.objects.values_list("credential__public_id", "slot", "digest")),
         sorted(OAuthClient.objects.values_list("group__slug", "public_id", "name")),
         sorted(ClientSecret.objects.values_list("client__public_id", "digest", "expires_at")),

@@ -42,6 +42,9 @@ KNOWN_NAMES = {
     "credentials:regenerate-secret",
     "credentials:delete-oauth-client",
     "credentials:unlock-oauth-client",
+    "credentials:api-key-expiry",
+    "credentials:suspend-group",
+    "credentials:resume-group",
 }
 # Pages a viewer may read, and downloads a viewer may take; every other group-scoped URL is a write.
 READ_PAGES = {"groups:members", "groups:activity", "credentials:auth-info"}
@@ -56,6 +59,7 @@ POST_ONLY = {
     "credentials:show-key",
     "credentials:show-secret",
     "credentials:unlock-oauth-client",
+    "credentials:resume-group",
 }
 # Enough for every form behind these URLs to be valid, so only access control can stop the POST.
 POST_DATA = {
@@ -114,9 +118,9 @@ def target(cast):
 def state():
     """Everything a write could change, secrets by digest."""
     return (
-        sorted(Group.objects.values_list("slug", flat=True)),
+        sorted(Group.objects.values_list("slug", "suspended_at")),
         sorted(Membership.objects.values_list("group__slug", "user__username", "role")),
-        sorted(ApiKeyCredential.objects.values_list("public_id", "name")),
+        sorted(ApiKeyCredential.objects.values_list("public_id", "name", "expires_at")),
         sorted(ApiKey.objects.values_list("credential__public_id", "slot", "digest")),
         sorted(OAuthClient.objects.values_list("public_id", "name", "client_id")),
         sorted(ClientSecret.objects.values_list("client__public_id", "digest", "expires_at")),

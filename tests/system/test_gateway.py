@@ -17,9 +17,10 @@ import pytest
 
 from credentials import secrets
 from credentials.secrets import Kind
-from tests.conftest import SECRET_SHAPE
+from tests.conftest import SECRET_SHAPE, make_api_key
 from tests.system.conftest import NJS_MODULE, nginx_path, seed
 from tests.system.support import (
+    CSRF_FIELD,
     GRANT,
     ROOT,
     Nginx,
@@ -190,6 +191,47 @@ def test_key_regenerated_in_the_portal_is_refused_through_the_cached_gateway_wit
         f"regenerated key refused through the cached gateway after {refusal.refused_from:.2f} s"
         f" (accepted {still}, {refusal.polls} polls)"
     )
+
+
+SUSPENDED_KEYS = 5  # API key credentials of the suspended group, both slots of each polled
+
+
+def suspend_group(portal, browser, group_slug):
+    """Suspend a group as an owner does: the confirmation page, then its form's POST."""
+    url = f"{portal.url}/groups/{group_slug}/suspend/"
+    confirmation = browser.get(url, timeout=10)
+    assert confirmation.status_code == 200, f"suspend confirmation answered {confirmation.status_code}"
+    data = {"csrfmiddlewaretoken": CSRF_FIELD.search(confirmation.text).group(1)}
+    answer = browser.post(url, data=data, allow_redirects=False, timeout=10)
+    assert answer.status_code == 302, f"suspend answered {answer.status_code}"
+
+
+def test_every_key_of_a_suspended_group_is_refused_through_the_cached_gateway(gateway, portal, traffic):
+    data = seed("Suspended")
+    values = list(data.keys.values())
+    for n in range(1, SUSPENDED_KEYS):
+        values += make_api_key(data.group, f"Service {n}", data.owner)[1].values()
+    browser = sign_in(portal, data.owner.username, data.password)
+    applications = [Poller(traffic, gateway.port, "/orders", {"X-Api-Key": value}, 200) for value in values]
+    for application in applications:
+        application.start()  # every key in use all along: both caches hold each of them
+    for application in applications:
+        application.wait_until_in_use()
+
+    suspend_group(portal, browser, data.group.slug)
+    changed_at = time.monotonic()
+    refusals = [
+        application.refusal(changed_at, watch=REFUSED_WITHIN_SECONDS + 0.5) for application in applications
+    ]
+
+    # The last poll any key was accepted at, counted from the moment the Suspend POST answered.
+    last = max((refusal.last_accepted or 0.0) for refusal in refusals)
+    all_refused = max(refusal.refused_from for refusal in refusals)
+    traffic.figures.append(
+        f"{len(values)} keys of a suspended group: all refused through the cached gateway"
+        f" {all_refused:.2f} s after Suspend (last accepted at {last:.2f} s)"
+    )
+    assert last < REFUSED_WITHIN_SECONDS
 
 
 def test_repeated_requests_with_one_key_are_verified_about_twice_a_second(gateway, api, traffic):
