@@ -40,7 +40,7 @@ CREDENTIALS_SHOW = env.bool("CREDENTIALS_SHOW", default=True)
 API_BASE_URL = env.str("API_BASE_URL", default="")
 # Seconds a worker may keep answering from its memory of a verified credential: the longest a
 # regenerated key, revoked token or deleted credential can still be accepted. 0 turns it off.
-VERIFY_CACHE_SECONDS = env.float("VERIFY_CACHE_SECONDS", default=1.0)
+VERIFY_CACHE_SECONDS = env.float("VERIFY_CACHE_SECONDS", default=0.5)
 # Seconds between two writes of a key's "last used" time and address.
 LAST_USED_INTERVAL = env.int("LAST_USED_INTERVAL", default=60)
 # Seconds within which a slot's use makes the Regenerate confirmation warn.

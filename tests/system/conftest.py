@@ -31,7 +31,7 @@ from tests.system.support import GUNICORN, ROOT, Portal, Traffic
 
 # The servers' verification memory (VERIFY_CACHE_SECONDS): the longest a changed credential may
 # still be accepted. The test process itself runs with 0 (tests/conftest.py).
-MEMORY_SECONDS = 1.0
+MEMORY_SECONDS = 0.5
 # Variables of the test process that must not reach the servers.
 NOT_FOR_SERVERS = {"DJANGO_ALLOW_ASYNC_UNSAFE", "PYTEST_ADDOPTS", "PYTEST_CURRENT_TEST", "PYTEST_VERSION"}
 

@@ -197,8 +197,8 @@ def test_postgresql_restart_fails_fast_with_503_and_recovers(private_postgres, s
     load.stop()
 
     outcomes = load.outcomes
-    # VERIFY_CACHE_SECONDS=1 (the default): a credential verified just before the stop may be
-    # answered from a worker's memory for up to one second, so "down" starts 1 s after the stop.
+    # VERIFY_CACHE_SECONDS (MEMORY_SECONDS): a credential verified just before the stop may be
+    # answered from a worker's memory that long, so "down" starts that long after the stop.
     down = [o for o in outcomes if stopped + MEMORY_SECONDS <= o.sent < restarting]
     verifier_2xx = [o for o in down if o.operation == "verify" and o.ok]
     not_503 = sorted({str(o.status) for o in down if o.status != 503})
@@ -210,7 +210,7 @@ def test_postgresql_restart_fails_fast_with_503_and_recovers(private_postgres, s
     traffic.sent += len(outcomes)
     traffic.failures += len(verifier_2xx) + len([o for o in down if o.status != 503])
     traffic.figures.append(
-        f"PostgreSQL restart (VERIFY_CACHE_SECONDS=1, down counted from 1 s after the stop):"
+        f"PostgreSQL restart (VERIFY_CACHE_SECONDS={MEMORY_SECONDS}, down counted from then on):"
         f" {len(outcomes)} requests, {len(down)} while down: {len(verifier_2xx)} verifier 2xx,"
         f" {len(unavailable)} 503, others {not_503 or 'none'}, slowest {slowest:.2f} s;"
         f" recovered (0 errors) {recovered:.2f} s after PostgreSQL accepted connections again"

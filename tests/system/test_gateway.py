@@ -42,7 +42,7 @@ GATEWAY_JS = ROOT / "deploy" / "nginx" / "gateway.js"
 # How long the gateway reuses the portal's answer at most (gateway.js's BUCKET_MS), and the bound
 # the gateway promises for a regenerated key, end to end with the portal's memory.
 CACHE_SECONDS = 0.5
-REFUSED_WITHIN_SECONDS = 2.0
+REFUSED_WITHIN_SECONDS = 1.0  # MEMORY_SECONDS and CACHE_SECONDS
 REPEATS = 100
 # A cache entry's key, as gateway.js makes it: a SHA-256 and the half second.
 DIGEST_KEY = re.compile(rb"\nKEY: [0-9a-f]{64}:\d+\n")
