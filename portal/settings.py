@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "accounts",
     "groups",
     "credentials",
+    "automation",
 ]
 
 # Which pool this process serves (docs/deploy.md, "Two pools"): "portal" serves everything, pages
