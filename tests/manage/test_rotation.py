@@ -18,7 +18,9 @@ def test_a_script_rotates_a_secondary_key_with_a_token_made_on_the_portal(cast):
     (token,) = re.findall(r"gpu_[0-9A-Za-z]{49}", page.content.decode())
     script = Client(HTTP_AUTHORIZATION=f"Bearer {token}")  # no cookie: a fresh client
 
-    created = script.post(f"{API}/groups/payments/api-keys/", {"name": "Billing"}, content_type="application/json")
+    created = script.post(
+        f"{API}/groups/payments/api-keys/", {"name": "Billing"}, content_type="application/json"
+    )
     assert created.status_code == 201
     credential = created.json()
     regenerated = script.post(
