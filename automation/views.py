@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
+from django.views.decorators.http import require_GET
 
 from accounts.sessions import recent_password_required
 from accounts.submissions import once
@@ -22,6 +23,7 @@ NEW_TOKEN = "new_personal_access_token"  # noqa: S105 (a session key)
 
 
 @login_required
+@require_GET
 @never_cache
 @sensitive_variables()
 def token_list(request):
