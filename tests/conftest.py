@@ -19,7 +19,7 @@ from groups.models import Action, Activity, Group, Membership, Role
 PASSWORD = "correct horse battery staple 42"
 
 # Anything shaped like a key, secret or token of this portal (see credentials/secrets.py).
-SECRET_SHAPE = re.compile(r"gp[kasr]_[0-9A-Za-z]{49}")
+SECRET_SHAPE = re.compile(r"gp[kasru]_[0-9A-Za-z]{49}")
 
 
 class _RecordingHandler(logging.Handler):
