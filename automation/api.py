@@ -460,7 +460,7 @@ class ActivityPages(PageNumberPagination):
             OpenApiParameter("until", str, description="Up to this day or time."),
             OpenApiParameter("action", str, description="Only this action, e.g. api_key.regenerated."),
         ],
-        responses={200: shapes.ActivityOut(many=True), **_errors(400, 401, 404)},
+        responses={200: shapes.ActivityPage, **_errors(400, 401, 404)},
     )
 )
 class ActivityList(ManageView):

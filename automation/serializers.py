@@ -132,3 +132,10 @@ class ActivityOut(serializers.Serializer):
     source_address = serializers.IPAddressField(allow_null=True)
     occurrences = serializers.IntegerField()
     request_id = serializers.CharField()
+
+
+class ActivityPage(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Rows matching the filters, on every page.")
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ActivityOut(many=True)

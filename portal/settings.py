@@ -354,6 +354,11 @@ SPECTACULAR_SETTINGS = {
         {"name": "Tokens (OAuth 2.0)", "description": "Recommended: client credentials grant."},
         {"name": "Tokens (conventional method)", "description": "Kept for interface compatibility."},
         {"name": "Service APIs", "description": "Called with an API key or an access token."},
+        {
+            "name": "Management API",
+            "description": "Groups, members, credentials and Activity for scripts, with a personal "
+            "access token (Authorization: Bearer gpu_..., from the portal's API tokens page).",
+        },
     ],
 }
 

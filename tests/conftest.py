@@ -49,6 +49,32 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(line)
 
 
+# The management API's operations (automation.api), under /api/manage/v1/.
+_M = "/api/manage/v1/groups"
+MANAGE_OPERATIONS = [
+    ("GET", f"{_M}/"),
+    ("POST", f"{_M}/"),
+    ("GET", f"{_M}/{{slug}}/"),
+    ("GET", f"{_M}/{{slug}}/members/"),
+    ("POST", f"{_M}/{{slug}}/members/"),
+    ("GET", f"{_M}/{{slug}}/members/{{username}}/"),
+    ("PATCH", f"{_M}/{{slug}}/members/{{username}}/"),
+    ("DELETE", f"{_M}/{{slug}}/members/{{username}}/"),
+    ("GET", f"{_M}/{{slug}}/api-keys/"),
+    ("POST", f"{_M}/{{slug}}/api-keys/"),
+    ("GET", f"{_M}/{{slug}}/api-keys/{{public_id}}/"),
+    ("DELETE", f"{_M}/{{slug}}/api-keys/{{public_id}}/"),
+    ("POST", f"{_M}/{{slug}}/api-keys/{{public_id}}/{{slot}}/regenerate/"),
+    ("POST", f"{_M}/{{slug}}/api-keys/{{public_id}}/{{slot}}/reveal/"),
+    ("GET", f"{_M}/{{slug}}/oauth-clients/"),
+    ("POST", f"{_M}/{{slug}}/oauth-clients/"),
+    ("GET", f"{_M}/{{slug}}/oauth-clients/{{public_id}}/"),
+    ("DELETE", f"{_M}/{{slug}}/oauth-clients/{{public_id}}/"),
+    ("POST", f"{_M}/{{slug}}/oauth-clients/{{public_id}}/secret/regenerate/"),
+    ("POST", f"{_M}/{{slug}}/oauth-clients/{{public_id}}/unlock/"),
+    ("GET", f"{_M}/{{slug}}/activity/"),
+]
+
 # The API operations, as documented in the OpenAPI schema (tests assert that both agree).
 API_OPERATIONS = [
     ("POST", "/v2/tokens"),
@@ -57,6 +83,7 @@ API_OPERATIONS = [
     ("PATCH", "/v1/tokens"),
     ("GET", "/v1/whoami"),
     ("GET", "/v1/verify"),
+    *MANAGE_OPERATIONS,
 ]
 
 
