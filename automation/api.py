@@ -68,7 +68,10 @@ def _data(request):
 
 def _version(request, obj):
     """The version the caller saw: `version` in the body, else If-Match, else the current one."""
-    given = _data(request).get("version") or request.headers.get("If-Match", "").removeprefix("W/").strip('"')
+    data = _data(request)
+    given = data["version"] if "version" in data else request.headers.get("If-Match", "")
+    if isinstance(given, str):
+        given = given.strip().removeprefix("W/").strip('"')
     if given in (None, ""):
         return obj.version
     try:

@@ -189,6 +189,8 @@ def test_activity_is_filtered_and_paginated(cast, owner):
         ("PATCH", "/members/vera/", '{"role": "emperor"}'),
         ("PATCH", "/members/vera/", '{"role": "admin", "version": "x"}'),
         ("PATCH", "/members/vera/", '{"role": "admin", "version": true}'),
+        ("PATCH", "/members/vera/", '{"role": "admin", "version": 0}'),
+        ("PATCH", "/members/vera/", '{"role": "admin", "version": [1]}'),
         ("POST", "/members/", '{"username": "a@example.com", "role": "admin"}'),
         ("POST", "/members/", '{"username": "' + "x" * 300 + '", "role": "admin"}'),
         ("GET", "/activity/?since=yesterday", ""),
