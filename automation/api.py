@@ -15,6 +15,7 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
+from rest_framework.exceptions import ParseError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.renderers import JSONRenderer
@@ -83,12 +84,23 @@ def _version(request, obj):
     return version
 
 
+class JsonBody(JSONParser):
+    """DRF's JSON parser, with nesting too deep for Python's parser a 400 like any other bad JSON
+    (it raises RecursionError, which DRF does not catch)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - nested too deeply.") from None
+
+
 class ManageView(APIView):
     """A management API view: a personal access token, JSON (or form fields) in, JSON out."""
 
     authentication_classes = [PersonalAccessTokenAuthentication]
     permission_classes = [TokenScope]
-    parser_classes = [JSONParser, FormParser]
+    parser_classes = [JsonBody, FormParser]
     renderer_classes = [JSONRenderer]
 
     def get_exception_handler(self):

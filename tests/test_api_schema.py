@@ -20,7 +20,15 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import positive_data_acceptance
 
-from tests.conftest import API_OPERATIONS, make_api_key, make_group, make_oauth_client, make_user, report
+from tests.conftest import (
+    API_OPERATIONS,
+    MANAGE_OPERATIONS,
+    make_api_key,
+    make_group,
+    make_oauth_client,
+    make_user,
+    report,
+)
 from tests.manage.conftest import make_pat
 
 CASES_PER_OPERATION = 60
@@ -51,7 +59,7 @@ def valid_credentials(db, settings, keep_test_connection):
     return {"basic": f"Basic {basic}", "api_key": keys["primary"], "token": f"Bearer {token}"}
 
 
-OPERATIONS = API_OPERATIONS
+OPERATIONS = API_OPERATIONS + MANAGE_OPERATIONS
 
 
 @pytest.fixture(scope="module", autouse=True)
