@@ -40,7 +40,6 @@ class TokenForm(forms.Form):
         label=_("Access"),
         choices=ACCESS,
         initial="read",
-        widget=forms.RadioSelect,
         help_text=_("A read-only token can list and read, never change anything."),
     )
 

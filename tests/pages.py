@@ -48,6 +48,24 @@ NOT_PAGES = {
     "groups:invitation-decline": "POST only (Decline on the Group List)",
     "groups:invitation-join": "POST only (Join on the invitation's page)",
     "groups:invitation-account": "POST only: a refused form is the invitation's page, scanned signed out",
+    **{
+        f"manage:{name}": "management API (JSON, with a personal access token)"
+        for name in (
+            "groups",
+            "group",
+            "members",
+            "member",
+            "api-keys",
+            "api-key",
+            "regenerate-key",
+            "reveal-key",
+            "oauth-clients",
+            "oauth-client",
+            "regenerate-secret",
+            "unlock-oauth-client",
+            "activity",
+        )
+    },
 }
 
 
