@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.exceptions import ParseError
@@ -34,7 +35,8 @@ from groups.access import owned_group, readable_group, visible_groups, writable_
 from groups.forms import AddMemberForm, GroupForm, RoleForm
 from groups.models import EditConflict, Group, Invitation, LastOwner, Membership
 
-TAG = "Management API"
+# The operations' tag, named with the same text as SPECTACULAR_SETTINGS["TAGS"].
+TAG = _("Management API")
 
 
 def exception_handler(exc, context):
@@ -155,11 +157,15 @@ def _client_out(client):
 
 @extend_schema_view(
     get=extend_schema(
-        tags=[TAG], summary="List the groups you may see", responses={200: shapes.GroupOut(many=True), **READ}
+        tags=[TAG],
+        summary=_("List the groups you may see"),
+        description=_("Every group for staff; else the groups you are a member of, each with your role."),
+        responses={200: shapes.GroupOut(many=True), **READ},
     ),
     post=extend_schema(
         tags=[TAG],
-        summary="Create a group (staff)",
+        summary=_("Create a group (staff)"),
+        description=_("Only staff. The slug comes from the name when omitted; owner names its first owner."),
         request=shapes.GroupIn,
         responses={201: shapes.GroupOut, **WRITE},
     ),
@@ -183,7 +189,12 @@ class GroupList(ManageView):
 
 
 @extend_schema_view(
-    get=extend_schema(tags=[TAG], summary="Read a group", responses={200: shapes.GroupOut, **READ})
+    get=extend_schema(
+        tags=[TAG],
+        summary=_("Read a group"),
+        description=_("A group you may see, with your role in it; 404 for anyone else."),
+        responses={200: shapes.GroupOut, **READ},
+    )
 )
 class GroupDetail(ManageView):
     def get(self, request, slug):
@@ -192,14 +203,19 @@ class GroupDetail(ManageView):
 
 @extend_schema_view(
     get=extend_schema(
-        tags=[TAG], summary="List a group's members", responses={200: shapes.MemberOut(many=True), **READ}
+        tags=[TAG],
+        summary=_("List a group's members"),
+        description=_("Every member may see the others, with their roles and versions."),
+        responses={200: shapes.MemberOut(many=True), **READ},
     ),
     post=extend_schema(
         tags=[TAG],
-        summary="Add a member (owners)",
-        description="Staff add an existing account at once (201). An owner's username becomes an "
-        "invitation that the account accepts from its Group List (202), with the same answer "
-        "whether or not such an account exists, as on the portal's Members tab.",
+        summary=_("Add a member (owners)"),
+        description=_(
+            "Staff add an existing account at once (201). An owner's username becomes an "
+            "invitation that the account accepts from its Group List (202), with the same answer "
+            "whether or not such an account exists, as on the portal's Members tab."
+        ),
         request=shapes.MemberIn,
         responses={201: shapes.MemberOut, 202: shapes.InvitationOut, **WRITE},
     ),
@@ -229,16 +245,23 @@ def _membership(group, username):
 
 
 @extend_schema_view(
-    get=extend_schema(tags=[TAG], summary="Read a member", responses={200: shapes.MemberOut, **READ}),
+    get=extend_schema(
+        tags=[TAG],
+        summary=_("Read a member"),
+        description=_("One member of the group, with the role and the version to send back."),
+        responses={200: shapes.MemberOut, **READ},
+    ),
     patch=extend_schema(
         tags=[TAG],
-        summary="Change a member's role (owners)",
+        summary=_("Change a member's role (owners)"),
+        description=_("As on the Members tab: the group keeps at least one owner (else 409 last_owner)."),
         request=shapes.RoleIn,
         responses={200: shapes.MemberOut, **WRITE},
     ),
     delete=extend_schema(
         tags=[TAG],
-        summary="Remove a member (owners)",
+        summary=_("Remove a member (owners)"),
+        description=_("As on the Members tab: the group keeps at least one owner (else 409 last_owner)."),
         request=shapes.VersionIn,
         responses={204: None, **WRITE},
     ),
@@ -262,13 +285,14 @@ class MemberDetail(ManageView):
 @extend_schema_view(
     get=extend_schema(
         tags=[TAG],
-        summary="List a group's API key credentials",
+        summary=_("List a group's API key credentials"),
+        description=_("Names, versions and each key's hint and last use; never the values."),
         responses={200: shapes.ApiKeyCredentialOut(many=True), **READ},
     ),
     post=extend_schema(
         tags=[TAG],
-        summary="Create an API key credential (owners, admins)",
-        description="The answer holds both keys in clear, once.",
+        summary=_("Create an API key credential (owners, admins)"),
+        description=_("The answer holds both keys in clear, once."),
         request=shapes.NameIn,
         responses={201: shapes.NewApiKeyCredentialOut, **WRITE},
     ),
@@ -291,12 +315,15 @@ class ApiKeyList(ManageView):
 
 @extend_schema_view(
     get=extend_schema(
-        tags=[TAG], summary="Read an API key credential", responses={200: shapes.ApiKeyCredentialOut, **READ}
+        tags=[TAG],
+        summary=_("Read an API key credential"),
+        description=_("Its name, version and each key's hint and last use; never the values."),
+        responses={200: shapes.ApiKeyCredentialOut, **READ},
     ),
     delete=extend_schema(
         tags=[TAG],
-        summary="Delete an API key credential (owners, admins)",
-        description="Both of its keys stop working at once.",
+        summary=_("Delete an API key credential (owners, admins)"),
+        description=_("Both of its keys stop working at once."),
         request=shapes.VersionIn,
         responses={204: None, **WRITE},
     ),
@@ -316,9 +343,11 @@ class ApiKeyDetail(ManageView):
 @extend_schema_view(
     post=extend_schema(
         tags=[TAG],
-        summary="Regenerate one key of an API key credential (owners, admins)",
-        description="Only that slot's key is replaced; the old value stops working at once. The "
-        "answer holds the new value, once.",
+        summary=_("Regenerate one key of an API key credential (owners, admins)"),
+        description=_(
+            "Only that slot's key is replaced; the old value stops working at once. The "
+            "answer holds the new value, once."
+        ),
         request=shapes.VersionIn,
         responses={200: shapes.SecretValueOut, **WRITE},
     )
@@ -339,9 +368,11 @@ def _require_show_enabled():
 @extend_schema_view(
     post=extend_schema(
         tags=[TAG],
-        summary="Reveal one key of an API key credential (owners, admins)",
-        description="As Show on the portal: recorded in Activity, and refused (403) when the portal "
-        "runs with CREDENTIALS_SHOW=false.",
+        summary=_("Reveal one key of an API key credential (owners, admins)"),
+        description=_(
+            "As Show on the portal: recorded in Activity, and refused (403) when the portal "
+            "runs with CREDENTIALS_SHOW=false."
+        ),
         request=None,
         responses={200: shapes.SecretValueOut, **WRITE},
     )
@@ -358,13 +389,14 @@ class ApiKeyReveal(ManageView):
 @extend_schema_view(
     get=extend_schema(
         tags=[TAG],
-        summary="List a group's OAuth clients",
+        summary=_("List a group's OAuth clients"),
+        description=_("Names, Client IDs, versions and the secret's hint; never the secret."),
         responses={200: shapes.OAuthClientOut(many=True), **READ},
     ),
     post=extend_schema(
         tags=[TAG],
-        summary="Create an OAuth client (owners, admins)",
-        description="The answer holds the client secret in clear, once.",
+        summary=_("Create an OAuth client (owners, admins)"),
+        description=_("The answer holds the client secret in clear, once."),
         request=shapes.NameIn,
         responses={201: shapes.NewOAuthClientOut, **WRITE},
     ),
@@ -393,12 +425,15 @@ def _client(group, public_id):
 
 @extend_schema_view(
     get=extend_schema(
-        tags=[TAG], summary="Read an OAuth client", responses={200: shapes.OAuthClientOut, **READ}
+        tags=[TAG],
+        summary=_("Read an OAuth client"),
+        description=_("Its name, Client ID, version and the secret's hint; never the secret."),
+        responses={200: shapes.OAuthClientOut, **READ},
     ),
     delete=extend_schema(
         tags=[TAG],
-        summary="Delete an OAuth client (owners, admins)",
-        description="Its Client ID and secret stop working at once and all its tokens are revoked.",
+        summary=_("Delete an OAuth client (owners, admins)"),
+        description=_("Its Client ID and secret stop working at once and all its tokens are revoked."),
         request=shapes.VersionIn,
         responses={204: None, **WRITE},
     ),
@@ -418,10 +453,12 @@ class OAuthClientDetail(ManageView):
 @extend_schema_view(
     post=extend_schema(
         tags=[TAG],
-        summary="Regenerate an OAuth client's secret (owners, admins)",
-        description="The old secret stops working now or after grace_seconds (3600, 86400 or "
-        "604800); tokens issued so far are revoked unless revoke_tokens is false. The answer holds "
-        "the new secret, once.",
+        summary=_("Regenerate an OAuth client's secret (owners, admins)"),
+        description=_(
+            "The old secret stops working now or after grace_seconds (3600, 86400 or "
+            "604800); tokens issued so far are revoked unless revoke_tokens is false. The answer holds "
+            "the new secret, once."
+        ),
         request=shapes.RegenerateSecretIn,
         responses={200: shapes.SecretValueOut, **WRITE},
     )
@@ -443,8 +480,8 @@ class OAuthSecretRegenerate(ManageView):
 @extend_schema_view(
     post=extend_schema(
         tags=[TAG],
-        summary="Unlock an OAuth client for an address (owners, admins)",
-        description="Lifts the lockout after failed client authentications from that address.",
+        summary=_("Unlock an OAuth client for an address (owners, admins)"),
+        description=_("Lifts the lockout after failed client authentications from that address."),
         request=shapes.UnlockIn,
         responses={200: shapes.UnlockOut, **WRITE},
     )
@@ -467,13 +504,15 @@ class ActivityPages(PageNumberPagination):
 @extend_schema_view(
     get=extend_schema(
         tags=[TAG],
-        summary="Read a group's Activity",
-        description="Newest first, 100 a page (page_size up to 1000). since and until take a day "
-        "(YYYY-MM-DD, counted whole) or a time (UTC unless it carries an offset).",
+        summary=_("Read a group's Activity"),
+        description=_(
+            "Newest first, 100 a page (page_size up to 1000). since and until take a day "
+            "(YYYY-MM-DD, counted whole) or a time (UTC unless it carries an offset)."
+        ),
         parameters=[
-            OpenApiParameter("since", str, description="From this day or time."),
-            OpenApiParameter("until", str, description="Up to this day or time."),
-            OpenApiParameter("action", str, description="Only this action, e.g. api_key.regenerated."),
+            OpenApiParameter("since", str, description=_("From this day or time.")),
+            OpenApiParameter("until", str, description=_("Up to this day or time.")),
+            OpenApiParameter("action", str, description=_("Only this action, e.g. api_key.regenerated.")),
         ],
         responses={200: shapes.ActivityPage, **_errors(400, 401, 404)},
     )

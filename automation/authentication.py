@@ -4,6 +4,7 @@ Only the header, never a session cookie: a browser cannot be made to send a toke
 hold, so the API needs no CSRF check (and has none).
 """
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
@@ -61,5 +62,5 @@ class PersonalAccessTokenScheme(OpenApiAuthenticationExtension):
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "A personal access token (gpu_...) from the portal's API tokens page.",
+            "description": _("A personal access token (gpu_...) from the portal's API tokens page."),
         }

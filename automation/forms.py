@@ -33,7 +33,8 @@ class TokenForm(forms.Form):
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=_(
-            "Only with “Until the date below”: the token stops working at the start of this day (UTC)."
+            "Only with “Until the date below”: the token stops working at the start of this day in "
+            "your time zone."
         ),
     )
     access = forms.ChoiceField(
@@ -53,7 +54,8 @@ class TokenForm(forms.Form):
             if day is None:
                 self.add_error("expires_on", gettext("Choose the day the token expires."))
                 return cleaned
-            expires_at = datetime.combine(day, time.min, UTC)
+            # The user's day, as the page's times are in the user's zone (accounts.locale).
+            expires_at = datetime.combine(day, time.min, timezone.get_current_timezone())
             if expires_at <= now:
                 self.add_error("expires_on", gettext("Choose a day after today."))
             elif expires_at > now + MAX_LIFETIME:

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from credentials import secrets, sql, usage
 from credentials.secrets import Kind
 from groups.models import Action, Activity, Group, Versioned
+from portal.times import local_text
 
 # Names travel in response headers (X-Auth-Credential), so they stay within printable ASCII. On
 # the model, so that the admin site's forms keep to it as the portal's do.
@@ -151,13 +152,11 @@ def rotation_warnings(slot, last_used_at, last_used_address, other_last_used_at,
     warnings = []
     if last_used_at and last_used_at >= (recent_since or recent_use_since()):
         text = gettext(
-            "The %(key)s was used %(at)s UTC from %(address)s: applications still using it will be"
+            "The %(key)s was used %(at)s from %(address)s: applications still using it will be"
             " refused once it is regenerated."
         )
         address = last_used_address or gettext("an unknown address")
-        warnings.append(
-            text % {"key": slot.in_sentence, "at": f"{last_used_at:%Y-%m-%d %H:%M}", "address": address}
-        )
+        warnings.append(text % {"key": slot.in_sentence, "at": local_text(last_used_at), "address": address})
     if other_last_used_at is None:
         text = gettext(
             "The %(key)s has not been used since it was issued: applications may not have switched to it yet."

@@ -3,17 +3,16 @@
 A group may hold many credentials: with 50 API key credentials and 50 OAuth clients the tab has
 250 rows, and Django's template engine pays for every variable, filter, `{% url %}` and
 `{% include %}` of every one. So the rows reach the template as plain dicts holding what each row
-shows: names, UTC times as text, the URLs of its actions, built from one reverse() per kind of
-action, and its Quick start commands (credentials/snippets.py). Each value is HTML-escaped once
-here (a name appears seven times on its card); the template's autoescaping leaves escaped values
-alone and still escapes anything added unescaped. The markup and wording stay in the templates,
-but for the commands' one-line purposes. The queries read only the columns shown (never the
-encrypted copies), build no model instances, and their number does not depend on the number of
-credentials (docs/performance.md).
+shows: names, times in the user's zone (portal.times), the URLs of its actions, built from one
+reverse() per kind of action, and its Quick start commands (credentials/snippets.py). Each value
+is HTML-escaped once here (a name appears seven times on its card); the template's autoescaping
+leaves escaped values alone and still escapes anything added unescaped. The markup and wording
+stay in the templates, but for the commands' one-line purposes. The queries read only the columns
+shown (never the encrypted copies), build no model instances, and their number does not depend on
+the number of credentials (docs/performance.md).
 """
 
 import uuid
-from datetime import UTC
 
 from django.urls import reverse
 from django.utils import timezone
@@ -35,6 +34,7 @@ from credentials.models import (
     rotation_warnings,
     secret_rotation_warnings,
 )
+from portal.times import Writer
 
 SECRET_ROW = "client-secret"  # noqa: S105  (the key of a row in `revealed`, not a secret)
 
@@ -68,11 +68,6 @@ class _Urls:
 def _id(public_id):
     """A UUID (or a UUID and a slot) as text: hexadecimal digits and hyphens, nothing to escape."""
     return SafeString(str(public_id))
-
-
-def _utc(moment):
-    """A time as the tab writes it (digits only, nothing to escape), followed by " UTC"."""
-    return SafeString(moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M"))
 
 
 def _optional(text):
@@ -112,9 +107,11 @@ def _chart(first_hour, series, what):
     return {"label": label, "bars": bars, "total": total, "legend": legend}
 
 
-def _last_use(moment, address, method):
+def _last_use(when, moment, address, method):
+    """A last use, its time as a <time> element (`at`) and as text for an attribute (`at_text`)."""
     return {
-        "at": _utc(moment),
+        "at": when.html(moment),
+        "at_text": escape(when.text(moment)),
         "address": escape(address) if address else None,
         "method": escape(method) if method else None,
     }
@@ -156,6 +153,7 @@ def api_key_credentials(group, revealed, api_base_url):
     show_url = {slot: _Urls("credentials:show-key", group.slug, slot) for slot in Slot}
     regenerate_url = {slot: _Urls("credentials:regenerate-key", group.slug, slot) for slot in Slot}
     kind, consequence = escape(str(ApiKeyCredential.kind)), escape(str(ApiKeyCredential.delete_consequence))
+    when = Writer()  # the user's zone, resolved once for every row
     commands = _escaped(snippets.for_api_key(api_base_url))  # the same for every credential
     credentials = {}
     rows = group.api_key_credentials.values_list(
@@ -169,7 +167,7 @@ def api_key_credentials(group, revealed, api_base_url):
             "name": escape(name),
             "kind": kind,
             "delete_consequence": consequence,
-            "created": _utc(created_at),
+            "created": when.html(created_at),
             "created_by": _optional(created_by),
             "delete_url": delete_url(public_id, version),
             "quick_start": _quick_start(public_id, commands),
@@ -197,8 +195,8 @@ def api_key_credentials(group, revealed, api_base_url):
     for pk, credential in credentials.items():
         slots = credential.pop("slots")
         credential["keys"] = [
-            _key_row(credential, slot, slots, revealed, show_url, regenerate_url, recent_since)
-            | _key_usage(slots[slot[0]], hours.get((pk, slot[0]), []), last.get((pk, slot[0])))
+            _key_row(when, credential, slot, slots, revealed, show_url, regenerate_url, recent_since)
+            | _key_usage(when, slots[slot[0]], hours.get((pk, slot[0]), []), last.get((pk, slot[0])))
             for slot in slots_shown
             if slot[0] in slots
         ]
@@ -207,18 +205,18 @@ def api_key_credentials(group, revealed, api_base_url):
     return list(credentials.values())
 
 
-def _key_usage(key, hours, last):
+def _key_usage(when, key, hours, last):
     """A key row's usage: its requests in the chart's days and its last use, from the usage
     table or, where that knows none as recent, the key's own last use (written without a method)."""
     _, _, last_used_at, last_used_address = key
     if last is not None and (last_used_at is None or last[0] >= last_used_at):
-        last_use = _last_use(*last)
+        last_use = _last_use(when, *last)
     else:
-        last_use = _last_use(last_used_at, last_used_address, None) if last_used_at else None
+        last_use = _last_use(when, last_used_at, last_used_address, None) if last_used_at else None
     return {"requests": sum(requests for _, requests in hours), "last_use": last_use}
 
 
-def _key_row(credential, slot, slots, revealed, show_url, regenerate_url, recent_since):
+def _key_row(when, credential, slot, slots, revealed, show_url, regenerate_url, recent_since):
     slot, label, label_lower, other = slot
     hint, created_at, last_used_at, last_used_address = slots[slot]
     other_last_used_at = slots[other][2] if other in slots else None
@@ -232,7 +230,7 @@ def _key_row(credential, slot, slots, revealed, show_url, regenerate_url, recent
         "row_id": _id(f"{public_id}-{slot}"),
         "value": _optional(revealed.get((public_id, slot))),
         "hint": escape(hint),
-        "issued": _utc(created_at),
+        "issued": when.html(created_at),
         "show_url": show_url[slot](public_id),
         "regenerate_url": regenerate_url[slot](public_id, credential["version"]),
         "warnings": [escape(warning) for warning in warnings],
@@ -248,6 +246,7 @@ def oauth_clients(group, revealed, api_base_url):
     unlock_url = _Urls("credentials:unlock-oauth-client", group.slug)
     end_grace_url = _Urls("credentials:end-grace", group.slug)
     kind, consequence = escape(str(OAuthClient.kind)), escape(str(OAuthClient.delete_consequence))
+    when = Writer()  # the user's zone, resolved once for every row
     clients, by_client_id = {}, {}
     rows = group.oauth_clients.values_list(
         "id", "public_id", "version", "name", "client_id", "created_at", "created_by__username"
@@ -260,7 +259,7 @@ def oauth_clients(group, revealed, api_base_url):
             "client_id": escape(client_id),
             "kind": kind,
             "delete_consequence": consequence,
-            "created": _utc(created_at),
+            "created": when.html(created_at),
             "created_by": _optional(created_by),
             "secret_value": _optional(revealed.get((public_id, SECRET_ROW))),
             "secret_hint": None,
@@ -288,15 +287,15 @@ def oauth_clients(group, revealed, api_base_url):
         if client is None:
             continue
         if expires_at is not None:
-            old = {"pk": secret_pk, "hint": escape(hint), "until": _utc(expires_at), "tokens": 0}
+            old = {"pk": secret_pk, "hint": escape(hint), "until": when.html(expires_at), "tokens": 0}
             client["old_secrets"].append(old | {"last_use": None})
         elif client["secret_hint"] is None:
-            client["secret_hint"], client["secret_issued"] = escape(hint), _utc(created_at)
+            client["secret_hint"], client["secret_issued"] = escape(hint), when.html(created_at)
             client["secret_pk"], client["regenerated"] = secret_pk, usage.hour_of(created_at)
-    _client_usage(group, clients, now)
+    _client_usage(when, group, clients, now)
     for client_id, locks in Lockout.objects.active_for(list(by_client_id)).items():
         by_client_id[client_id]["lockouts"] = [
-            {"address": escape(lock.address), "until": _utc(lock.locked_until)} for lock in locks
+            {"address": escape(lock.address), "until": when.html(lock.locked_until)} for lock in locks
         ]
     return list(clients.values())
 
@@ -309,7 +308,7 @@ SECRET_SERIES = {
 }
 
 
-def _client_usage(group, clients, now):
+def _client_usage(when, group, clients, now):
     """Each client's tokens per hour, by secret where it has had more than one; the current
     secret's last token, shown and for the Regenerate warning; for each replaced secret still in
     its grace period, its last token and how many it was used for in the hours since the
@@ -342,10 +341,10 @@ def _client_usage(group, clients, now):
             series = [(None, "bar-client", by_secret.get("current", []))]
         client["chart"] = _chart(first_hour, series, gettext("Tokens issued"))
         current = last_by_secret.get(client.pop("secret_pk"))
-        client["last_use"] = _last_use(*current) if current else None
+        client["last_use"] = _last_use(when, *current) if current else None
         client.pop("regenerated")
         warnings = secret_rotation_warnings(*current[:2], now) if current else []
         client["warnings"] = [escape(warning) for warning in warnings]
         for old in client["old_secrets"]:
             use = last_by_secret.get(old.pop("pk"))
-            old["last_use"] = _last_use(*use) if use else None
+            old["last_use"] = _last_use(when, *use) if use else None

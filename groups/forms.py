@@ -131,13 +131,12 @@ class RoleForm(forms.Form):
 
 
 class DayOrMomentField(forms.Field):
-    """A day (YYYY-MM-DD) or a moment (YYYY-MM-DDTHH:MM[:SS], UTC unless it carries an offset),
-    as a date or an aware datetime in UTC."""
+    """A day (YYYY-MM-DD) or a moment (YYYY-MM-DDTHH:MM[:SS], in the active time zone unless it
+    carries an offset), as a date or an aware datetime in UTC. The active zone is the user's on a
+    page (days typed by a person are their days) and UTC in the export_activity command."""
 
     widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    default_error_messages = {
-        "invalid": _("Enter a date as YYYY-MM-DD, or a time as YYYY-MM-DDTHH:MM:SS (UTC).")
-    }
+    default_error_messages = {"invalid": _("Enter a date as YYYY-MM-DD, or a time as YYYY-MM-DDTHH:MM:SS.")}
 
     def to_python(self, value):
         value = str(value or "").strip()
@@ -146,7 +145,7 @@ class DayOrMomentField(forms.Field):
         try:
             parsed = parse_date(value) or parse_datetime(value)
             if isinstance(parsed, datetime):
-                parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+                parsed = _in_utc(parsed, parsed.tzinfo)
         except (ValueError, OverflowError):  # well formed but no such day, or out of range in UTC
             parsed = None
         if parsed is None:
@@ -154,8 +153,21 @@ class DayOrMomentField(forms.Field):
         return parsed
 
 
+def _in_utc(moment, zone=None):
+    """A datetime, naive ones read in the active time zone, as an aware datetime in UTC."""
+    return moment.replace(tzinfo=zone or timezone.get_current_timezone()).astimezone(UTC)
+
+
+def _day_bound(day, at, error):
+    """The start or the end (`at`) of `day` in the active time zone, in UTC."""
+    try:
+        return _in_utc(datetime.combine(day, at))
+    except OverflowError:  # the first or last day there is, out of range once in UTC
+        raise forms.ValidationError(error, code="invalid") from None
+
+
 def _days_ago(days):
-    return lambda: timezone.now().astimezone(UTC).date() - timedelta(days=days)
+    return lambda: timezone.localdate() - timedelta(days=days)
 
 
 class ExportForm(forms.Form):
@@ -175,13 +187,17 @@ class ExportForm(forms.Form):
 
     def clean_since(self):
         since = self.cleaned_data["since"]
-        return since if isinstance(since, datetime) else datetime.combine(since, time.min, UTC)
+        if isinstance(since, datetime):
+            return since
+        return _day_bound(since, time.min, self.fields["since"].error_messages["invalid"])
 
     def clean_until(self):
         until = self.cleaned_data["until"]
         if until is None:
             return timezone.now()
-        return until if isinstance(until, datetime) else datetime.combine(until, time.max, UTC)
+        if isinstance(until, datetime):
+            return until
+        return _day_bound(until, time.max, self.fields["until"].error_messages["invalid"])
 
     def clean(self):
         cleaned = super().clean()
@@ -197,7 +213,7 @@ class ExportForm(forms.Form):
         )
 
     def filename(self, slug):
-        """activity-<slug>-<first day>-to-<last day>.<extension>"""
-        since, until = self.cleaned_data["since"], self.cleaned_data["until"]
+        """activity-<slug>-<first day>-to-<last day>.<extension>, days of the active time zone."""
+        since, until = (timezone.localtime(self.cleaned_data[end]) for end in ("since", "until"))
         extension = FORMATS[self.cleaned_data["format"]].extension
         return f"activity-{slug}-{since:%Y-%m-%d}-to-{until:%Y-%m-%d}.{extension}"

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.addresses import source_address
 from portal.context import current_request, current_request_id
+from portal.times import local_text
 
 
 class Role(models.TextChoices):
@@ -84,11 +85,11 @@ class EditConflict(Exception):
             )
             return text % {"what": self.what}
         text = gettext(
-            "%(what)s was changed by %(who)s at %(at)s UTC after you opened this page. Nothing was done:"
+            "%(what)s was changed by %(who)s at %(at)s after you opened this page. Nothing was done:"
             " check it and try again."
         )
         who = self.changed_by or gettext("someone")
-        return text % {"what": self.what, "who": who, "at": f"{self.changed_at:%Y-%m-%d %H:%M:%S}"}
+        return text % {"what": self.what, "who": who, "at": local_text(self.changed_at, "second")}
 
 
 class Versioned(models.Model):

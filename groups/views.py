@@ -25,6 +25,7 @@ from groups.access import group_for, group_for_owner, visible_groups
 from groups.forms import AddMemberForm, ExportForm, GroupForm, RoleForm, seen_version
 from groups.models import EditConflict, Group, Invitation, InvitationUnusable, LastOwner, Membership, Role
 from groups.responses import conflict
+from portal.times import local_text
 
 logger = logging.getLogger(__name__)
 
@@ -139,13 +140,12 @@ def _invite(request, group, email, role):
     messages.success(
         request,
         gettext(
-            "Invitation sent to %(email)s. Its link adds them as %(role)s and works once, until"
-            " %(until)s UTC."
+            "Invitation sent to %(email)s. Its link adds them as %(role)s and works once, until %(until)s."
         )
         % {
             "email": email,
             "role": Role(role).label.lower(),
-            "until": f"{invitation.expires_at:%Y-%m-%d %H:%M}",
+            "until": local_text(invitation.expires_at),
         },
     )
     return redirect("groups:members", group.slug)

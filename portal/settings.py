@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -309,13 +310,18 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 
+# The API Reference in the page's language (credentials.api.reference): the texts are lazy, so each
+# schema request renders them in its own; names, paths, headers and error codes stay as they are.
 SPECTACULAR_SETTINGS = {
-    "TITLE": "API Authentication API Reference",
-    "DESCRIPTION": (
+    "TITLE": _("API Authentication API Reference"),
+    "DESCRIPTION": _(
         "Issue access tokens with a Client ID and Client Secret, and call the service APIs with an "
         "API key (X-Api-Key) or an access token (X-Access-Token). To try it: click Authorize (the "
         "lock icon), enter the Client ID as Username and the Client Secret as Password, Authorize, "
-        "Close; then Try it out on POST /v2/tokens and Execute."
+        "Close; then Try it out on POST /v2/tokens and Execute.\n\n"
+        'Errors keep RFC 6749\'s shape {"error", "error_description"}: the error code is the '
+        "RFC's (invalid_client, invalid_grant, ...) and error_description is in English whatever "
+        "Accept-Language says, since RFC 6749 allows only ASCII there."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -333,31 +339,36 @@ SPECTACULAR_SETTINGS = {
             "ClientCredentials": {
                 "type": "http",
                 "scheme": "basic",
-                "description": "Username = Client ID, Password = Client Secret (from OAuth Information).",
+                "description": _("Username = Client ID, Password = Client Secret (from OAuth Information)."),
             },
             "ApiKey": {
                 "type": "apiKey",
                 "in": "header",
                 "name": "X-Api-Key",
-                "description": "An API key: the Primary key or Secondary key of an API key credential.",
+                "description": _("An API key: the Primary key or Secondary key of an API key credential."),
             },
             "AccessToken": {
                 "type": "apiKey",
                 "in": "header",
                 "name": "X-Access-Token",
-                "description": "An access token from POST /v2/tokens or POST /v1/tokens "
-                "(Authorization: Bearer is accepted too).",
+                "description": _(
+                    "An access token from POST /v2/tokens or POST /v1/tokens "
+                    "(Authorization: Bearer is accepted too)."
+                ),
             },
         }
     },
+    # The operations name these tags with the same lazy strings (credentials.api.schema).
     "TAGS": [
-        {"name": "Tokens (OAuth 2.0)", "description": "Recommended: client credentials grant."},
-        {"name": "Tokens (conventional method)", "description": "Kept for interface compatibility."},
-        {"name": "Service APIs", "description": "Called with an API key or an access token."},
+        {"name": _("Tokens (OAuth 2.0)"), "description": _("Recommended: client credentials grant.")},
+        {"name": _("Tokens (conventional method)"), "description": _("Kept for interface compatibility.")},
+        {"name": _("Service APIs"), "description": _("Called with an API key or an access token.")},
         {
-            "name": "Management API",
-            "description": "Groups, members, credentials and Activity for scripts, with a personal "
-            "access token (Authorization: Bearer gpu_..., from the portal's API tokens page).",
+            "name": _("Management API"),
+            "description": _(
+                "Groups, members, credentials and Activity for scripts, with a personal access token "
+                "(Authorization: Bearer gpu_..., from the portal's API tokens page)."
+            ),
         },
     ],
 }

@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from credentials.api.reference import ReferenceView, SchemaView
 from portal import api_urls
 
 urlpatterns = [
@@ -15,8 +15,9 @@ urlpatterns = [
     path("groups/<slug:slug>/", include("credentials.urls")),
     # The management API, for scripts with a personal access token: the portal pool only.
     path("api/manage/v1/", include("automation.api_urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    # The API Reference, in the page's language.
+    path("api/schema/", SchemaView.as_view(), name="schema"),
+    path("api/docs/", ReferenceView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,13 +1,21 @@
 """How the APIs describe themselves in the OpenAPI document (/api/schema/, Swagger UI at /api/docs/).
 
 The shapes here are the token API's contract: views parse requests by hand to return RFC 6749's
-exact errors, and these serializers document what they accept and answer.
+exact errors, and these serializers document what they accept and answer. Their texts are lazy, so
+the document is written in the language of each request (credentials.api.reference); field names
+and error codes are values and stay as they are.
 """
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import serializers
+
+# The operations' tags, named with the same texts as SPECTACULAR_SETTINGS["TAGS"].
+TOKENS_OAUTH = _("Tokens (OAuth 2.0)")
+TOKENS_CONVENTIONAL = _("Tokens (conventional method)")
+SERVICE_APIS = _("Service APIs")
 
 # The HTTP Basic scheme of the token endpoints, declared in SPECTACULAR_SETTINGS.
 CLIENT_CREDENTIALS = "ClientCredentials"
@@ -32,57 +40,68 @@ class CredentialAuthenticationScheme(OpenApiAuthenticationExtension):
 
 
 class OAuthError(serializers.Serializer):
-    error = serializers.CharField(help_text="An RFC 6749 5.2 error code, e.g. invalid_client.")
-    error_description = serializers.CharField(help_text="What went wrong, for a developer.")
+    error = serializers.CharField(help_text=_("An RFC 6749 5.2 error code, e.g. invalid_client."))
+    error_description = serializers.CharField(
+        help_text=_(
+            "What went wrong, for a developer: in English whatever Accept-Language says "
+            "(RFC 6749 5.2 allows only ASCII here)."
+        )
+    )
 
 
 class ClientCredentialsRequest(serializers.Serializer):
     grant_type = serializers.ChoiceField(
-        choices=["client_credentials"], required=False, help_text="Optional; client_credentials if omitted."
+        choices=["client_credentials"],
+        required=False,
+        help_text=_("Optional; client_credentials if omitted."),
     )
     # Empty defaults keep Swagger UI from filling in sample values, which would be sent next to the
     # Authorize dialog's HTTP Basic credentials: empty form fields are not sent.
     client_id = serializers.CharField(
-        required=False, default="", help_text="Only without HTTP Basic: the Client ID (never both methods)."
+        required=False,
+        default="",
+        help_text=_("Only without HTTP Basic: the Client ID (never both methods)."),
     )
     client_secret = serializers.CharField(
         required=False,
         default="",
-        help_text="Only without HTTP Basic: the Client Secret (never both methods).",
+        help_text=_("Only without HTTP Basic: the Client Secret (never both methods)."),
     )
 
 
 class AccessTokenResponse(serializers.Serializer):
-    access_token = serializers.CharField(help_text="Send it as X-Access-Token to the service APIs.")
+    access_token = serializers.CharField(help_text=_("Send it as X-Access-Token to the service APIs."))
     token_type = serializers.ChoiceField(choices=["Bearer"])
-    expires_in = serializers.IntegerField(help_text="Seconds until the access token expires (3600).")
+    expires_in = serializers.IntegerField(help_text=_("Seconds until the access token expires (3600)."))
 
 
 class RevokeRequest(serializers.Serializer):
     token = serializers.CharField(
-        min_length=1, help_text="An access token or refresh token issued to this client."
+        min_length=1, help_text=_("An access token or refresh token issued to this client.")
     )
     token_type_hint = serializers.ChoiceField(choices=["access_token", "refresh_token"], required=False)
-    client_id = serializers.CharField(required=False, default="", help_text="Only without HTTP Basic.")
-    client_secret = serializers.CharField(required=False, default="", help_text="Only without HTTP Basic.")
+    client_id = serializers.CharField(required=False, default="", help_text=_("Only without HTTP Basic."))
+    client_secret = serializers.CharField(required=False, default="", help_text=_("Only without HTTP Basic."))
 
 
 class ConventionalTokenRequest(serializers.Serializer):
-    clientId = serializers.CharField(min_length=1, help_text="The Client ID.")
-    clientSecret = serializers.CharField(min_length=1, help_text="The Client Secret.")
+    clientId = serializers.CharField(min_length=1, help_text=_("The Client ID."))
+    clientSecret = serializers.CharField(min_length=1, help_text=_("The Client Secret."))
 
 
 class RefreshRequest(serializers.Serializer):
-    refreshToken = serializers.CharField(min_length=1, help_text="The refresh token from the last response.")
+    refreshToken = serializers.CharField(
+        min_length=1, help_text=_("The refresh token from the last response.")
+    )
 
 
 class ConventionalTokenResponse(serializers.Serializer):
-    accessToken = serializers.CharField(help_text="Send it as X-Access-Token.")
-    refreshToken = serializers.CharField(help_text="Use once with PATCH /v1/tokens.")
+    accessToken = serializers.CharField(help_text=_("Send it as X-Access-Token."))
+    refreshToken = serializers.CharField(help_text=_("Use once with PATCH /v1/tokens."))
     tokenType = serializers.ChoiceField(choices=["Bearer"])
-    expiresIn = serializers.IntegerField(help_text="Seconds until the access token expires.")
+    expiresIn = serializers.IntegerField(help_text=_("Seconds until the access token expires."))
     refreshTokenExpiresIn = serializers.IntegerField(
-        help_text="Seconds until the refresh token chain expires: one day after POST, never extended."
+        help_text=_("Seconds until the refresh token chain expires: one day after POST, never extended.")
     )
 
 
@@ -93,7 +112,7 @@ class WhoAmIGroup(serializers.Serializer):
 
 class WhoAmIAuth(serializers.Serializer):
     method = serializers.ChoiceField(choices=["api_key", "access_token"])
-    credential = serializers.CharField(help_text="The API key credential's or OAuth client's name.")
+    credential = serializers.CharField(help_text=_("The API key credential's or OAuth client's name."))
     slot = serializers.ChoiceField(choices=["primary", "secondary"], allow_null=True)
 
 
@@ -104,7 +123,7 @@ class WhoAmIResponse(serializers.Serializer):
 
 class InvalidCredentials(serializers.Serializer):
     error = serializers.ChoiceField(choices=["invalid_credentials"])
-    error_description = serializers.CharField()
+    error_description = serializers.CharField(help_text=_("In English whatever Accept-Language says."))
 
 
 def error(description, *codes):
@@ -116,15 +135,18 @@ def error(description, *codes):
 
 
 TOKEN_ERRORS = {
-    400: error("Malformed request or unsupported grant type.", "invalid_request", "unsupported_grant_type"),
-    401: error("Unknown client or wrong secret (never told apart).", "invalid_client"),
-    405: error("Method not allowed.", "invalid_request"),
-    413: error("Request body too large.", "invalid_request"),
+    400: error(
+        _("Malformed request or unsupported grant type."), "invalid_request", "unsupported_grant_type"
+    ),
+    401: error(_("Unknown client or wrong secret (never told apart)."), "invalid_client"),
+    405: error(_("Method not allowed."), "invalid_request"),
+    413: error(_("Request body too large."), "invalid_request"),
     429: error(
-        "Too many failed client authentications from this address: see Retry-After.",
+        _("Too many failed client authentications from this address: see Retry-After."),
         "temporarily_unavailable",
     ),
 }
 UNAUTHORIZED = OpenApiResponse(
-    InvalidCredentials, description="Missing, invalid, expired or revoked credential (with WWW-Authenticate)."
+    InvalidCredentials,
+    description=_("Missing, invalid, expired or revoked credential (with WWW-Authenticate)."),
 )

@@ -3,6 +3,7 @@
 
 import re
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 
 from credentials.api import schema
@@ -31,10 +32,12 @@ class ServiceEndpoint(Endpoint):
 class WhoAmI(ServiceEndpoint):
     @extend_schema(
         operation_id="whoami",
-        summary="Who am I: a sample service API",
-        description="Answers with the group and credential that authenticated the call. Send an API "
-        "key (X-Api-Key) or an access token (X-Access-Token, or Authorization: Bearer).",
-        tags=["Service APIs"],
+        summary=_("Who am I: a sample service API"),
+        description=_(
+            "Answers with the group and credential that authenticated the call. Send an API "
+            "key (X-Api-Key) or an access token (X-Access-Token, or Authorization: Bearer)."
+        ),
+        tags=[schema.SERVICE_APIS],
         auth=schema.SERVICE_AUTH,
         responses={200: schema.WhoAmIResponse, 401: schema.UNAUTHORIZED},
     )
@@ -47,16 +50,20 @@ class Verify(ServiceEndpoint):
 
     @extend_schema(
         operation_id="verify",
-        summary="Verify a credential (for gateways)",
-        description="For nginx auth_request and Envoy ext_authz: 204 with X-Auth-Group, X-Auth-Method "
-        "and X-Auth-Credential for a valid API key or access token, else 401. Never 429: rate limits "
-        "belong in the gateway.",
-        tags=["Service APIs"],
+        summary=_("Verify a credential (for gateways)"),
+        description=_(
+            "For nginx auth_request and Envoy ext_authz: 204 with X-Auth-Group, X-Auth-Method "
+            "and X-Auth-Credential for a valid API key or access token, else 401. Never 429: rate limits "
+            "belong in the gateway."
+        ),
+        tags=[schema.SERVICE_APIS],
         auth=schema.SERVICE_AUTH,
         responses={
             204: OpenApiResponse(
-                description="Valid. The group is in X-Auth-Group, the method in X-Auth-Method "
-                "(api_key or access_token) and the credential's name in X-Auth-Credential."
+                description=_(
+                    "Valid. The group is in X-Auth-Group, the method in X-Auth-Method "
+                    "(api_key or access_token) and the credential's name in X-Auth-Credential."
+                )
             ),
             401: schema.UNAUTHORIZED,
         },

@@ -6,6 +6,7 @@ from functools import partial
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 
@@ -34,17 +35,20 @@ def _as_client(request, authenticate, client_id, secret):
 class TokenV2(TokenEndpoint):
     @extend_schema(
         operation_id="issue_token_v2",
-        summary="Issue an access token (OAuth 2.0 client credentials)",
-        description="RFC 6749 4.4. Authenticate with HTTP Basic (Username = Client ID, Password = "
-        "Client Secret: the lock icon) or with the client_id and client_secret fields, never both. "
-        "The access token is valid for one hour; ask again the same way when it expires.",
-        tags=["Tokens (OAuth 2.0)"],
+        summary=_("Issue an access token (OAuth 2.0 client credentials)"),
+        description=_(
+            "RFC 6749 4.4. Authenticate with HTTP Basic (Username = Client ID, Password = "
+            "Client Secret: the lock icon) or with the client_id and client_secret fields, never both. "
+            "The access token is valid for one hour; ask again the same way when it expires."
+        ),
+        tags=[schema.TOKENS_OAUTH],
         auth=[{schema.CLIENT_CREDENTIALS: []}],
         request={"application/x-www-form-urlencoded": schema.ClientCredentialsRequest},
         responses={200: schema.AccessTokenResponse, **schema.TOKEN_ERRORS},
         examples=[
             OpenApiExample(
                 "Issued",
+                summary=_("Issued"),
                 value={"access_token": "gpa_…", "token_type": "Bearer", "expires_in": 3600},
                 response_only=True,
                 status_codes=["200"],
@@ -71,13 +75,15 @@ class TokenV2(TokenEndpoint):
 class RevokeV2(TokenEndpoint):
     @extend_schema(
         operation_id="revoke_token",
-        summary="Revoke an access token or refresh token (RFC 7009)",
-        description="Answers 200 whether or not the token was valid. Revoking a refresh token revokes "
-        "its whole chain, access tokens included. Client authentication as for POST /v2/tokens.",
-        tags=["Tokens (OAuth 2.0)"],
+        summary=_("Revoke an access token or refresh token (RFC 7009)"),
+        description=_(
+            "Answers 200 whether or not the token was valid. Revoking a refresh token revokes "
+            "its whole chain, access tokens included. Client authentication as for POST /v2/tokens."
+        ),
+        tags=[schema.TOKENS_OAUTH],
         auth=[{schema.CLIENT_CREDENTIALS: []}],
         request={"application/x-www-form-urlencoded": schema.RevokeRequest},
-        responses={200: OpenApiResponse(description="Revoked, or was not valid."), **schema.TOKEN_ERRORS},
+        responses={200: OpenApiResponse(description=_("Revoked, or was not valid.")), **schema.TOKEN_ERRORS},
     )
     @sensitive_variables()
     def post(self, request):
@@ -111,21 +117,24 @@ class TokensV1(TokenEndpoint):
 
     @extend_schema(
         operation_id="issue_tokens_v1",
-        summary="Issue an access token and a refresh token (conventional method)",
-        description="Kept for interface compatibility; OAuth 2.0 (POST /v2/tokens) is recommended and "
-        "uses the same Client ID and Client Secret. The refresh token works once with PATCH "
-        "/v1/tokens, for one day from this request.",
-        tags=["Tokens (conventional method)"],
+        summary=_("Issue an access token and a refresh token (conventional method)"),
+        description=_(
+            "Kept for interface compatibility; OAuth 2.0 (POST /v2/tokens) is recommended and "
+            "uses the same Client ID and Client Secret. The refresh token works once with PATCH "
+            "/v1/tokens, for one day from this request."
+        ),
+        tags=[schema.TOKENS_CONVENTIONAL],
         auth=[],
         request={"application/json": schema.ConventionalTokenRequest},
         responses={
             201: schema.ConventionalTokenResponse,
-            400: schema.error("Malformed request.", "invalid_request"),
+            400: schema.error(_("Malformed request."), "invalid_request"),
             **CONVENTIONAL_ERRORS,
         },
         examples=[
             OpenApiExample(
                 "Client ID and Client Secret",
+                summary=_("Client ID and Client Secret"),
                 value={"clientId": "gpc_…", "clientSecret": "gps_…"},
                 request_only=True,
             )
@@ -139,23 +148,32 @@ class TokensV1(TokenEndpoint):
 
     @extend_schema(
         operation_id="refresh_tokens_v1",
-        summary="Refresh: a new access token and refresh token for a refresh token (conventional method)",
-        description="The refresh token sent stops working; the new one keeps the original expiry. "
-        "A refresh token used twice revokes every token descended from the same POST.",
-        tags=["Tokens (conventional method)"],
+        summary=_("Refresh: a new access token and refresh token for a refresh token (conventional method)"),
+        description=_(
+            "The refresh token sent stops working; the new one keeps the original expiry. "
+            "A refresh token used twice revokes every token descended from the same POST."
+        ),
+        tags=[schema.TOKENS_CONVENTIONAL],
         auth=[],
         request={"application/json": schema.RefreshRequest},
         responses={
             200: schema.ConventionalTokenResponse,
             400: schema.error(
-                "Malformed request, or unknown, expired, used or revoked refresh token.",
+                _("Malformed request, or unknown, expired, used or revoked refresh token."),
                 "invalid_request",
                 "invalid_grant",
             ),
             405: schema.TOKEN_ERRORS[405],
             413: schema.TOKEN_ERRORS[413],
         },
-        examples=[OpenApiExample("Refresh token", value={"refreshToken": "gpr_…"}, request_only=True)],
+        examples=[
+            OpenApiExample(
+                "Refresh token",
+                summary=_("Refresh token"),
+                value={"refreshToken": "gpr_…"},
+                request_only=True,
+            )
+        ],
     )
     @sensitive_variables()
     def patch(self, request):

@@ -1,20 +1,24 @@
 """The portal's language and time zone: Accept-Language by default, the switcher's choice kept on
 the account (and in the language cookie for the sign-in page), times in the user's zone."""
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
+from django.core import mail
 from django.template import Context, Template
 from django.test import Client, RequestFactory
-from django.utils import translation
+from django.utils import timezone, translation
 
 from accounts.locale import UserLocaleMiddleware
 from accounts.models import Preference
-from groups.models import Action, Activity
-from tests.conftest import PASSWORD
+from credentials.models import Lockout, Slot
+from groups.forms import ExportForm
+from groups.models import Action, Activity, EditConflict, Invitation, Role
+from tests.conftest import PASSWORD, client_for, make_api_key, make_oauth_client
 from tests.test_japanese_pages import catalogue  # noqa: F401  (the compiled catalogue)
 
 
@@ -173,14 +177,144 @@ def test_the_preferences_page_is_for_signed_in_users(db):
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
 
 
-def test_times_labelled_utc_stay_in_utc_for_a_user_of_another_zone(cast):
-    """Activity's "When (UTC)" column keeps UTC whatever the user's own zone."""
-    olivia = get_user_model().objects.get(username="olivia")
-    Preference.objects.create(user=olivia, time_zone="Asia/Tokyo")
-    event = Activity.objects.record(cast.group, Action.MEMBER_ADDED, "vera", actor=olivia)
-    client = Client()
-    client.force_login(olivia)
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def in_zone(user, zone):
+    """A client signed in as `user`, whose preferred time zone is `zone` (None: the default)."""
+    if zone:
+        Preference.objects.create(user=user, time_zone=zone)
+    return client_for(user)
+
+
+def shown(moment, zone, precision="%Y-%m-%d %H:%M"):
+    """A moment as portal.times writes it on a page: a <time> holding it in `zone`, with its
+    abbreviation, and its full name as the title."""
+    local = moment.astimezone(zone)
+    iso = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f'<time datetime="{iso}" title="{zone.key}">{local.strftime(precision)} {local.tzname()}</time>'
+
+
+@pytest.mark.parametrize(("zone", "abbreviation"), [(TOKYO, "JST"), (ZoneInfo("UTC"), "UTC")])
+def test_activity_shows_times_in_the_users_zone_with_the_zone(cast, zone, abbreviation):
+    event = Activity.objects.record(cast.group, Action.MEMBER_ADDED, "vera", actor=cast.owner)
+    client = in_zone(cast.owner, "Asia/Tokyo" if zone is TOKYO else None)
+
     page = client.get("/groups/payments/activity/").content.decode()
-    utc, tokyo = event.created_at.astimezone(UTC), event.created_at.astimezone(ZoneInfo("Asia/Tokyo"))
-    assert f"<span>{utc:%H:%M:%S}</span>" in page
-    assert f"<span>{tokyo:%H:%M:%S}</span>" not in page
+
+    local = event.created_at.astimezone(zone)
+    assert f"<span>{local:%Y-%m-%d}</span> <span>{local:%H:%M:%S} {abbreviation}</span>" in page
+    assert f'title="{zone.key}"' in page
+    assert "When (UTC)" not in page and f"({zone.key})" in page  # the Download form's days
+
+
+@pytest.mark.parametrize(("zone", "abbreviation"), [(TOKYO, "JST"), (ZoneInfo("UTC"), "UTC")])
+def test_members_shows_invitations_and_member_since_in_the_users_zone(cast, zone, abbreviation):
+    invitation, _ = Invitation.objects.invite(cast.group, "new@example.com", Role.VIEWER, cast.owner)
+    client = in_zone(cast.owner, "Asia/Tokyo" if zone is TOKYO else None)
+
+    page = client.get("/groups/payments/members/").content.decode()
+
+    assert shown(invitation.expires_at, zone) in page
+    assert abbreviation in shown(invitation.expires_at, zone)
+    since = cast.group.memberships.get(user=cast.owner).created_at
+    assert shown(since, zone, "%Y-%m-%d") in page
+    assert "Expires (UTC)" not in page
+
+
+@pytest.mark.parametrize("zone", [TOKYO, ZoneInfo("UTC")])
+def test_group_list_shows_invitations_in_the_users_zone(cast, zone):
+    invitation = Invitation.objects.invite_username(cast.group, "oscar", Role.VIEWER, cast.owner)
+    client = in_zone(cast.outsider, "Asia/Tokyo" if zone is TOKYO else None)
+
+    page = client.get("/groups/").content.decode()
+
+    assert shown(invitation.expires_at, zone) in page
+    assert "Expires (UTC)" not in page
+
+
+@pytest.mark.parametrize(("zone", "abbreviation"), [(TOKYO, "JST"), (ZoneInfo("UTC"), "UTC")])
+def test_the_authentication_information_tab_shows_times_in_the_users_zone(cast, zone, abbreviation):
+    credential, _ = make_api_key(cast.group, created_by=cast.owner)
+    used = timezone.now() - timedelta(hours=2)
+    credential.keys.filter(slot=Slot.PRIMARY).update(last_used_at=used, last_used_address="203.0.113.7")
+    oauth, _ = make_oauth_client(cast.group)
+    oauth.regenerate_secret(oauth.version, None, grace_seconds=3600)
+    grace_until = oauth.old_secrets()[0].expires_at
+    locked_until = timezone.now() + timedelta(minutes=30)
+    Lockout.objects.create(
+        client_key=Lockout.key_for(oauth.client_id),
+        address="198.51.100.9",
+        failures=5,
+        last_failure_at=timezone.now(),
+        locked_until=locked_until,
+    )
+    client = in_zone(cast.owner, "Asia/Tokyo" if zone is TOKYO else None)
+
+    page = client.get("/groups/payments/").content.decode()
+
+    assert f"Created {shown(credential.created_at, zone)} by olivia" in page
+    assert f"Last used {shown(used, zone)} from 203.0.113.7" in page
+    assert f"still works until {shown(grace_until, zone)}." in page
+    assert f"198.51.100.9 after repeated wrong secrets, until {shown(locked_until, zone)}" in page
+    assert f" {abbreviation}</time>" in page and " UTC by " not in page
+
+
+def test_a_tokyo_users_days_of_the_activity_export_are_tokyo_days(cast):
+    with timezone.override(TOKYO):
+        form = ExportForm({"since": "2026-01-02", "until": "2026-01-02", "format": "csv"})
+        assert form.is_valid(), form.errors
+        assert form.filename("payments") == "activity-payments-2026-01-02-to-2026-01-02.csv"
+    assert form.cleaned_data["since"] == datetime(2026, 1, 1, 15, tzinfo=UTC)
+    assert form.cleaned_data["until"] == datetime(2026, 1, 2, 14, 59, 59, 999999, tzinfo=UTC)
+
+
+def test_the_activity_export_reads_days_and_moments_in_the_users_zone(cast):
+    for target, moment in [
+        ("before", "2026-01-01 14:59:59"),
+        ("in", "2026-01-01 15:00"),
+        ("after", "2026-01-02 15:00"),
+    ]:
+        created_at = datetime.fromisoformat(moment).replace(tzinfo=UTC)
+        Activity.objects.create(
+            group=cast.group,
+            group_slug="payments",
+            action=Action.API_KEY_CREATED,
+            target=target,
+            created_at=created_at,
+        )
+    client = in_zone(cast.owner, "Asia/Tokyo")
+
+    day = client.get(
+        "/groups/payments/activity/export/", {"since": "2026-01-02", "until": "2026-01-02", "format": "jsonl"}
+    )
+    moment = client.get(
+        "/groups/payments/activity/export/",
+        {"since": "2026-01-02T00:00", "until": "2026-01-02T23:59:59", "format": "jsonl"},
+    )
+
+    for response in (day, moment):
+        rows = [json.loads(line) for line in b"".join(response.streaming_content).decode().splitlines()]
+        assert [(row["target"], row["time"]) for row in rows] == [("in", "2026-01-01T15:00:00Z")]
+
+
+def test_the_export_command_keeps_reading_days_in_utc(cast):
+    form = ExportForm({"since": "2026-01-02", "until": "2026-01-02T12:00", "format": "csv"})
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["since"] == datetime(2026, 1, 2, tzinfo=UTC)
+    assert form.cleaned_data["until"] == datetime(2026, 1, 2, 12, tzinfo=UTC)
+
+
+def test_messages_write_times_in_the_users_zone_and_the_invitation_mail_in_utc(cast):
+    client = in_zone(cast.owner, "Asia/Tokyo")
+
+    response = client.post(
+        "/groups/payments/members/add/", {"username": "ines@example.com", "role": "admin"}, follow=True
+    )
+
+    expires = Invitation.objects.get().expires_at
+    assert f"works once, until {expires.astimezone(TOKYO):%Y-%m-%d %H:%M} JST." in response.content.decode()
+    assert f"until {expires.astimezone(UTC):%Y-%m-%d %H:%M} UTC (72 hours)" in mail.outbox[0].body
+    changed_at = datetime(2026, 11, 29, 22, 41, 5, tzinfo=UTC)
+    with timezone.override(TOKYO):
+        assert "by adam at 2026-11-30 07:41:05 JST after" in EditConflict("vera", "adam", changed_at).message

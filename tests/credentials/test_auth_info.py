@@ -91,7 +91,7 @@ def test_used_key_shows_when_and_from_where(cast, api_key, client):
 
     response = client_for(cast.viewer).get(TAB)
 
-    assertContains(response, f"Last used {used:%Y-%m-%d %H:%M} UTC from 203.0.113.7")
+    assertContains(response, f'title="UTC">{used:%Y-%m-%d %H:%M} UTC</time> from 203.0.113.7')
     assertContains(response, "Not used yet", count=1)
 
 
