@@ -15,8 +15,9 @@ from django.utils import timezone, translation
 
 from accounts.models import Preference
 
-# What the API pool serves (portal.api_urls): the token endpoints, /v1/verify, /v1/whoami, /healthz.
-API_PATHS = ("/v1/", "/v2/", "/healthz")
+# What the API pool serves (portal.api_urls): the token endpoints, /v1/verify, /v1/whoami, /healthz;
+# and the management API, which the portal pool serves.
+API_PATHS = ("/v1/", "/v2/", "/healthz", "/api/manage/")
 
 
 def serves_api(request):

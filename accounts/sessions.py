@@ -69,7 +69,10 @@ def recent_password_required(view):
     def wrapper(request, *args, **kwargs):
         if password_is_fresh(request):
             return view(request, *args, **kwargs)
-        back = request.get_full_path() if request.method == "GET" else _posted_from(request, kwargs["slug"])
+        if request.method == "GET":
+            back = request.get_full_path()
+        else:
+            back = _posted_from(request, kwargs.get("slug"))
         url = f"{reverse('reauthenticate')}?{urlencode({'next': back})}"
         if not request.accepts("text/html"):
             return JsonResponse({"error": "reauthentication_required", "reauthenticate_url": url}, status=403)
@@ -79,9 +82,10 @@ def recent_password_required(view):
 
 
 def _posted_from(request, slug):
-    """The page of this site that the form was posted from, else the group's page."""
+    """The page of this site that the form was posted from, else the group's page (a page with
+    no group: its own address)."""
     referer = request.headers.get("Referer", "")
     if url_has_allowed_host_and_scheme(referer, {request.get_host()}, request.is_secure()):
         parts = urlsplit(referer)
         return f"{parts.path}?{parts.query}" if parts.query else parts.path
-    return reverse("credentials:auth-info", args=[slug])
+    return reverse("credentials:auth-info", args=[slug]) if slug else request.path

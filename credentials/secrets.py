@@ -33,6 +33,7 @@ class Kind(enum.StrEnum):
     CLIENT_SECRET = "gps"  # noqa: S105
     ACCESS_TOKEN = "gpa"  # noqa: S105
     REFRESH_TOKEN = "gpr"  # noqa: S105
+    PERSONAL_ACCESS_TOKEN = "gpu"  # noqa: S105  (a user's, for the management API)
 
 
 _SHAPE = {kind: re.compile(rf"{kind}_[0-9A-Za-z]{{{RANDOM_DIGITS + CHECKSUM_DIGITS}}}\Z") for kind in Kind}

@@ -28,22 +28,41 @@ def role_in(user, group):
 
 def group_for(request, slug):
     """The group for a read, with `group.role` set; 404 for anyone who is not a member."""
+    return readable_group(request.user, slug)
+
+
+def group_for_write(request, slug):
+    """The group for a credential change: 404 for non-members, 403 for viewers."""
+    return writable_group(request.user, slug)
+
+
+def group_for_owner(request, slug):
+    """The group for a membership change: 404 for non-members, 403 for anyone but owners."""
+    return owned_group(request.user, slug)
+
+
+# The rules themselves, by user: the pages call them through the helpers above, the management
+# API (automation.api) with the user its personal access token acts as.
+
+
+def readable_group(user, slug):
+    """The group `user` may read, with `group.role` set; 404 for anyone who is not a member."""
     group = Group.objects.filter(slug=slug).first()
-    role = role_in(request.user, group) if group and request.user.is_authenticated else None
+    role = role_in(user, group) if group and user.is_authenticated else None
     if role is None:
         _refused(group, "to open the group: not a member" if group else "to open a group that does not exist")
         raise Http404(gettext("No such group."))
     group.role = role
     # What the page calls the user: staff act as owners, but are staff wherever they are shown.
-    group.badge = "staff" if request.user.is_staff else role
+    group.badge = "staff" if user.is_staff else role
     group.can_manage_credentials = role in CREDENTIAL_WRITERS
     group.can_manage_members = role in MEMBER_WRITERS
     return group
 
 
-def group_for_write(request, slug):
-    """The group for a credential change: 404 for non-members, 403 for viewers."""
-    group = group_for(request, slug)
+def writable_group(user, slug):
+    """The group whose credentials `user` may change: 404 for non-members, 403 for viewers."""
+    group = readable_group(user, slug)
     if not group.can_manage_credentials:
         _refused(group, f"to change credentials as {group.role.value}")
         raise PermissionDenied(
@@ -58,9 +77,9 @@ def group_for_write(request, slug):
     return group
 
 
-def group_for_owner(request, slug):
-    """The group for a membership change: 404 for non-members, 403 for anyone but owners."""
-    group = group_for(request, slug)
+def owned_group(user, slug):
+    """The group whose members `user` may change: 404 for non-members, 403 for anyone but owners."""
+    group = readable_group(user, slug)
     if not group.can_manage_members:
         _refused(group, f"to change members as {group.role.value}")
         raise PermissionDenied(

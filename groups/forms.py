@@ -124,16 +124,10 @@ def seen_version(request):
         return 0
 
 
-class RoleForm(forms.ModelForm):
-    class Meta:
-        model = Membership
-        fields = ["role"]
+class RoleForm(forms.Form):
+    """A member's new role; Membership.change_role keeps the group's last owner."""
 
-    def clean_role(self):
-        role = self.cleaned_data["role"]
-        if role != Role.OWNER and self.instance.is_last_owner():
-            raise forms.ValidationError(gettext("A group needs at least one owner."))
-        return role
+    role = forms.ChoiceField(choices=Role.choices)
 
 
 class DayOrMomentField(forms.Field):

@@ -186,6 +186,10 @@ class MembershipManager(models.Manager):
         return membership
 
 
+class LastOwner(Exception):
+    """The change would leave the group without an owner: nothing was done."""
+
+
 class Membership(Versioned):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
@@ -212,6 +216,30 @@ class Membership(Versioned):
         """Delete the membership, in the transaction that claimed it; Activity records it."""
         self.delete()
         Activity.objects.record(self.group, Action.MEMBER_REMOVED, self.user.get_username())
+
+    def change_role(self, role, seen_version, user):
+        """Give the member `role`, if the membership is still at `seen_version` (else
+        EditConflict) and the group keeps an owner (else LastOwner). Activity records it."""
+        with transaction.atomic():  # the claim locks the member's row, the last-owner check the group's
+            self.claim(seen_version, user)
+            self._reload_role()
+            if role != Role.OWNER and self.is_last_owner():
+                raise LastOwner
+            self.set_role(role)
+
+    def remove_as_seen(self, seen_version, user):
+        """Remove the member, if the membership is still at `seen_version` (else EditConflict)
+        and the group keeps an owner (else LastOwner). Activity records it."""
+        with transaction.atomic():
+            self.claim(seen_version, user)
+            self._reload_role()
+            if self.is_last_owner():
+                raise LastOwner
+            self.remove()
+
+    def _reload_role(self):
+        """The role as the claimed (so locked) row has it, not as it was read before the claim."""
+        self.role = type(self)._base_manager.values_list("role", flat=True).get(pk=self.pk)
 
     def is_last_owner(self):
         """True when removing or demoting this member would leave the group without an owner.

@@ -23,7 +23,7 @@ from accounts.submissions import once
 from groups import export
 from groups.access import group_for, group_for_owner, visible_groups
 from groups.forms import AddMemberForm, ExportForm, GroupForm, RoleForm, seen_version
-from groups.models import EditConflict, Group, Invitation, InvitationUnusable, Membership, Role
+from groups.models import EditConflict, Group, Invitation, InvitationUnusable, LastOwner, Membership, Role
 from groups.responses import conflict
 from portal.times import local_text
 
@@ -316,17 +316,17 @@ def _no_longer_works(request, invitation, error):
 def member_role(request, slug, username):
     group = group_for_owner(request, slug)
     membership = get_object_or_404(group.memberships, user__username=username)
-    form = RoleForm(request.POST, instance=membership)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["role"]))
+        return redirect("groups:members", group.slug)
     try:
-        with transaction.atomic():  # the claim locks the member's row, the last-owner check the group's
-            membership.claim(seen_version(request), request.user)
-            if not form.is_valid():
-                transaction.set_rollback(True)  # the claim too: nothing changed
-                messages.error(request, " ".join(form.errors["role"]))
-                return redirect("groups:members", group.slug)
-            membership.set_role(form.cleaned_data["role"])
+        membership.change_role(form.cleaned_data["role"], seen_version(request), request.user)
     except EditConflict as error:
         return conflict(request, error, reverse("groups:members", args=[group.slug]))
+    except LastOwner:
+        messages.error(request, gettext("A group needs at least one owner."))
+        return redirect("groups:members", group.slug)
     messages.success(
         request,
         gettext("%(username)s is now %(role)s.")
@@ -341,21 +341,20 @@ def member_role(request, slug, username):
 def member_remove(request, slug, username):
     group = group_for_owner(request, slug)
     membership = get_object_or_404(group.memberships.select_related("user"), user__username=username)
-    try:
-        with transaction.atomic():  # the claim locks the member's row, the last-owner check the group's
-            if request.method == "POST":
-                membership.claim(seen_version(request), request.user)
+    last_owner = gettext("A group needs at least one owner: add another owner first.")
+    if request.method != "POST":  # the confirmation page, for browsers without the dialog
+        with transaction.atomic():  # is_last_owner locks the group's row
             if membership.is_last_owner():
-                transaction.set_rollback(True)  # the claim too: nothing changed
-                messages.error(request, gettext("A group needs at least one owner: add another owner first."))
+                messages.error(request, last_owner)
                 return redirect("groups:members", group.slug)
-            if request.method != "POST":  # the confirmation page, for browsers without the dialog
-                return render(
-                    request, "groups/member_remove.html", {"group": group, "membership": membership}
-                )
-            membership.remove()
+        return render(request, "groups/member_remove.html", {"group": group, "membership": membership})
+    try:
+        membership.remove_as_seen(seen_version(request), request.user)
     except EditConflict as error:
         return conflict(request, error, reverse("groups:members", args=[group.slug]))
+    except LastOwner:
+        messages.error(request, last_owner)
+        return redirect("groups:members", group.slug)
     messages.success(
         request, gettext("%(username)s removed from %(group)s.") % {"username": username, "group": group.name}
     )

@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "accounts",
     "groups",
     "credentials",
+    "automation",
 ]
 
 # Which pool this process serves (docs/deploy.md, "Two pools"): "portal" serves everything, pages
@@ -364,6 +365,13 @@ SPECTACULAR_SETTINGS = {
         {"name": _("Tokens (OAuth 2.0)"), "description": _("Recommended: client credentials grant.")},
         {"name": _("Tokens (conventional method)"), "description": _("Kept for interface compatibility.")},
         {"name": _("Service APIs"), "description": _("Called with an API key or an access token.")},
+        {
+            "name": _("Management API"),
+            "description": _(
+                "Groups, members, credentials and Activity for scripts, with a personal access token "
+                "(Authorization: Bearer gpu_..., from the portal's API tokens page)."
+            ),
+        },
     ],
 }
 

@@ -10,10 +10,13 @@ urlpatterns = [
     # The API first (the hot paths, tried first): the same patterns the API pool serves alone.
     *api_urls.urlpatterns,
     path("", RedirectView.as_view(pattern_name="groups:list"), name="home"),
+    path("accounts/tokens/", include("automation.urls")),
     path("accounts/", include("accounts.urls")),
     path("groups/", include("groups.urls")),
     path("groups/<slug:slug>/", include("credentials.urls")),
     path("identify/", identify_credential, name="identify"),
+    # The management API, for scripts with a personal access token: the portal pool only.
+    path("api/manage/v1/", include("automation.api_urls")),
     # The API Reference, in the page's language.
     path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", ReferenceView.as_view(url_name="schema"), name="api-docs"),

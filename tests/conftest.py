@@ -19,7 +19,7 @@ from groups.models import Action, Activity, Group, Membership, Role
 PASSWORD = "correct horse battery staple 42"
 
 # Anything shaped like a key, secret or token of this portal (see credentials/secrets.py).
-SECRET_SHAPE = re.compile(r"gp[kasr]_[0-9A-Za-z]{49}")
+SECRET_SHAPE = re.compile(r"gp[kasru]_[0-9A-Za-z]{49}")
 
 
 class _RecordingHandler(logging.Handler):
@@ -48,6 +48,33 @@ def pytest_terminal_summary(terminalreporter):
     for line in SUMMARY.values():
         terminalreporter.write_line(line)
 
+
+# The management API's operations (automation.api), under /api/manage/v1/: in the same OpenAPI
+# document, fuzzed with the others (tests/test_api_schema.py); hostile bodies in tests/manage/.
+_M = "/api/manage/v1/groups"
+MANAGE_OPERATIONS = [
+    ("GET", f"{_M}/"),
+    ("POST", f"{_M}/"),
+    ("GET", f"{_M}/{{slug}}/"),
+    ("GET", f"{_M}/{{slug}}/members/"),
+    ("POST", f"{_M}/{{slug}}/members/"),
+    ("GET", f"{_M}/{{slug}}/members/{{username}}/"),
+    ("PATCH", f"{_M}/{{slug}}/members/{{username}}/"),
+    ("DELETE", f"{_M}/{{slug}}/members/{{username}}/"),
+    ("GET", f"{_M}/{{slug}}/api-keys/"),
+    ("POST", f"{_M}/{{slug}}/api-keys/"),
+    ("GET", f"{_M}/{{slug}}/api-keys/{{public_id}}/"),
+    ("DELETE", f"{_M}/{{slug}}/api-keys/{{public_id}}/"),
+    ("POST", f"{_M}/{{slug}}/api-keys/{{public_id}}/{{slot}}/regenerate/"),
+    ("POST", f"{_M}/{{slug}}/api-keys/{{public_id}}/{{slot}}/reveal/"),
+    ("GET", f"{_M}/{{slug}}/oauth-clients/"),
+    ("POST", f"{_M}/{{slug}}/oauth-clients/"),
+    ("GET", f"{_M}/{{slug}}/oauth-clients/{{public_id}}/"),
+    ("DELETE", f"{_M}/{{slug}}/oauth-clients/{{public_id}}/"),
+    ("POST", f"{_M}/{{slug}}/oauth-clients/{{public_id}}/secret/regenerate/"),
+    ("POST", f"{_M}/{{slug}}/oauth-clients/{{public_id}}/unlock/"),
+    ("GET", f"{_M}/{{slug}}/activity/"),
+]
 
 # The API operations, as documented in the OpenAPI schema (tests assert that both agree).
 API_OPERATIONS = [

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.urls import reverse
 from django.utils import timezone
 
+from automation.models import PersonalAccessToken
 from groups.models import Action, Activity, Invitation, Membership, Role
 from tests.conftest import make_api_key, make_group, make_member, make_oauth_client, make_user
 
@@ -49,6 +50,24 @@ NOT_PAGES = {
     "groups:invitation-decline": "POST only (Decline on the Group List)",
     "groups:invitation-join": "POST only (Join on the invitation's page)",
     "groups:invitation-account": "POST only: a refused form is the invitation's page, scanned signed out",
+    **{
+        f"manage:{name}": "management API (JSON, with a personal access token)"
+        for name in (
+            "groups",
+            "group",
+            "members",
+            "member",
+            "api-keys",
+            "api-key",
+            "regenerate-key",
+            "reveal-key",
+            "oauth-clients",
+            "oauth-client",
+            "regenerate-secret",
+            "unlock-oauth-client",
+            "activity",
+        )
+    },
 }
 
 
@@ -58,8 +77,11 @@ class Page:
     path: str
     needs: str | None = None  # a right from RIGHTS, or None
     status: int = 200  # when the role has the right
+    only: str | None = None  # the role whose own thing the page shows: 404 for the others
 
     def expected(self, role):
+        if self.only and role != self.only:
+            return 404
         if self.needs and self.needs not in RIGHTS[role]:
             return 403
         return self.status
@@ -88,6 +110,16 @@ def page_data():
     # Pending invitations on the full group's Members page, and one for each user on its Group List.
     Invitation.objects.invite(full, LONG_USERNAME, Role.ADMIN, owner)
     Invitation.objects.invite_username(full, "nobody-yet", Role.VIEWER, owner)
+    # API tokens for each user's page: a working one, and a revoked and a long-named one for the owner.
+    now = timezone.now()
+    for user in users.values():
+        PersonalAccessToken.objects.create_for(user, "Reporting", now + timedelta(days=30), read_only=True)
+    long_token, _ = PersonalAccessToken.objects.create_for(owner, LONG_WORD, now + timedelta(days=365), False)
+    PersonalAccessToken.objects.filter(pk=long_token.pk).update(
+        last_used_at=now, last_used_address="203.0.113.7"
+    )
+    revoked, _ = PersonalAccessToken.objects.create_for(owner, "Reporting", now + timedelta(days=7), False)
+    revoked.revoke()
     onboarding = make_group("Onboarding", description="New starters")
     # A suspended group: its banner on its tab and its badge on the Group List.
     suspended = make_group("Compromised partner", description="Leaked keys")
@@ -142,6 +174,11 @@ def page_data():
         Page("password-changed", reverse("password_change_done")),
         Page("preferences", reverse("preferences")),
         Page("identify", reverse("identify")),
+        Page("api-tokens", reverse("automation:tokens")),
+        Page("new-api-token", reverse("automation:token-new")),
+        Page(
+            "revoke-api-token", reverse("automation:token-revoke", args=[long_token.public_id]), only="owner"
+        ),
         Page("reauthenticate", reverse("reauthenticate") + "?next=" + reverse("groups:list")),
         Page("api-docs", reverse("api-docs")),
         Page("not-found", "/groups/no-such-group/", status=404),

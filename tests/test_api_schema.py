@@ -2,7 +2,8 @@
 
 Schemathesis generates requests for every operation from /api/schema/ and sends them through the
 WSGI application with valid credentials: HTTP Basic of a real OAuth client for the token
-endpoints, a real API key for the service APIs. Any 5xx, an undocumented status code, a response
+endpoints, a real API key for the service APIs, a staff user's personal access token for the
+management API. Any 5xx, an undocumented status code, a response
 that does not match its schema or a request accepted without its credentials fails the test.
 """
 
@@ -19,7 +20,16 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import positive_data_acceptance
 
-from tests.conftest import API_OPERATIONS, make_api_key, make_group, make_oauth_client, report
+from tests.conftest import (
+    API_OPERATIONS,
+    MANAGE_OPERATIONS,
+    make_api_key,
+    make_group,
+    make_oauth_client,
+    make_user,
+    report,
+)
+from tests.manage.conftest import make_pat
 
 CASES_PER_OPERATION = 60
 counted = {"cases": 0, "operations": set()}
@@ -44,10 +54,12 @@ def valid_credentials(db, settings, keep_test_connection):
     _, keys = make_api_key(group)
     client, secret = make_oauth_client(group)
     basic = base64.b64encode(f"{client.client_id}:{secret}".encode()).decode()
-    return {"basic": f"Basic {basic}", "api_key": keys["primary"]}
+    # The management API: a staff user's read-write token, which every operation lets in.
+    token = make_pat(make_user("schema-staff", is_staff=True))
+    return {"basic": f"Basic {basic}", "api_key": keys["primary"], "token": f"Bearer {token}"}
 
 
-OPERATIONS = API_OPERATIONS
+OPERATIONS = API_OPERATIONS + MANAGE_OPERATIONS
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -66,6 +78,8 @@ def credentials_for(path, valid_credentials):
         return {"Authorization": valid_credentials["basic"]}
     if path in ("/v1/whoami", "/v1/verify"):
         return {"X-Api-Key": valid_credentials["api_key"]}
+    if path.startswith("/api/manage/"):
+        return {"Authorization": valid_credentials["token"]}
     return {}  # /v1/tokens carries its credentials in the body
 
 

@@ -31,6 +31,7 @@ from tests.conftest import (
     report,
     url_patterns,
 )
+from tests.manage.conftest import make_pat
 
 ROLES = ("owner", "admin", "viewer", "outsider", "staff", "anonymous")
 METHODS = ("GET", "POST", "DELETE")
@@ -58,6 +59,28 @@ def row(owner, admin, viewer, outsider, staff, anonymous):
 def every(expected):
     return (expected,) * len(ROLES)
 
+
+# The management API's recurring rows: a read, a list to create in, an object, an action.
+MANAGE_READ = {
+    "GET": row(200, 200, 200, 404, 200, 401),
+    "POST": row(405, 405, 405, 405, 405, 401),
+    "DELETE": row(405, 405, 405, 405, 405, 401),
+}
+MANAGE_LIST = {
+    "GET": row(200, 200, 200, 404, 200, 401),
+    "POST": row(201, 201, 403, 404, 201, 401),
+    "DELETE": row(405, 405, 405, 405, 405, 401),
+}
+MANAGE_OBJECT = {
+    "GET": row(200, 200, 200, 404, 200, 401),
+    "POST": row(405, 405, 405, 405, 405, 401),
+    "DELETE": row(204, 204, 403, 404, 204, 401),
+}
+MANAGE_ACTION = {
+    "GET": row(405, 405, 405, 405, 405, 401),
+    "POST": row(200, 200, 403, 404, 200, 401),
+    "DELETE": row(405, 405, 405, 405, 405, 401),
+}
 
 #   columns:  owner, admin, viewer, outsider, staff, anonymous
 MATRIX = {
@@ -87,6 +110,22 @@ MATRIX = {
         "GET": row(200, 200, 200, 200, 200, LOGIN),
         "POST": row(*[To("/accounts/preferences/")] * 5, LOGIN),
         "DELETE": row(405, 405, 405, 405, 405, LOGIN),
+    },
+    # One's own API tokens (personal access tokens); another's token is not found.
+    "automation:tokens": {
+        "GET": row(200, 200, 200, 200, 200, LOGIN),
+        "POST": row(405, 405, 405, 405, 405, LOGIN),
+        "DELETE": row(405, 405, 405, 405, 405, LOGIN),
+    },
+    "automation:token-new": {
+        "GET": row(200, 200, 200, 200, 200, LOGIN),
+        "POST": row(200, 200, 200, 200, 200, LOGIN),  # no expiry chosen: the form again
+        "DELETE": row(200, 200, 200, 200, 200, LOGIN),
+    },
+    "automation:token-revoke": {
+        "GET": row(404, 404, 404, 404, 404, LOGIN),
+        "POST": row(404, 404, 404, 404, 404, LOGIN),
+        "DELETE": row(404, 404, 404, 404, 404, LOGIN),
     },
     # Groups. Only staff create groups; an outsider meets 404 wherever a group is named.
     "groups:list": {
@@ -242,6 +281,33 @@ MATRIX = {
     "schema": {"GET": every(200), "POST": every(405), "DELETE": every(405)},
     "api-docs": {"GET": every(200), "POST": every(405), "DELETE": every(405)},
     "healthz": {"GET": every(200), "POST": every(405), "DELETE": every(405)},
+    # The management API, each role with a read-write personal access token of its own (anonymous:
+    # none). The same rules as the pages: 404 for outsiders, 403 for who may not change it.
+    "manage:groups": {
+        "GET": row(200, 200, 200, 200, 200, 401),
+        "POST": row(403, 403, 403, 403, 201, 401),
+        "DELETE": row(405, 405, 405, 405, 405, 401),
+    },
+    "manage:group": MANAGE_READ,
+    "manage:members": {
+        "GET": row(200, 200, 200, 404, 200, 401),
+        "POST": row(202, 403, 403, 404, 201, 401),  # an owner invites the username, staff add it
+        "DELETE": row(405, 405, 405, 405, 405, 401),
+    },
+    "manage:member": {
+        "GET": row(200, 200, 200, 404, 200, 401),
+        "POST": row(405, 405, 405, 405, 405, 401),
+        "DELETE": row(204, 403, 403, 404, 204, 401),
+    },
+    "manage:api-keys": MANAGE_LIST,
+    "manage:api-key": MANAGE_OBJECT,
+    "manage:regenerate-key": MANAGE_ACTION,
+    "manage:reveal-key": MANAGE_ACTION,
+    "manage:oauth-clients": MANAGE_LIST,
+    "manage:oauth-client": MANAGE_OBJECT,
+    "manage:regenerate-secret": MANAGE_ACTION,
+    "manage:unlock-oauth-client": MANAGE_ACTION,
+    "manage:activity": MANAGE_READ,
     # The admin site, every pattern of it: staff only.
     "admin/": {
         "GET": row(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, STAFF, ADMIN_LOGIN),
@@ -363,6 +429,8 @@ def signed_in(user, client=None):
     client.cookies = SimpleCookie()
     if user is not None:
         client.force_login(user)  # through django.contrib.auth.login: a fresh password for Show
+    # What the management API takes instead of the session: a read-write token of the same user.
+    client.personal_access_token = make_pat(user) if user is not None else None
     return client
 
 
@@ -373,9 +441,12 @@ def clients(world):
 
 
 def call(client, method, url):
+    headers = {}
+    if url.startswith("/api/manage/") and client.personal_access_token:
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {client.personal_access_token}"
     if method == "POST":
-        return client.post(url, urlencode(POST_DATA), content_type=FORM)
-    return client.generic(method, url)
+        return client.post(url, urlencode(POST_DATA), content_type=FORM, **headers)
+    return client.generic(method, url, **headers)
 
 
 def observed(response, url, expected):
@@ -543,11 +614,11 @@ def test_a_group_field_in_the_body_cannot_reach_another_group(world, name, route
     }
     before = logistics_rows()
 
-    response = signed_in(world.owner).post(
-        url_of(name, route, world.fill), urlencode({**POST_DATA, **smuggled}), content_type=FORM
-    )
+    client, url = signed_in(world.owner), url_of(name, route, world.fill)
+    api = {"HTTP_AUTHORIZATION": f"Bearer {client.personal_access_token}"} if url.startswith("/api/") else {}
+    response = client.post(url, urlencode({**POST_DATA, **smuggled}), content_type=FORM, **api)
 
-    assert response.status_code in (200, 302)
+    assert response.status_code in (200, 201, 202, 302)
     assert logistics_rows() == before
     assert not ApiKeyCredential.objects.filter(name="Intruder").exclude(group=world.group).exists()
     assert not OAuthClient.objects.filter(name="Intruder").exclude(group=world.group).exists()
@@ -577,6 +648,8 @@ CSRF_EXEMPT = {
     "verify": 401,
     "schema": 405,
     "api-docs": 405,
+    # The management API reads only its Authorization header, which a forged request cannot carry.
+    **{name: 401 for name in MATRIX if name.startswith("manage:")},
 }
 
 
@@ -595,13 +668,15 @@ def csrf_urls(world):
 def test_every_other_view_refuses_a_request_without_the_csrf_token(world, method):
     """As staff, whom every portal page lets in: only the CSRF check can stop these."""
     staff = signed_in(world.staff, CSRF_CLIENT)
+    staff.personal_access_token = None  # a forged request carries the cookie, never a token
     before, refused = state(), 0
 
     for name, url in csrf_urls(world):
         response = call(staff, method, url)
 
         if name in CSRF_EXEMPT:
-            expected = CSRF_EXEMPT[name] if method == "POST" else MATRIX[name]["DELETE"][4]
+            by_method = method == "POST" or name.startswith("manage:")
+            expected = CSRF_EXEMPT[name] if by_method else MATRIX[name]["DELETE"][4]
             assert response.status_code == expected, url
         else:
             assert response.status_code == 403, url

@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGUES = sorted(ROOT.glob("locale/*/LC_MESSAGES/django.po"))
 # What makemessages reads: the apps' Python and templates, and the catalogues themselves.
-SOURCES = ["accounts", "credentials", "groups", "portal", "templates", "locale", "manage.py"]
+SOURCES = ["accounts", "automation", "credentials", "groups", "portal", "templates", "locale", "manage.py"]
 
 pytestmark = [
     pytest.mark.skipif(not CATALOGUES, reason="no catalogue yet: locale/*/LC_MESSAGES/django.po"),

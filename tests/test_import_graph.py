@@ -10,14 +10,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-APPS = ("accounts", "credentials", "groups", "portal")
+APPS = ("accounts", "automation", "credentials", "groups", "portal")
 
-# The apps each app must never import. accounts stands below groups and credentials, and groups
-# below credentials. portal is wiring: only its root URLconf names the apps' views.
+# The apps each app must never import. accounts stands below groups and credentials, groups below
+# credentials, and automation (personal access tokens, the management API) above them all. portal
+# is wiring: only its root URLconf names the apps' views.
 FORBIDDEN = {
-    "accounts": {"groups", "credentials"},
-    "groups": {"credentials"},
-    "portal": {"accounts", "groups", "credentials"},
+    "accounts": {"groups", "credentials", "automation"},
+    "groups": {"credentials", "automation"},
+    "credentials": {"automation"},
+    "portal": {"accounts", "groups", "credentials", "automation"},
 }
 WIRING = {"portal.urls", "portal.api_urls"}
 

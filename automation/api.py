@@ -1,0 +1,529 @@
+"""The management REST API (/api/manage/v1/): groups, members, credentials and Activity for
+scripts, with a personal access token (automation.authentication).
+
+Every rule is the portal's own: the access helpers of groups.access by user (404 for
+non-members, 403 for viewers), the portal's forms for input, and the model methods that record
+Activity, whose actor and address come from the request as on the pages. A change takes an
+optional `version` (in the body, or an If-Match header): given, the change happens only if the
+object is still at that version (else 409 conflict); omitted, the current version is used.
+"""
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status
+from rest_framework.exceptions import ParseError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from automation import serializers as shapes
+from automation.authentication import INVALID_TOKEN, PersonalAccessTokenAuthentication, TokenScope
+from automation.forms import ActivityFilterForm
+from credentials.api.base import ApiError, error_response
+from credentials.api.base import exception_handler as api_exception_handler
+from credentials.authentication import NO_STORE
+from credentials.forms import CredentialNameForm, RegenerateSecretForm, UnlockForm
+from credentials.models import ApiKey, ApiKeyCredential, ClientSecret, OAuthClient
+from groups.access import owned_group, readable_group, visible_groups, writable_group
+from groups.forms import AddMemberForm, GroupForm, RoleForm
+from groups.models import EditConflict, Group, Invitation, LastOwner, Membership
+
+# The operations' tag, named with the same text as SPECTACULAR_SETTINGS["TAGS"].
+TAG = _("Management API")
+
+
+def exception_handler(exc, context):
+    """The API's error shape {"error", "error_description"} for every refusal, never cached."""
+    if isinstance(exc, ApiError):
+        return error_response(exc)
+    if isinstance(exc, EditConflict):
+        return error_response(ApiError("conflict", exc.message, status=409))
+    if isinstance(exc, LastOwner):
+        return error_response(ApiError("last_owner", "A group needs at least one owner.", status=409))
+    response = api_exception_handler(exc, context)
+    if response is not None and response.status_code == 401:
+        challenge = {"WWW-Authenticate": response["WWW-Authenticate"]}
+        return error_response(ApiError("invalid_token", INVALID_TOKEN["error_description"], 401, challenge))
+    return response
+
+
+def _valid(form):
+    """The form's cleaned data, or 400 naming each field's first error."""
+    if not form.is_valid():
+        errors = form.errors.get_json_data()
+        described = "; ".join(f"{field}: {problems[0]['message']}" for field, problems in errors.items())
+        raise ApiError("invalid_request", described)
+    return form.cleaned_data
+
+
+def _data(request):
+    if not isinstance(request.data, dict):
+        raise ApiError("invalid_request", "Send a JSON object or form fields.")
+    return request.data
+
+
+def _version(request, obj):
+    """The version the caller saw: `version` in the body, else If-Match, else the current one."""
+    data = _data(request)
+    given = data["version"] if "version" in data else request.headers.get("If-Match", "")
+    if isinstance(given, str):
+        given = given.strip().removeprefix("W/").strip('"')
+    if given in (None, ""):
+        return obj.version
+    try:
+        version = int(given)
+    except (TypeError, ValueError):
+        version = 0
+    if version < 1 or isinstance(given, bool):
+        raise ApiError("invalid_request", "version: Send the version as a positive integer.")
+    return version
+
+
+class JsonBody(JSONParser):
+    """DRF's JSON parser, with nesting too deep for Python's parser a 400 like any other bad JSON
+    (it raises RecursionError, which DRF does not catch)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - nested too deeply.") from None
+
+
+class ManageView(APIView):
+    """A management API view: a personal access token, JSON (or form fields) in, JSON out."""
+
+    authentication_classes = [PersonalAccessTokenAuthentication]
+    permission_classes = [TokenScope]
+    parser_classes = [JsonBody, FormParser]
+    renderer_classes = [JSONRenderer]
+
+    def get_exception_handler(self):
+        return exception_handler
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        for name, value in NO_STORE.items():  # answers carry secrets, and are one user's view
+            response[name] = value
+        return response
+
+
+def _errors(*codes):
+    return {code: OpenApiResponse(shapes.Error) for code in codes}
+
+
+READ = _errors(401, 404)
+WRITE = _errors(400, 401, 403, 404, 409)
+
+
+def _group_out(group):
+    return {
+        **{f: getattr(group, f) for f in ("slug", "name", "description", "created_at")},
+        "role": group.role,
+    }
+
+
+def _api_keys(group):
+    return group.api_key_credentials.prefetch_related(
+        Prefetch("keys", queryset=ApiKey.objects.order_by("slot"))
+    )
+
+
+def _api_key_out(credential):
+    return shapes.ApiKeyCredentialOut(credential).data
+
+
+def _oauth_clients(group):
+    secrets = Prefetch("secrets", queryset=ClientSecret.objects.order_by("-created_at", "-id"))
+    return group.oauth_clients.prefetch_related(secrets)
+
+
+def _client_out(client):
+    old = client.old_secrets()
+    return {
+        **{f: getattr(client, f) for f in ("name", "client_id", "version", "created_at")},
+        "id": client.public_id,
+        "secret_hint": client.current_secret().hint,
+        "previous_secret_expires_at": max((secret.expires_at for secret in old), default=None),
+    }
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=[TAG],
+        summary=_("List the groups you may see"),
+        description=_("Every group for staff; else the groups you are a member of, each with your role."),
+        responses={200: shapes.GroupOut(many=True), **READ},
+    ),
+    post=extend_schema(
+        tags=[TAG],
+        summary=_("Create a group (staff)"),
+        description=_("Only staff. The slug comes from the name when omitted; owner names its first owner."),
+        request=shapes.GroupIn,
+        responses={201: shapes.GroupOut, **WRITE},
+    ),
+)
+class GroupList(ManageView):
+    def get(self, request):
+        groups = visible_groups(request.user)
+        roles = dict(Membership.objects.filter(user=request.user).values_list("group_id", "role"))
+        for group in groups:
+            group.role = "owner" if request.user.is_staff else roles[group.pk]
+        return Response(shapes.GroupOut([_group_out(group) for group in groups], many=True).data)
+
+    def post(self, request):
+        if not request.user.is_staff:
+            raise PermissionDenied("Only platform administrators (staff users) can create groups.")
+        data = _valid(GroupForm(_data(request)))
+        fields = {name: data[name] for name in ("name", "slug", "description")}
+        group = Group.objects.create_with_owner(data["owner"], **fields)
+        group.role = "owner"
+        return Response(shapes.GroupOut(_group_out(group)).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=[TAG],
+        summary=_("Read a group"),
+        description=_("A group you may see, with your role in it; 404 for anyone else."),
+        responses={200: shapes.GroupOut, **READ},
+    )
+)
+class GroupDetail(ManageView):
+    def get(self, request, slug):
+        return Response(shapes.GroupOut(_group_out(readable_group(request.user, slug))).data)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=[TAG],
+        summary=_("List a group's members"),
+        description=_("Every member may see the others, with their roles and versions."),
+        responses={200: shapes.MemberOut(many=True), **READ},
+    ),
+    post=extend_schema(
+        tags=[TAG],
+        summary=_("Add a member (owners)"),
+        description=_(
+            "Staff add an existing account at once (201). An owner's username becomes an "
+            "invitation that the account accepts from its Group List (202), with the same answer "
+            "whether or not such an account exists, as on the portal's Members tab."
+        ),
+        request=shapes.MemberIn,
+        responses={201: shapes.MemberOut, 202: shapes.InvitationOut, **WRITE},
+    ),
+)
+class MemberList(ManageView):
+    def get(self, request, slug):
+        group = readable_group(request.user, slug)
+        return Response(shapes.MemberOut(group.memberships.select_related("user"), many=True).data)
+
+    def post(self, request, slug):
+        group = owned_group(request.user, slug)
+        data = _valid(AddMemberForm(_data(request), group=group, precise=request.user.is_staff))
+        if data["email"]:
+            raise ApiError(
+                "invalid_request", "username: Invite email addresses from the portal's Members tab."
+            )
+        if data["user"] is not None:
+            membership = Membership.objects.add(group, data["user"], data["role"])
+            return Response(shapes.MemberOut(membership).data, status=status.HTTP_201_CREATED)
+        invitation = Invitation.objects.invite_username(group, data["username"], data["role"], request.user)
+        body = {"invited": invitation.username, "role": invitation.role, "expires_at": invitation.expires_at}
+        return Response(shapes.InvitationOut(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+def _membership(group, username):
+    return get_object_or_404(group.memberships.select_related("user"), user__username=username)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=[TAG],
+        summary=_("Read a member"),
+        description=_("One member of the group, with the role and the version to send back."),
+        responses={200: shapes.MemberOut, **READ},
+    ),
+    patch=extend_schema(
+        tags=[TAG],
+        summary=_("Change a member's role (owners)"),
+        description=_("As on the Members tab: the group keeps at least one owner (else 409 last_owner)."),
+        request=shapes.RoleIn,
+        responses={200: shapes.MemberOut, **WRITE},
+    ),
+    delete=extend_schema(
+        tags=[TAG],
+        summary=_("Remove a member (owners)"),
+        description=_("As on the Members tab: the group keeps at least one owner (else 409 last_owner)."),
+        request=shapes.VersionIn,
+        responses={204: None, **WRITE},
+    ),
+)
+class MemberDetail(ManageView):
+    def get(self, request, slug, username):
+        return Response(shapes.MemberOut(_membership(readable_group(request.user, slug), username)).data)
+
+    def patch(self, request, slug, username):
+        membership = _membership(owned_group(request.user, slug), username)
+        role = _valid(RoleForm(_data(request)))["role"]
+        membership.change_role(role, _version(request, membership), request.user)
+        return Response(shapes.MemberOut(membership).data)
+
+    def delete(self, request, slug, username):
+        membership = _membership(owned_group(request.user, slug), username)
+        membership.remove_as_seen(_version(request, membership), request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=[TAG],
+        summary=_("List a group's API key credentials"),
+        description=_("Names, versions and each key's hint and last use; never the values."),
+        responses={200: shapes.ApiKeyCredentialOut(many=True), **READ},
+    ),
+    post=extend_schema(
+        tags=[TAG],
+        summary=_("Create an API key credential (owners, admins)"),
+        description=_("The answer holds both keys in clear, once."),
+        request=shapes.NameIn,
+        responses={201: shapes.NewApiKeyCredentialOut, **WRITE},
+    ),
+)
+class ApiKeyList(ManageView):
+    def get(self, request, slug):
+        group = readable_group(request.user, slug)
+        return Response(shapes.ApiKeyCredentialOut(_api_keys(group), many=True).data)
+
+    def post(self, request, slug):
+        group = writable_group(request.user, slug)
+        name = _valid(CredentialNameForm(_data(request), existing=group.api_key_credentials))["name"]
+        try:
+            credential, values = ApiKeyCredential.create_with_keys(group, name, request.user)
+        except IntegrityError:  # the same name, created at the same moment by someone else
+            raise ApiError("conflict", str(CredentialNameForm.NAME_TAKEN), status=409) from None
+        body = {**_api_key_out(_api_keys(group).get(pk=credential.pk)), "values": values}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=[TAG],
+        summary=_("Read an API key credential"),
+        description=_("Its name, version and each key's hint and last use; never the values."),
+        responses={200: shapes.ApiKeyCredentialOut, **READ},
+    ),
+    delete=extend_schema(
+        tags=[TAG],
+        summary=_("Delete an API key credential (owners, admins)"),
+        description=_("Both of its keys stop working at once."),
+        request=shapes.VersionIn,
+        responses={204: None, **WRITE},
+    ),
+)
+class ApiKeyDetail(ManageView):
+    def get(self, request, slug, public_id):
+        group = readable_group(request.user, slug)
+        return Response(_api_key_out(get_object_or_404(_api_keys(group), public_id=public_id)))
+
+    def delete(self, request, slug, public_id):
+        group = writable_group(request.user, slug)
+        credential = get_object_or_404(group.api_key_credentials, public_id=public_id)
+        credential.delete_as_seen(_version(request, credential), request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        tags=[TAG],
+        summary=_("Regenerate one key of an API key credential (owners, admins)"),
+        description=_(
+            "Only that slot's key is replaced; the old value stops working at once. The "
+            "answer holds the new value, once."
+        ),
+        request=shapes.VersionIn,
+        responses={200: shapes.SecretValueOut, **WRITE},
+    )
+)
+class ApiKeyRegenerate(ManageView):
+    def post(self, request, slug, public_id, slot):
+        group = writable_group(request.user, slug)
+        credential = get_object_or_404(group.api_key_credentials, public_id=public_id)
+        value = credential.regenerate(slot, _version(request, credential), request.user)
+        return Response(shapes.SecretValueOut({"value": value, "version": credential.version}).data)
+
+
+def _require_show_enabled():
+    if not settings.CREDENTIALS_SHOW:
+        raise PermissionDenied("Show is turned off on this portal: regenerate the value instead.")
+
+
+@extend_schema_view(
+    post=extend_schema(
+        tags=[TAG],
+        summary=_("Reveal one key of an API key credential (owners, admins)"),
+        description=_(
+            "As Show on the portal: recorded in Activity, and refused (403) when the portal "
+            "runs with CREDENTIALS_SHOW=false."
+        ),
+        request=None,
+        responses={200: shapes.SecretValueOut, **WRITE},
+    )
+)
+class ApiKeyReveal(ManageView):
+    def post(self, request, slug, public_id, slot):
+        group = writable_group(request.user, slug)
+        _require_show_enabled()
+        credential = get_object_or_404(_api_keys(group), public_id=public_id)
+        value = credential.reveal(slot)
+        return Response(shapes.SecretValueOut({"value": value, "version": credential.version}).data)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=[TAG],
+        summary=_("List a group's OAuth clients"),
+        description=_("Names, Client IDs, versions and the secret's hint; never the secret."),
+        responses={200: shapes.OAuthClientOut(many=True), **READ},
+    ),
+    post=extend_schema(
+        tags=[TAG],
+        summary=_("Create an OAuth client (owners, admins)"),
+        description=_("The answer holds the client secret in clear, once."),
+        request=shapes.NameIn,
+        responses={201: shapes.NewOAuthClientOut, **WRITE},
+    ),
+)
+class OAuthClientList(ManageView):
+    def get(self, request, slug):
+        group = readable_group(request.user, slug)
+        return Response(
+            shapes.OAuthClientOut([_client_out(c) for c in _oauth_clients(group)], many=True).data
+        )
+
+    def post(self, request, slug):
+        group = writable_group(request.user, slug)
+        name = _valid(CredentialNameForm(_data(request), existing=group.oauth_clients))["name"]
+        try:
+            client, secret = OAuthClient.create_with_secret(group, name, request.user)
+        except IntegrityError:
+            raise ApiError("conflict", str(CredentialNameForm.NAME_TAKEN), status=409) from None
+        body = {**_client_out(_oauth_clients(group).get(pk=client.pk)), "client_secret": secret}
+        return Response(shapes.NewOAuthClientOut(body).data, status=status.HTTP_201_CREATED)
+
+
+def _client(group, public_id):
+    return get_object_or_404(_oauth_clients(group), public_id=public_id)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=[TAG],
+        summary=_("Read an OAuth client"),
+        description=_("Its name, Client ID, version and the secret's hint; never the secret."),
+        responses={200: shapes.OAuthClientOut, **READ},
+    ),
+    delete=extend_schema(
+        tags=[TAG],
+        summary=_("Delete an OAuth client (owners, admins)"),
+        description=_("Its Client ID and secret stop working at once and all its tokens are revoked."),
+        request=shapes.VersionIn,
+        responses={204: None, **WRITE},
+    ),
+)
+class OAuthClientDetail(ManageView):
+    def get(self, request, slug, public_id):
+        return Response(
+            shapes.OAuthClientOut(_client_out(_client(readable_group(request.user, slug), public_id))).data
+        )
+
+    def delete(self, request, slug, public_id):
+        client = _client(writable_group(request.user, slug), public_id)
+        client.delete_as_seen(_version(request, client), request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        tags=[TAG],
+        summary=_("Regenerate an OAuth client's secret (owners, admins)"),
+        description=_(
+            "The old secret stops working now or after grace_seconds (3600, 86400 or "
+            "604800); tokens issued so far are revoked unless revoke_tokens is false. The answer holds "
+            "the new secret, once."
+        ),
+        request=shapes.RegenerateSecretIn,
+        responses={200: shapes.SecretValueOut, **WRITE},
+    )
+)
+class OAuthSecretRegenerate(ManageView):
+    def post(self, request, slug, public_id):
+        client = _client(writable_group(request.user, slug), public_id)
+        data = dict(_data(request).items())
+        data.setdefault("grace_seconds", 0)
+        # Absent means revoke, as the portal's dialog proposes; a form's unticked box is absent there.
+        revoke = data.get("revoke_tokens", True)
+        data["revoke_tokens"] = "" if revoke in (False, "false", "False", "0", "off", "") else "on"
+        form = _valid(RegenerateSecretForm(data))
+        grace, revoke = form["grace_seconds"], form["revoke_tokens"]
+        value = client.regenerate_secret(_version(request, client), request.user, grace, revoke)
+        return Response(shapes.SecretValueOut({"value": value, "version": client.version}).data)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        tags=[TAG],
+        summary=_("Unlock an OAuth client for an address (owners, admins)"),
+        description=_("Lifts the lockout after failed client authentications from that address."),
+        request=shapes.UnlockIn,
+        responses={200: shapes.UnlockOut, **WRITE},
+    )
+)
+class OAuthClientUnlock(ManageView):
+    def post(self, request, slug, public_id):
+        client = get_object_or_404(writable_group(request.user, slug).oauth_clients, public_id=public_id)
+        address = _valid(UnlockForm(_data(request)))["address"]
+        if not address:
+            raise ApiError("invalid_request", "address: This field is required.")
+        return Response(shapes.UnlockOut({"unlocked": client.unlock(address)}).data)
+
+
+class ActivityPages(PageNumberPagination):
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=[TAG],
+        summary=_("Read a group's Activity"),
+        description=_(
+            "Newest first, 100 a page (page_size up to 1000). since and until take a day "
+            "(YYYY-MM-DD, counted whole) or a time (UTC unless it carries an offset)."
+        ),
+        parameters=[
+            OpenApiParameter("since", str, description=_("From this day or time.")),
+            OpenApiParameter("until", str, description=_("Up to this day or time.")),
+            OpenApiParameter("action", str, description=_("Only this action, e.g. api_key.regenerated.")),
+        ],
+        responses={200: shapes.ActivityPage, **_errors(400, 401, 404)},
+    )
+)
+class ActivityList(ManageView):
+    pagination_class = ActivityPages
+
+    def get(self, request, slug):
+        group = readable_group(request.user, slug)
+        form = ActivityFilterForm(request.query_params)
+        _valid(form)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(form.filter(group.activities.all()), request, view=self)
+        return paginator.get_paginated_response(shapes.ActivityOut(page, many=True).data)

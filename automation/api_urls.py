@@ -1,0 +1,44 @@
+from django.urls import path
+
+from automation import api
+
+# <slot:…> and <username:…> are the converters credentials.urls and groups.urls register, which the
+# portal's URLconf includes first.
+app_name = "manage"
+
+# Mounted at /api/manage/v1/ by the portal's URLconf (the portal pool: not the API pool's).
+urlpatterns = [
+    path("groups/", api.GroupList.as_view(), name="groups"),
+    path("groups/<slug:slug>/", api.GroupDetail.as_view(), name="group"),
+    path("groups/<slug:slug>/members/", api.MemberList.as_view(), name="members"),
+    path("groups/<slug:slug>/members/<username:username>/", api.MemberDetail.as_view(), name="member"),
+    path("groups/<slug:slug>/api-keys/", api.ApiKeyList.as_view(), name="api-keys"),
+    path("groups/<slug:slug>/api-keys/<uuid:public_id>/", api.ApiKeyDetail.as_view(), name="api-key"),
+    path(
+        "groups/<slug:slug>/api-keys/<uuid:public_id>/<slot:slot>/regenerate/",
+        api.ApiKeyRegenerate.as_view(),
+        name="regenerate-key",
+    ),
+    path(
+        "groups/<slug:slug>/api-keys/<uuid:public_id>/<slot:slot>/reveal/",
+        api.ApiKeyReveal.as_view(),
+        name="reveal-key",
+    ),
+    path("groups/<slug:slug>/oauth-clients/", api.OAuthClientList.as_view(), name="oauth-clients"),
+    path(
+        "groups/<slug:slug>/oauth-clients/<uuid:public_id>/",
+        api.OAuthClientDetail.as_view(),
+        name="oauth-client",
+    ),
+    path(
+        "groups/<slug:slug>/oauth-clients/<uuid:public_id>/secret/regenerate/",
+        api.OAuthSecretRegenerate.as_view(),
+        name="regenerate-secret",
+    ),
+    path(
+        "groups/<slug:slug>/oauth-clients/<uuid:public_id>/unlock/",
+        api.OAuthClientUnlock.as_view(),
+        name="unlock-oauth-client",
+    ),
+    path("groups/<slug:slug>/activity/", api.ActivityList.as_view(), name="activity"),
+]
