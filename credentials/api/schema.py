@@ -153,21 +153,23 @@ UNAUTHORIZED = OpenApiResponse(
 
 
 class IntrospectRequest(serializers.Serializer):
-    token = serializers.CharField(min_length=1, help_text="The access token or refresh token to describe.")
+    token = serializers.CharField(min_length=1, help_text=_("The access token or refresh token to describe."))
     token_type_hint = serializers.ChoiceField(
-        choices=["access_token", "refresh_token"], required=False, help_text="Optional: the prefix tells."
+        choices=["access_token", "refresh_token"], required=False, help_text=_("Optional: the prefix tells.")
     )
-    client_id = serializers.CharField(required=False, default="", help_text="Only without HTTP Basic.")
-    client_secret = serializers.CharField(required=False, default="", help_text="Only without HTTP Basic.")
+    client_id = serializers.CharField(required=False, default="", help_text=_("Only without HTTP Basic."))
+    client_secret = serializers.CharField(required=False, default="", help_text=_("Only without HTTP Basic."))
 
 
 class IntrospectionResponse(serializers.Serializer):
-    active = serializers.BooleanField(help_text="false for any token that is not live and of this group.")
-    client_id = serializers.CharField(required=False, help_text="The client the token was issued to.")
+    active = serializers.BooleanField(help_text=_("false for any token that is not live and of this group."))
+    client_id = serializers.CharField(required=False, help_text=_("The client the token was issued to."))
     token_type = serializers.ChoiceField(
-        choices=["Bearer"], required=False, help_text="Access tokens only (a refresh token has none)."
+        choices=["Bearer"], required=False, help_text=_("Access tokens only (a refresh token has none).")
     )
-    exp = serializers.IntegerField(required=False, help_text="When it expires (seconds since the epoch).")
-    iat = serializers.IntegerField(required=False, help_text="When it was issued (seconds since the epoch).")
-    group = serializers.CharField(required=False, help_text="The slug of the client's group.")
-    credential = serializers.CharField(required=False, help_text="The OAuth client's name.")
+    exp = serializers.IntegerField(required=False, help_text=_("When it expires (seconds since the epoch)."))
+    iat = serializers.IntegerField(
+        required=False, help_text=_("When it was issued (seconds since the epoch).")
+    )
+    group = serializers.CharField(required=False, help_text=_("The slug of the client's group."))
+    credential = serializers.CharField(required=False, help_text=_("The OAuth client's name."))

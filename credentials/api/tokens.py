@@ -189,12 +189,14 @@ class TokensV1(TokenEndpoint):
 class IntrospectV2(TokenEndpoint):
     @extend_schema(
         operation_id="introspect_token",
-        summary="Introspect an access token or refresh token (RFC 7662)",
-        description="For a resource server: is this token live, and whose is it? The caller "
-        "authenticates as an OAuth client, as for POST /v2/tokens; only tokens of clients of the "
-        "same group are described. Any other token (unknown, malformed, revoked, expired, or "
-        'another group\'s) is {"active": false}, whatever the reason.',
-        tags=["Tokens (OAuth 2.0)"],
+        summary=_("Introspect an access token or refresh token (RFC 7662)"),
+        description=_(
+            "For a resource server: is this token live, and whose is it? The caller authenticates "
+            "as an OAuth client, as for POST /v2/tokens; only tokens of clients of the same group "
+            "are described. Any other token (unknown, malformed, revoked, expired, or another "
+            'group\'s) is {"active": false}, whatever the reason.'
+        ),
+        tags=[schema.TOKENS_OAUTH],
         auth=[{schema.CLIENT_CREDENTIALS: []}],
         request={"application/x-www-form-urlencoded": schema.IntrospectRequest},
         responses={200: schema.IntrospectionResponse, **schema.TOKEN_ERRORS},

@@ -48,7 +48,7 @@ def sign_in(page, password):
 
 
 def open_tab(page):
-    page.get_by_role("link", name="認証情報").click()
+    page.get_by_role("link", name="認証情報", exact=True).click()
     page.get_by_role("heading", name="APIキー認証情報").wait_for()
 
 

@@ -1,6 +1,7 @@
 """The user guide's steps in the API Authentication API Reference (Swagger UI), in a real browser."""
 
 import json
+import re
 
 import pytest
 
@@ -25,7 +26,9 @@ def create_oauth_client(page, name):
 def authorize(page, scheme, *values):
     """The lock icon, the scheme's fields, Authorize, Close."""
     page.locator(".scheme-container").get_by_role("button", name="Authorize").click()
-    container = page.locator(".auth-container", has_text=scheme)
+    # The container whose heading starts with the scheme's name (PersonalAccessToken holds "AccessToken").
+    heading = page.locator("h4", has_text=re.compile(rf"^\s*{scheme}\b"))
+    container = page.locator(".auth-container").filter(has=heading)
     for field, value in zip(container.locator("input").all(), values, strict=True):
         field.fill(value)
     container.get_by_role("button", name="Apply credentials").click()
