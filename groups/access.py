@@ -58,14 +58,14 @@ def group_for_write(request, slug):
     return group
 
 
-def group_for_owner(request, slug):
-    """The group for a membership change: 404 for non-members, 403 for anyone but owners."""
+def group_for_owner(request, slug, rule=None, what="members"):
+    """The group for a membership change (or another owners' change, `rule` saying which): 404
+    for non-members, 403 for anyone but owners."""
     group = group_for(request, slug)
     if not group.can_manage_members:
-        _refused(group, f"to change members as {group.role.value}")
-        raise PermissionDenied(
-            _needs(gettext("Only the group's owners can add, remove or change its members"), group)
-        )
+        _refused(group, f"to change {what} as {group.role.value}")
+        rule = rule or gettext("Only the group's owners can add, remove or change its members")
+        raise PermissionDenied(_needs(rule, group))
     return group
 
 
