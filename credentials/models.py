@@ -78,7 +78,7 @@ class Identity:
         return {
             "group": {"slug": self.group_slug, "name": self.group_name},
             "auth": {"method": self.method, "credential": self.credential, "slot": self.slot},
-            # null: every service of the group, including any defined later (docs/scopes.md).
+            # null: every service of the group, including any defined later (docs/deploy.md, "Scopes").
             "scopes": None if self.scopes is None else sorted(self.scopes),
         }
 
