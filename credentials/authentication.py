@@ -11,6 +11,13 @@ from credentials.verification import WWW_AUTHENTICATE, identify, presents_creden
 # RFC 6749 5.1: responses carrying tokens or credentials must not be cached.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
+# RFC 6750 3.1's code, in the API's error shape. The reason header lets the gateway tell this 403
+# from others (deploy/nginx/gateway.conf).
+INSUFFICIENT_SCOPE = {
+    "error": "insufficient_scope",
+    "error_description": "The credential may not use the service this location requires.",
+}
+
 INVALID_CREDENTIALS = {
     "error": "invalid_credentials",
     "error_description": "Send a valid API key in X-Api-Key or access token in X-Access-Token.",
@@ -18,7 +25,8 @@ INVALID_CREDENTIALS = {
 
 
 class CredentialAuthentication(BaseAuthentication):
-    """DRF authentication by API key or access token: `request.user` and `request.auth` are the Identity."""
+    """DRF authentication by API key or access token: `request.user` and `request.auth` are the
+    Identity, whose `scopes` are the services it may use (None: all); see credentials.scopes.HasScope."""
 
     def authenticate(self, request):
         if not presents_credential(request):
@@ -49,3 +57,9 @@ def unauthorized():
     """401 with the spec's body and a challenge, never cached."""
     headers = {"WWW-Authenticate": WWW_AUTHENTICATE, **NO_STORE}
     return JsonResponse(INVALID_CREDENTIALS, status=401, headers=headers)
+
+
+def insufficient_scope():
+    """403 for a valid credential lacking the required scope, with the reason header."""
+    headers = {"X-Auth-Refused": "scope", **NO_STORE}
+    return JsonResponse(INSUFFICIENT_SCOPE, status=403, headers=headers)

@@ -70,10 +70,42 @@ class ExpiryForm(forms.Form):
         return cleaned
 
 
-class CreateCredentialForm(CredentialNameForm, ExpiryForm):
-    """Create: a name, and when the new keys or secret expire."""
+class ScopesForm(forms.Form):
+    """Which of the group's services a credential may use: all (the default, including services
+    added later) or the ones ticked. cleaned_data["scopes"] is a list of names, or None for all."""
 
-    field_order = ["name", "expires", "expires_on"]
+    all_services = forms.BooleanField(required=False, initial=True, label=_("All services"))
+    services = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Only these services"),
+        help_text=_("Used when All services is not ticked. None ticked: the credential may call no service."),
+    )
+
+    def __init__(self, *args, services, **kwargs):
+        super().__init__(*args, **kwargs)
+        names = list(services)
+        self.fields["services"].choices = [(name, name) for name in names]
+        if not names:  # nothing to choose from: the credential gets all, as before services
+            del self.fields["all_services"], self.fields["services"]
+
+    def initial_for(self, scopes):
+        """Set the form's initial values from a credential's stored scopes."""
+        if scopes is not None and "services" in self.fields:
+            self.initial.update(all_services=False, services=scopes.split())
+        return self
+
+    def clean(self):
+        cleaned = super().clean()
+        everything = cleaned.get("all_services", True) or "services" not in self.fields
+        cleaned["scopes"] = None if everything else cleaned.get("services", [])
+        return cleaned
+
+
+class CreateCredentialForm(CredentialNameForm, ExpiryForm, ScopesForm):
+    """Create: a name, when the new keys or secret expire, and which services it may use."""
+
+    field_order = ["name", "expires", "expires_on", "all_services", "services"]
 
 
 class RegenerateSecretForm(ExpiryForm):

@@ -13,7 +13,7 @@ from datetime import datetime
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from credentials import secrets
+from credentials import scopes, secrets
 from credentials.models import AccessToken, ApiKey, ClientSecret, ClientUsage, OAuthClient, RefreshToken, Slot
 from credentials.secrets import Kind
 from groups.models import Group
@@ -47,6 +47,8 @@ class Match:
     last_used_at: datetime | None = None
     last_used_address: str | None = None
     client_id: str | None = None
+    # The services a token may use (credentials.scopes), None for all; tokens only.
+    scopes: frozenset | None = None
 
     @property
     def kind_label(self):
@@ -171,6 +173,7 @@ def _access(token):
         valid=token.revoked_at is None and token.expires_at > timezone.now(),
         expires_at=token.expires_at,
         client_id=client.client_id,
+        scopes=scopes.narrowed(scopes.parse(token.scope), scopes.parse(client.scopes)),
     )
 
 
@@ -188,6 +191,7 @@ def _refresh(token):
         valid=live,
         expires_at=family.expires_at,
         client_id=client.client_id,
+        scopes=scopes.narrowed(scopes.parse(family.scope), scopes.parse(client.scopes)),
     )
 
 
@@ -200,6 +204,8 @@ def introspection(value, client):
     claims = {"active": True, "client_id": match.client_id}
     if match.kind == "access_token":
         claims["token_type"] = "Bearer"  # noqa: S105 (a token type, RFC 6749 7.1)
+    if match.scopes is not None:  # RFC 7662 2.2; absent when the token may use every service
+        claims["scope"] = scopes.stored(match.scopes)
     return {
         **claims,
         "exp": int(match.expires_at.timestamp()),

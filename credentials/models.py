@@ -17,9 +17,10 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from credentials import scopes as scope_names
 from credentials import secrets, sql, usage
 from credentials.secrets import Kind
-from groups.models import Action, Activity, Group, Versioned, suspension_changed
+from groups.models import Action, Activity, Group, Service, Versioned, service_removed, suspension_changed
 from portal.times import local_text
 
 # Names travel in response headers (X-Auth-Credential), so they stay within printable ASCII. On
@@ -67,6 +68,8 @@ class Identity:
     # The API key (slot) whose uses credentials.usage counts; not part of who the caller is. None
     # for access tokens.
     key_pk: int | None = field(default=None, compare=False)
+    # The services (scopes) the credential may use: a frozenset of names, or None for all of them.
+    scopes: frozenset | None = None
 
     # Lets DRF's IsAuthenticated accept an Identity as request.user.
     is_authenticated = True
@@ -75,7 +78,13 @@ class Identity:
         return {
             "group": {"slug": self.group_slug, "name": self.group_name},
             "auth": {"method": self.method, "credential": self.credential, "slot": self.slot},
+            # null: every service of the group, including any defined later (docs/deploy.md, "Scopes").
+            "scopes": None if self.scopes is None else sorted(self.scopes),
         }
+
+    def allows(self, scope):
+        """Whether the credential may use service `scope` (every one when it is unrestricted)."""
+        return scope_names.allows(self.scopes, scope)
 
 
 class ApiKeyCredential(Versioned):
@@ -94,6 +103,9 @@ class ApiKeyCredential(Versioned):
     created_at = models.DateTimeField(auto_now_add=True)
     # Both keys are refused from this time on (credentials.sql.API_KEY_IDENTITY); None: never.
     expires_at = models.DateTimeField(null=True, blank=True)
+    # The services it may use, space-separated (credentials.scopes); None: all of the group's.
+    # Kept on the row so that verification stays one indexed lookup.
+    scopes = models.TextField(null=True, blank=True)  # noqa: DJ001 (NULL: all; "": none)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -105,10 +117,16 @@ class ApiKeyCredential(Versioned):
 
     @classmethod
     @transaction.atomic
-    def create_with_keys(cls, group, name, created_by, expires_at=None):
-        """Create the credential and both of its keys, expiring at `expires_at` (None: never);
-        returns it and the new values by slot."""
-        credential = cls.objects.create(group=group, name=name, created_by=created_by, expires_at=expires_at)
+    def create_with_keys(cls, group, name, created_by, expires_at=None, scopes=None):
+        """Create the credential and both of its keys, expiring at `expires_at` (None: never),
+        limited to services `scopes` (None: all); returns it and the new values by slot."""
+        credential = cls.objects.create(
+            group=group,
+            name=name,
+            created_by=created_by,
+            expires_at=expires_at,
+            scopes=scope_names.stored(scopes),
+        )
         values = {}
         for slot in Slot:
             values[slot] = secrets.generate(Kind.API_KEY)
@@ -144,6 +162,10 @@ class ApiKeyCredential(Versioned):
                 self.group, Action.API_KEY_EXPIRY_CHANGED, f"{self} (expires {ends})", actor=user
             )
 
+    def set_scopes(self, names, seen_version, user):
+        """Limit the credential to services `names` (None: all), if it is still at `seen_version`."""
+        set_scopes(self, names, seen_version, user)
+
     def reveal(self, slot, for_copy=False):
         """The value in `slot` in clear, decrypted from its stored copy; Activity records it as
         shown, or as copied when Copy asked for it (the value then went to the clipboard)."""
@@ -155,6 +177,19 @@ class ApiKeyCredential(Versioned):
         """Why regenerating `slot` now may break applications, as sentences for the confirmation."""
         key, other = self.key(slot), self.key(Slot(slot).other)
         return rotation_warnings(slot, key.last_used_at, key.last_used_address, other.last_used_at)
+
+
+def set_scopes(credential, names, seen_version, user):
+    """Store `names` (None: all) as an API key credential's or OAuth client's scopes, if it is still
+    at `seen_version` (else EditConflict); Activity records it. Verification sees the change
+    within VERIFY_CACHE_SECONDS, as for any change."""
+    with transaction.atomic():
+        credential.claim(seen_version, user)
+        credential.scopes = scope_names.stored(names)
+        credential.save(update_fields=["scopes"])
+        described = "all services" if names is None else (credential.scopes or "no services")
+        target = f"{credential} ({described})"
+        Activity.objects.record(credential.group, Action.SCOPES_CHANGED, target, actor=user)
 
 
 def recent_use_since():
@@ -202,6 +237,7 @@ class ApiKeyManager(models.Manager):
             row["slot"],
             expires_at,
             key_pk=row["id"],
+            scopes=scope_names.parse(row["scopes"]),
         )
 
     def touch(self, pk, address, now):
@@ -263,12 +299,14 @@ class NewTokens:
     params: dict
 
     @classmethod
-    def make(cls, refresh=True):
-        """Fresh values; with `refresh` False (POST /v2/tokens), the access token's alone."""
+    def make(cls, refresh=True, scope=None):
+        """Fresh values; with `refresh` False (POST /v2/tokens), the access token's alone. `scope`:
+        the names granted (None: the client's grant at each use)."""
         now = timezone.now()
         access = secrets.generate(Kind.ACCESS_TOKEN)
         params = {
             "now": now,
+            "scope": scope_names.stored(scope),
             "access_digest": secrets.digest(access),
             "access_expires_at": now + timedelta(seconds=settings.ACCESS_TOKEN_TTL),
         }
@@ -279,12 +317,14 @@ class NewTokens:
         params["family_expires_at"] = now + timedelta(seconds=settings.REFRESH_TOKEN_TTL)
         return cls(access, raw, params)
 
-    def pair(self, family_expires_at):
-        return IssuedPair(self.access_token, self.refresh_token, family_expires_at)
+    def pair(self, family_expires_at, scope=None):
+        return IssuedPair(self.access_token, self.refresh_token, family_expires_at, scope)
 
-    def insert_pair(self, client_pk, family_id, parent_id=None):
-        """The access token and refresh token of family `family_id`, replacing `parent_id`."""
-        access_id = sql.one(sql.INSERT_ACCESS_TOKEN, client_pk=client_pk, family_id=family_id, **self.params)
+    def insert_pair(self, client_pk, family_id, parent_id=None, scope=None):
+        """The access token and refresh token of family `family_id`, replacing `parent_id`; the
+        access token has the family's `scope`."""
+        params = self.params | {"scope": scope}
+        access_id = sql.one(sql.INSERT_ACCESS_TOKEN, client_pk=client_pk, family_id=family_id, **params)
         sql.one(
             sql.INSERT_REFRESH_TOKEN,
             family_id=family_id,
@@ -296,11 +336,25 @@ class NewTokens:
 
 @dataclass(frozen=True)
 class IssuedPair:
-    """What POST and PATCH /v1/tokens answer with; the family's expiry is never extended."""
+    """What POST and PATCH /v1/tokens answer with; the family's expiry is never extended. `scope`:
+    the text to answer (RFC 6749 5.1), None when nothing limits the tokens."""
 
     access_token: str
     refresh_token: str
     expires_at: datetime
+    scope: str | None = None
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """What POST /v2/tokens answers with; `scope` as in IssuedPair."""
+
+    access_token: str
+    scope: str | None = None
+
+
+class InvalidScope(Exception):
+    """A requested scope the client may not have: `invalid_scope` (RFC 6749 5.2), nothing issued."""
 
 
 class OAuthClientManager(models.Manager):
@@ -311,24 +365,46 @@ class OAuthClientManager(models.Manager):
     case, the writes follow the authentication.
     """
 
-    def issue_access_token(self, client_id, secret, address, method="/v2/tokens"):
-        """POST /v2/tokens (RFC 6749 4.4): a new access token's value. `method` names the endpoint
-        and client authentication method in the secret's usage."""
-        new = NewTokens.make(refresh=False)
-        row = self._authenticate(client_id, secret, address, sql.AUTHENTICATE_AND_ISSUE_ACCESS_TOKEN, new)
+    def issue_access_token(self, client_id, secret, address, method="/v2/tokens", scope=None):
+        """POST /v2/tokens (RFC 6749 4.4): a new access token (IssuedToken) limited to the names in
+        `scope` (None: the client's grant). `method` names the endpoint and client authentication
+        method in the secret's usage. Raises InvalidScope, issuing nothing, for a name the client
+        may not have."""
+        new = NewTokens.make(refresh=False, scope=scope)
+        writes = sql.AUTHENTICATE_AND_ISSUE_ACCESS_TOKEN if scope is None else None  # checked first
+        row = self._authenticate(client_id, secret, address, writes, new)
+        answered = self._granted(row, scope)
         if row.get("access_id") is None:  # not written by the authentication's statement
             AccessToken.objects.issue(row["client_pk"], new)
         usage.counter.count_secret(row["client_pk"], row["secret_pk"], address or None, method)
-        return new.access_token
+        return IssuedToken(new.access_token, answered)
 
-    def issue_token_pair(self, client_id, secret, address):
-        """POST /v1/tokens: an access token and a refresh token starting a new family."""
-        new = NewTokens.make()
-        row = self._authenticate(client_id, secret, address, sql.AUTHENTICATE_AND_ISSUE_TOKEN_PAIR, new)
+    def issue_token_pair(self, client_id, secret, address, scope=None):
+        """POST /v1/tokens: an access token and a refresh token starting a new family, limited to
+        `scope` as for issue_access_token."""
+        new = NewTokens.make(scope=scope)
+        writes = sql.AUTHENTICATE_AND_ISSUE_TOKEN_PAIR if scope is None else None
+        row = self._authenticate(client_id, secret, address, writes, new)
+        answered = self._granted(row, scope)
         if row.get("refresh_id") is None:  # not written by the authentication's statement
             TokenFamily.objects.start(row["client_pk"], new)
         usage.counter.count_secret(row["client_pk"], row["secret_pk"], address or None, "/v1/tokens")
-        return new.pair(new.params["family_expires_at"])
+        return new.pair(new.params["family_expires_at"], answered)
+
+    def _granted(self, row, requested):
+        """RFC 6749 3.3: the scope to answer for a request of `requested` (None: not sent) by the
+        authenticated client of `row`, or InvalidScope. An unrestricted client may have any of its
+        group's services: the one query this costs is made only when a scope is requested."""
+        granted = scope_names.parse(row["scopes"])
+        if requested is None:
+            return row["scopes"]
+        if granted is None:
+            granted = frozenset(
+                Service.objects.filter(group_id=row["group_id"]).values_list("name", flat=True)
+            )
+        if not requested <= granted:
+            raise InvalidScope()
+        return scope_names.stored(requested)
 
     def authenticate(self, client_id, secret, address):
         """The client these credentials authenticate (POST /v2/tokens/revoke)."""
@@ -400,6 +476,8 @@ class OAuthClient(Versioned):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The services its tokens may use, as ApiKeyCredential.scopes; None: all of the group's.
+    scopes = models.TextField(null=True, blank=True)  # noqa: DJ001 (NULL: all; "": none)
 
     objects = OAuthClientManager()
 
@@ -415,10 +493,12 @@ class OAuthClient(Versioned):
 
     @classmethod
     @transaction.atomic
-    def create_with_secret(cls, group, name, created_by, expires_at=None):
-        """Create the client and its first secret, expiring at `expires_at` (None: never); returns
-        it and the secret's value."""
-        client = cls.objects.create(group=group, name=name, created_by=created_by)
+    def create_with_secret(cls, group, name, created_by, expires_at=None, scopes=None):
+        """Create the client and its first secret, expiring at `expires_at` (None: never), limited
+        to services `scopes` (None: all); returns it and the secret's value."""
+        client = cls.objects.create(
+            group=group, name=name, created_by=created_by, scopes=scope_names.stored(scopes)
+        )
         raw = secrets.generate(Kind.CLIENT_SECRET)
         ClientSecret.objects.create(client=client, expires_at=expires_at, **stored_fields(raw))
         Activity.objects.record(group, Action.OAUTH_CLIENT_CREATED, name, actor=created_by)
@@ -433,6 +513,11 @@ class OAuthClient(Versioned):
         """Replaced secrets still inside their grace period, newest first."""
         now = timezone.now()
         return [s for s in self.secrets.all()[1:] if s.expires_at is not None and s.expires_at > now]
+
+    def set_scopes(self, names, seen_version, user):
+        """Limit the client's tokens, issued or to come, to services `names` (None: all), if it is
+        still at `seen_version`."""
+        set_scopes(self, names, seen_version, user)
 
     def reveal_secret(self, for_copy=False):
         """The current secret in clear, decrypted from its stored copy (None if it expired and was
@@ -531,6 +616,21 @@ def revoke_group_tokens(sender, group, now, **kwargs):
     (groups.models.Group.suspend), in the caller's transaction."""
     AccessToken.objects.filter(client__group=group, revoked_at__isnull=True).update(revoked_at=now)
     TokenFamily.objects.filter(client__group=group, revoked_at__isnull=True).update(revoked_at=now)
+
+
+@receiver(service_removed)
+def remove_scope(sender, group, name, **kwargs):
+    """A service removed from a group (groups.models.Service.remove): take its name out of every
+    credential's and token's scopes, in the caller's transaction."""
+    rows = [
+        (ApiKeyCredential.objects.filter(group=group), "scopes"),
+        (OAuthClient.objects.filter(group=group), "scopes"),
+        (AccessToken.objects.filter(client__group=group, revoked_at__isnull=True), "scope"),
+        (TokenFamily.objects.filter(client__group=group, revoked_at__isnull=True), "scope"),
+    ]
+    for queryset, column in rows:
+        for pk, text in queryset.filter(**{f"{column}__contains": name}).values_list("pk", column):
+            queryset.model.objects.filter(pk=pk).update(**{column: scope_names.removed(text, name)})
 
 
 def _duration(seconds):
@@ -638,7 +738,7 @@ class TokenFamilyManager(models.Manager):
         new = new or NewTokens.make()
         with transaction.atomic():
             family = sql.one(sql.INSERT_TOKEN_FAMILY, client_pk=client_pk, **new.params)
-            new.insert_pair(client_pk, family["id"])
+            new.insert_pair(client_pk, family["id"], scope=new.params["scope"])
         return new.pair(new.params["family_expires_at"])
 
 
@@ -650,6 +750,8 @@ class TokenFamily(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The scope asked for at the first issue, kept by every rotation; None: the client's grant.
+    scope = models.TextField(null=True, blank=True)  # noqa: DJ001 (NULL: the client's grant)
 
     objects = TokenFamilyManager()
 
@@ -677,8 +779,16 @@ class AccessTokenManager(models.Manager):
         if row is None or not secrets.same(row["digest"], digest):
             return None
         expires_at = sql.as_datetime(row["expires_at"])
+        # What the token asked for, within what its client may use now.
+        scopes = scope_names.narrowed(scope_names.parse(row["scope"]), scope_names.parse(row["scopes"]))
         return Identity(
-            row["group_slug"], row["group_name"], "access_token", row["credential"], None, expires_at
+            row["group_slug"],
+            row["group_name"],
+            "access_token",
+            row["credential"],
+            None,
+            expires_at,
+            scopes=scopes,
         )
 
 
@@ -697,6 +807,8 @@ class AccessToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The scope it was issued for (RFC 6749 3.3), space-separated; None: the client's grant at use.
+    scope = models.TextField(null=True, blank=True)  # noqa: DJ001 (NULL: the client's grant)
 
     objects = AccessTokenManager()
 
@@ -744,14 +856,14 @@ class RefreshTokenManager(models.Manager):
                 row = self._rotate_used(digest, new, address)
         if row is None:  # the family's revocation is committed: the caller is told the token is dead
             raise RefreshError("The refresh token was already used.")
-        return new.pair(sql.as_datetime(row["family_expires_at"]))
+        return new.pair(sql.as_datetime(row["family_expires_at"]), row["scope"])
 
     def _rotate_current(self, digest, new):
         """sql.ROTATE_CURRENT's rule in three statements, for databases without data-modifying WITH."""
         row = sql.one(sql.CURRENT_REFRESH_TOKEN, digest=digest, now=new.params["now"])
         if row is None or not sql.run(sql.MARK_USED, id=row["id"], now=new.params["now"]):
             return None
-        new.insert_pair(row["client_id"], row["family_id"], parent_id=row["id"])
+        new.insert_pair(row["client_id"], row["family_id"], parent_id=row["id"], scope=row["scope"])
         return row
 
     def _rotate_used(self, digest, new, address):
@@ -774,8 +886,8 @@ class RefreshTokenManager(models.Manager):
             self.filter(pk=token.pk).update(grace_used=True)
             self.filter(pk=successor.pk).update(used_at=now)
             AccessToken.objects.filter(pk=successor.access_token_id).update(revoked_at=now)
-            new.insert_pair(family.client_id, family.pk, parent_id=token.pk)
-            return {"family_expires_at": family.expires_at}
+            new.insert_pair(family.client_id, family.pk, parent_id=token.pk, scope=family.scope)
+            return {"family_expires_at": family.expires_at, "scope": family.scope}
         family.revoke(now)
         client = family.client
         Activity.objects.record(client.group, Action.REFRESH_TOKEN_REUSE, client.name, address=address)

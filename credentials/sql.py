@@ -66,7 +66,7 @@ def as_datetime(value):
 # Verification: one indexed lookup by digest, joined to what an Identity names. A key of an
 # expired credential or of a suspended group finds no row, as a wrong key does.
 API_KEY_IDENTITY = (
-    "SELECT k.id, k.digest, k.slot, c.name AS credential, c.expires_at, g.slug AS group_slug, "
+    "SELECT k.id, k.digest, k.slot, c.name AS credential, c.expires_at, c.scopes, g.slug AS group_slug, "
     "g.name AS group_name, (k.last_used_at IS NULL OR k.last_used_at < %(stale_before)s) AS stale "
     f"FROM {API_KEY} k JOIN {API_KEY_CREDENTIAL} c ON c.id = k.credential_id "
     f"JOIN {GROUP} g ON g.id = c.group_id WHERE k.digest = %(digest)s "
@@ -74,7 +74,8 @@ API_KEY_IDENTITY = (
 )
 
 ACCESS_TOKEN_IDENTITY = (
-    "SELECT a.digest, a.expires_at, c.name AS credential, g.slug AS group_slug, g.name AS group_name "
+    "SELECT a.digest, a.expires_at, a.scope, c.scopes, c.name AS credential, g.slug AS group_slug, "
+    "g.name AS group_name "
     f"FROM {ACCESS_TOKEN} a JOIN {OAUTH_CLIENT} c ON c.id = a.client_id "
     f"JOIN {GROUP} g ON g.id = c.group_id "
     "WHERE a.digest = %(digest)s AND a.revoked_at IS NULL AND a.expires_at > %(now)s "
@@ -86,7 +87,7 @@ ACCESS_TOKEN_IDENTITY = (
 # digest, if any, and whether its group is suspended.
 CLIENT_AUTHENTICATION = (
     "SELECT l.id AS lockout_id, (l.locked_until IS NOT NULL AND l.locked_until > %(now)s) AS locked, "
-    "s.digest, s.id AS secret_pk, c.id AS client_pk, c.client_id, c.name, c.group_id, "
+    "s.digest, s.id AS secret_pk, c.id AS client_pk, c.client_id, c.name, c.group_id, c.scopes, "
     "(g.suspended_at IS NOT NULL) AS suspended "
     "FROM (SELECT 1) AS one "
     f"LEFT JOIN {LOCKOUT} l ON l.client_key = %(client_key)s AND l.address = %(address)s "
@@ -115,20 +116,21 @@ COUNT_FAILURE = (
     "RETURNING failures, locked_until"
 )
 
-# The columns of the token tables' INSERTs, and their values by parameter name.
-_ACCESS = "(client_id, family_id, digest, created_at, expires_at, revoked_at)"
+# The columns of the token tables' INSERTs, and their values by parameter name. A token's scope
+# (NULL: the client's grant at use) is given by each statement: a family's tokens copy its own.
+_ACCESS = "(client_id, family_id, scope, digest, created_at, expires_at, revoked_at)"
 _ACCESS_VALUES = "%(access_digest)s, %(now)s, %(access_expires_at)s, NULL"
-_FAMILY = "(client_id, created_at, expires_at, revoked_at)"
+_FAMILY = "(client_id, scope, created_at, expires_at, revoked_at)"
 _FAMILY_VALUES = "%(now)s, %(family_expires_at)s, NULL"
 _REFRESH = "(family_id, parent_id, access_token_id, digest, created_at, used_at, grace_used)"
 _REFRESH_VALUES = "%(refresh_digest)s, %(now)s, NULL, FALSE"
 
 INSERT_ACCESS_TOKEN = (
-    f"INSERT INTO {ACCESS_TOKEN} {_ACCESS} VALUES (%(client_pk)s, %(family_id)s, {_ACCESS_VALUES}) "
-    "RETURNING id"
+    f"INSERT INTO {ACCESS_TOKEN} {_ACCESS} "
+    f"VALUES (%(client_pk)s, %(family_id)s, %(scope)s, {_ACCESS_VALUES}) RETURNING id"
 )
 INSERT_TOKEN_FAMILY = (
-    f"INSERT INTO {TOKEN_FAMILY} {_FAMILY} VALUES (%(client_pk)s, {_FAMILY_VALUES}) RETURNING id"
+    f"INSERT INTO {TOKEN_FAMILY} {_FAMILY} VALUES (%(client_pk)s, %(scope)s, {_FAMILY_VALUES}) RETURNING id"
 )
 INSERT_REFRESH_TOKEN = (
     f"INSERT INTO {REFRESH_TOKEN} {_REFRESH} "
@@ -153,17 +155,18 @@ def _authenticated(writes):
     )
 
 
-# POST /v2/tokens on PostgreSQL: authentication and the access token in one round trip.
+# POST /v2/tokens on PostgreSQL: authentication and the access token in one round trip. Only for
+# requests without `scope` (NULL: the client's grant), which need no check before the write.
 AUTHENTICATE_AND_ISSUE_ACCESS_TOKEN = _authenticated(
-    f"new AS (INSERT INTO {ACCESS_TOKEN} {_ACCESS} SELECT id, NULL, {_ACCESS_VALUES} FROM ok "
+    f"new AS (INSERT INTO {ACCESS_TOKEN} {_ACCESS} SELECT id, NULL, NULL, {_ACCESS_VALUES} FROM ok "
     "RETURNING id AS access_id)"
 )
 
-# POST /v1/tokens on PostgreSQL: authentication, a new family and its first pair.
+# POST /v1/tokens on PostgreSQL: authentication, a new family and its first pair (no `scope`).
 AUTHENTICATE_AND_ISSUE_TOKEN_PAIR = _authenticated(
-    f"family AS (INSERT INTO {TOKEN_FAMILY} {_FAMILY} SELECT id, {_FAMILY_VALUES} FROM ok "
+    f"family AS (INSERT INTO {TOKEN_FAMILY} {_FAMILY} SELECT id, NULL, {_FAMILY_VALUES} FROM ok "
     "RETURNING id, client_id), "
-    f"access AS (INSERT INTO {ACCESS_TOKEN} {_ACCESS} SELECT client_id, id, {_ACCESS_VALUES} "
+    f"access AS (INSERT INTO {ACCESS_TOKEN} {_ACCESS} SELECT client_id, id, NULL, {_ACCESS_VALUES} "
     "FROM family RETURNING id, family_id), "
     f"new AS (INSERT INTO {REFRESH_TOKEN} {_REFRESH} SELECT family_id, NULL, id, {_REFRESH_VALUES} "
     "FROM access RETURNING family_id, access_token_id AS access_id, id AS refresh_id)"
@@ -174,17 +177,17 @@ AUTHENTICATE_AND_ISSUE_TOKEN_PAIR = _authenticated(
 # issues the next pair. No row and no change for any other token.
 ROTATE_CURRENT = (
     "WITH family AS MATERIALIZED ("
-    f"SELECT f.id, f.client_id, f.expires_at FROM {TOKEN_FAMILY} f "
+    f"SELECT f.id, f.client_id, f.expires_at, f.scope FROM {TOKEN_FAMILY} f "
     f"JOIN {REFRESH_TOKEN} r ON r.family_id = f.id "
     "WHERE r.digest = %(digest)s AND f.revoked_at IS NULL AND f.expires_at > %(now)s FOR UPDATE OF f), "
     f"used AS (UPDATE {REFRESH_TOKEN} r SET used_at = %(now)s FROM family f "
     "WHERE r.family_id = f.id AND r.digest = %(digest)s AND r.used_at IS NULL "
-    "RETURNING r.id, r.family_id, f.client_id, f.expires_at), "
-    f"access AS (INSERT INTO {ACCESS_TOKEN} {_ACCESS} SELECT client_id, family_id, {_ACCESS_VALUES} "
+    "RETURNING r.id, r.family_id, f.client_id, f.expires_at, f.scope), "
+    f"access AS (INSERT INTO {ACCESS_TOKEN} {_ACCESS} SELECT client_id, family_id, scope, {_ACCESS_VALUES} "
     "FROM used RETURNING id), "
     f"new AS (INSERT INTO {REFRESH_TOKEN} {_REFRESH} SELECT u.family_id, u.id, a.id, {_REFRESH_VALUES} "
     "FROM used u, access a RETURNING id) "
-    "SELECT u.family_id, u.client_id, u.expires_at AS family_expires_at, a.id AS access_id, "
+    "SELECT u.family_id, u.client_id, u.expires_at AS family_expires_at, u.scope, a.id AS access_id, "
     "new.id AS refresh_id FROM used u, access a, new"
 )
 
@@ -192,7 +195,7 @@ ROTATE_CURRENT = (
 # here are IMMEDIATE and so already serialised): the token's family if it is live and the token
 # unused, then MARK_USED and the two INSERTs.
 CURRENT_REFRESH_TOKEN = (
-    "SELECT r.id, r.family_id, f.client_id, f.expires_at AS family_expires_at "
+    "SELECT r.id, r.family_id, f.client_id, f.expires_at AS family_expires_at, f.scope "
     f"FROM {REFRESH_TOKEN} r JOIN {TOKEN_FAMILY} f ON f.id = r.family_id "
     "WHERE r.digest = %(digest)s AND r.used_at IS NULL AND f.revoked_at IS NULL AND f.expires_at > %(now)s"
 )

@@ -167,6 +167,7 @@ def api_key_credentials(group, revealed, api_base_url):
     """The group's API key credentials, each with its key rows, primary first."""
     delete_url = _Urls("credentials:delete-api-key", group.slug)
     expiry_url = _Urls("credentials:api-key-expiry", group.slug)
+    scopes_url = _Urls("credentials:api-key-scopes", group.slug)
     show_url = {slot: _Urls("credentials:show-key", group.slug, slot) for slot in Slot}
     regenerate_url = {slot: _Urls("credentials:regenerate-key", group.slug, slot) for slot in Slot}
     kind, consequence = escape(str(ApiKeyCredential.kind)), escape(str(ApiKeyCredential.delete_consequence))
@@ -174,9 +175,9 @@ def api_key_credentials(group, revealed, api_base_url):
     commands = _escaped(snippets.for_api_key(api_base_url))  # the same for every credential
     credentials, now = {}, timezone.now()
     rows = group.api_key_credentials.values_list(
-        "id", "public_id", "version", "name", "created_at", "created_by__username", "expires_at"
+        "id", "public_id", "version", "name", "created_at", "created_by__username", "expires_at", "scopes"
     )
-    for pk, public_id, version, name, created_at, created_by, expires_at in rows:
+    for pk, public_id, version, name, created_at, created_by, expires_at, scopes in rows:
         public_id = _id(public_id)
         credentials[pk] = {
             "public_id": public_id,
@@ -189,6 +190,8 @@ def api_key_credentials(group, revealed, api_base_url):
             "delete_url": delete_url(public_id, version),
             "expiry": _expiry(when, expires_at, now),
             "expiry_url": expiry_url(public_id, version),
+            "scopes": _optional(scopes),
+            "scopes_url": scopes_url(public_id, version),
             "quick_start": _quick_start(public_id, commands),
             "slots": {},
         }
@@ -264,13 +267,14 @@ def oauth_clients(group, revealed, api_base_url):
     regenerate_url = _Urls("credentials:regenerate-secret", group.slug)
     unlock_url = _Urls("credentials:unlock-oauth-client", group.slug)
     end_grace_url = _Urls("credentials:end-grace", group.slug)
+    scopes_url = _Urls("credentials:oauth-client-scopes", group.slug)
     kind, consequence = escape(str(OAuthClient.kind)), escape(str(OAuthClient.delete_consequence))
     when = Writer()  # the user's zone, resolved once for every row
     clients, by_client_id = {}, {}
     rows = group.oauth_clients.values_list(
-        "id", "public_id", "version", "name", "client_id", "created_at", "created_by__username"
+        "id", "public_id", "version", "name", "client_id", "created_at", "created_by__username", "scopes"
     )
-    for pk, public_id, version, name, client_id, created_at, created_by in rows:
+    for pk, public_id, version, name, client_id, created_at, created_by, scopes in rows:
         public_id = _id(public_id)
         clients[pk] = by_client_id[client_id] = {
             "public_id": public_id,
@@ -291,6 +295,8 @@ def oauth_clients(group, revealed, api_base_url):
             "regenerate_url": regenerate_url(public_id, version),
             "unlock_url": unlock_url(public_id),
             "end_grace_url": end_grace_url(public_id, version),
+            "scopes": _optional(scopes),
+            "scopes_url": scopes_url(public_id, version),
             "secret_pk": None,
             "regenerated": None,
             "quick_start": _quick_start(

@@ -31,6 +31,7 @@ from credentials.forms import (
     ExpiryForm,
     IdentifyForm,
     RegenerateSecretForm,
+    ScopesForm,
     UnlockForm,
 )
 from credentials.models import ApiKey, ApiKeyCredential, ClientSecret, OAuthClient, Reveal, Slot
@@ -70,6 +71,48 @@ def _render_tab(request, group, revealed=None):
         "show_enabled": settings.CREDENTIALS_SHOW,
     }
     return render(request, "credentials/auth_info.html", context)
+
+
+def _names(group):
+    """The names of the group's services, for the scope checkboxes."""
+    return group.services.values_list("name", flat=True)
+
+
+@login_required
+@recent_password_required
+@once
+def api_key_scopes(request, slug, public_id):
+    """The services an API key credential may use: the form on GET, the change on POST."""
+    group = group_for_write(request, slug)
+    return _scopes(request, group, get_object_or_404(group.api_key_credentials, public_id=public_id))
+
+
+@login_required
+@recent_password_required
+@once
+def oauth_client_scopes(request, slug, public_id):
+    """The services an OAuth client's tokens may use, those issued already included."""
+    group = group_for_write(request, slug)
+    return _scopes(request, group, get_object_or_404(group.oauth_clients, public_id=public_id))
+
+
+def _scopes(request, group, credential):
+    form = ScopesForm(request.POST or None, services=_names(group))
+    if request.method != "POST" or not form.is_valid():
+        version = seen_version(request) or credential.version
+        context = {"group": group, "credential": credential, "form": form.initial_for(credential.scopes)}
+        return render(request, "credentials/credential_scopes.html", context | {"version": version})
+    try:
+        credential.set_scopes(form.cleaned_data["scopes"], seen_version(request), request.user)
+    except EditConflict as error:
+        return conflict(request, error, reverse("credentials:auth-info", args=[group.slug]))
+    if credential.scopes is None:
+        changed = gettext("%(name)s may use every service now.") % {"name": credential.name}
+    else:
+        changed = gettext("%(name)s may use these services now: %(services)s.")
+        changed %= {"name": credential.name, "services": credential.scopes or gettext("none")}
+    messages.success(request, changed)
+    return redirect("credentials:auth-info", group.slug)
 
 
 def _render_new(request, group, form, kind, intro):
@@ -191,11 +234,17 @@ def authentication_information(request, slug):
 @once
 def api_key_create(request, slug):
     group = group_for_write(request, slug)
-    form = CreateCredentialForm(request.POST or None, existing=group.api_key_credentials)
+    form = CreateCredentialForm(
+        request.POST or None, existing=group.api_key_credentials, services=_names(group)
+    )
     if request.method == "POST" and form.is_valid():
         try:
-            name, expires_at = form.cleaned_data["name"], form.cleaned_data["expires_at"]
-            credential, values = ApiKeyCredential.create_with_keys(group, name, request.user, expires_at)
+            name, expires_at, scopes = (
+                form.cleaned_data[field] for field in ("name", "expires_at", "scopes")
+            )
+            credential, values = ApiKeyCredential.create_with_keys(
+                group, name, request.user, expires_at, scopes
+            )
         except IntegrityError:  # the same name, created at the same moment by someone else
             return _render_new(
                 request, group, form.name_taken(), gettext("an API key credential"), API_KEY_INTRO
@@ -276,13 +325,18 @@ def api_key_expiry(request, slug, public_id):
     return redirect("credentials:auth-info", group.slug)
 
 
+def _suspension_rule():
+    """What a 403 on Suspend or Resume says (staff act as owners)."""
+    return gettext("Only the group's owners can suspend or resume it")
+
+
 @login_required
 @recent_password_required
 @once
 def group_suspend(request, slug):
     """Ask for confirmation on GET; on POST suspend the group: every credential refused, every
     token revoked (Group.suspend)."""
-    group = group_for_owner(request, slug)
+    group = group_for_owner(request, slug, _suspension_rule(), "suspension")
     if request.method != "POST":
         return render(request, "credentials/group_suspend.html", {"group": group})
     if group.suspend(request.user):
@@ -302,7 +356,7 @@ def group_suspend(request, slug):
 @once
 def group_resume(request, slug):
     """Accept the group's credentials again; the revoked tokens stay revoked (Group.resume)."""
-    group = group_for_owner(request, slug)
+    group = group_for_owner(request, slug, _suspension_rule(), "suspension")
     if group.resume(request.user):
         messages.success(
             request,
@@ -333,11 +387,13 @@ def api_key_delete(request, slug, public_id):
 @once
 def oauth_client_create(request, slug):
     group = group_for_write(request, slug)
-    form = CreateCredentialForm(request.POST or None, existing=group.oauth_clients)
+    form = CreateCredentialForm(request.POST or None, existing=group.oauth_clients, services=_names(group))
     if request.method == "POST" and form.is_valid():
         try:
-            name, expires_at = form.cleaned_data["name"], form.cleaned_data["expires_at"]
-            client, value = OAuthClient.create_with_secret(group, name, request.user, expires_at)
+            name, expires_at, scopes = (
+                form.cleaned_data[field] for field in ("name", "expires_at", "scopes")
+            )
+            client, value = OAuthClient.create_with_secret(group, name, request.user, expires_at, scopes)
         except IntegrityError:  # the same name, created at the same moment by someone else
             return _render_new(
                 request, group, form.name_taken(), gettext("an OAuth client"), OAUTH_CLIENT_INTRO

@@ -36,9 +36,10 @@ def group_for_write(request, slug):
     return writable_group(request.user, slug)
 
 
-def group_for_owner(request, slug):
-    """The group for a membership change: 404 for non-members, 403 for anyone but owners."""
-    return owned_group(request.user, slug)
+def group_for_owner(request, slug, rule=None, what="members"):
+    """The group for a membership change (or another owners' change, `rule` saying which): 404 for
+    non-members, 403 for anyone but owners."""
+    return owned_group(request.user, slug, rule, what)
 
 
 # The rules themselves, by user: the pages call them through the helpers above, the management
@@ -77,14 +78,14 @@ def writable_group(user, slug):
     return group
 
 
-def owned_group(user, slug):
-    """The group whose members `user` may change: 404 for non-members, 403 for anyone but owners."""
+def owned_group(user, slug, rule=None, what="members"):
+    """The group whose members `user` may change (or another owners' change, `rule` saying which):
+    404 for non-members, 403 for anyone but owners."""
     group = readable_group(user, slug)
     if not group.can_manage_members:
-        _refused(group, f"to change members as {group.role.value}")
-        raise PermissionDenied(
-            _needs(gettext("Only the group's owners can add, remove or change its members"), group)
-        )
+        _refused(group, f"to change {what} as {group.role.value}")
+        rule = rule or gettext("Only the group's owners can add, remove or change its members")
+        raise PermissionDenied(_needs(rule, group))
     return group
 
 

@@ -9,7 +9,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from groups.export import FORMATS
-from groups.models import RESERVED_SLUGS, Group, Membership, Role
+from groups.models import RESERVED_SLUGS, Group, Membership, Role, service_name_validator
 
 
 class GroupForm(forms.ModelForm):
@@ -217,3 +217,12 @@ class ExportForm(forms.Form):
         since, until = (timezone.localtime(self.cleaned_data[end]) for end in ("since", "until"))
         extension = FORMATS[self.cleaned_data["format"]].extension
         return f"activity-{slug}-{since:%Y-%m-%d}-to-{until:%Y-%m-%d}.{extension}"
+
+
+class ServiceForm(forms.Form):
+    service = forms.CharField(
+        label=_("Service name"),
+        max_length=64,
+        validators=[service_name_validator],
+        help_text=_("A scope credentials may be limited to, e.g. orders:read."),
+    )

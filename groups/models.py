@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
+from django.core.validators import RegexValidator
 from django.db import IntegrityError, models, transaction
 from django.db.models import F
 from django.dispatch import Signal
@@ -52,6 +53,10 @@ class GroupManager(models.Manager):
 # tokens there (groups may not import credentials), so the change and the revocations commit
 # together or not at all.
 suspension_changed = Signal()
+
+# Sent inside the transaction of Service.remove: credentials takes the name out of every
+# credential's and token's scopes there, so no list keeps a service the group no longer has.
+service_removed = Signal()
 
 
 class Group(models.Model):
@@ -104,6 +109,54 @@ class Group(models.Model):
             suspension_changed.send(sender=Group, group=self, now=timezone.now())
             self.suspended_at, self.suspended_by = None, None
             Activity.objects.record(self, Action.GROUP_RESUMED, self.name, actor=user)
+        return True
+
+
+# A service name is an RFC 6749 3.3 scope token, kept to lowercase names like "orders:read".
+service_name_validator = RegexValidator(
+    r"^[a-z0-9][a-z0-9._-]*(:[a-z0-9._-]+)?\Z",
+    _(
+        "Use lowercase letters, digits, dots, hyphens and underscores, with at most one colon,"
+        " e.g. orders:read."
+    ),
+)
+
+
+class ServiceManager(models.Manager):
+    def add(self, group, name, user):
+        """Define service `name` in `group` (a scope its credentials may be limited to); False if
+        it was defined already. Activity records it."""
+        with transaction.atomic():
+            _, created = self.get_or_create(group=group, name=name)
+            if created:
+                Activity.objects.record(group, Action.SERVICE_ADDED, name, actor=user)
+        return created
+
+
+class Service(models.Model):
+    """A service of a group, whose name is a scope (RFC 6749 3.3) that credentials may be limited to."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="services")
+    name = models.CharField(max_length=64, validators=[service_name_validator])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ServiceManager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["group", "name"], name="service_name_unique_in_group")]
+
+    def __str__(self):
+        return self.name
+
+    def remove(self, user):
+        """Delete the service and take its name out of every credential's scopes
+        (service_removed), in one transaction; Activity records it."""
+        with transaction.atomic():
+            if not Service.objects.filter(pk=self.pk).delete()[0]:
+                return False
+            service_removed.send(sender=Service, group=self.group, name=self.name)
+            Activity.objects.record(self.group, Action.SERVICE_REMOVED, self.name, actor=user)
         return True
 
 
@@ -477,6 +530,9 @@ class Action(models.TextChoices):
     SIGN_IN_FAILED = "account.sign_in_failed", _("failed to sign in as")
     SIGN_IN_LOCKED = "account.locked_out", _("locked out of sign-in:")
     ADMIN_CHANGED = "admin.changed", _("changed in the admin site:")
+    SERVICE_ADDED = "service.added", _("added service")
+    SERVICE_REMOVED = "service.removed", _("removed service")
+    SCOPES_CHANGED = "credential.scopes_changed", _("changed the services of")
 
 
 # Events that can repeat in storms are counted per minute rather than written one row each.

@@ -26,6 +26,9 @@ urlpatterns = [
     ),
     path("<slug:slug>/members/<username:username>/role/", views.member_role, name="member-role"),
     path("<slug:slug>/members/<username:username>/remove/", views.member_remove, name="member-remove"),
+    path("<slug:slug>/services/", views.services, name="services"),
+    path("<slug:slug>/services/add/", views.service_add, name="service-add"),
+    path("<slug:slug>/services/remove/", views.service_remove, name="service-remove"),
     path("<slug:slug>/activity/", views.activity, name="activity"),
     path("<slug:slug>/activity/export/", views.activity_export, name="activity-export"),
 ]

@@ -22,8 +22,17 @@ from accounts.sessions import recent_password_required
 from accounts.submissions import once
 from groups import export
 from groups.access import group_for, group_for_owner, visible_groups
-from groups.forms import AddMemberForm, ExportForm, GroupForm, RoleForm, seen_version
-from groups.models import EditConflict, Group, Invitation, InvitationUnusable, LastOwner, Membership, Role
+from groups.forms import AddMemberForm, ExportForm, GroupForm, RoleForm, ServiceForm, seen_version
+from groups.models import (
+    EditConflict,
+    Group,
+    Invitation,
+    InvitationUnusable,
+    LastOwner,
+    Membership,
+    Role,
+    Service,
+)
 from groups.responses import conflict
 from portal.times import local_text
 
@@ -391,3 +400,45 @@ def activity_export(request, slug):
     response["Content-Disposition"] = f'attachment; filename="{form.filename(group.slug)}"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _owners_only():
+    return gettext("Only the group's owners can add or remove its services")
+
+
+@login_required
+def services(request, slug):
+    """The group's services (the scopes its credentials may be limited to); owners add them here."""
+    group = group_for(request, slug)
+    return _render_services(request, group, ServiceForm())
+
+
+def _render_services(request, group, form, status=200):
+    context = {"group": group, "services": group.services.all(), "form": form}
+    return render(request, "groups/services.html", context, status=status)
+
+
+@login_required
+@require_POST
+@once
+def service_add(request, slug):
+    group = group_for_owner(request, slug, _owners_only(), "services")
+    form = ServiceForm(request.POST)
+    if not form.is_valid():
+        return _render_services(request, group, form, status=400)
+    name = form.cleaned_data["service"]
+    if Service.objects.add(group, name, request.user):  # adding one twice changes nothing
+        messages.success(request, gettext("Service %(name)s added.") % {"name": name})
+    return redirect("groups:services", group.slug)
+
+
+@login_required
+@require_POST
+@once
+def service_remove(request, slug):
+    """Remove a service: every credential limited to it loses it, in the same transaction."""
+    group = group_for_owner(request, slug, _owners_only(), "services")
+    service = get_object_or_404(group.services, name=request.POST.get("service", ""))
+    if service.remove(request.user):
+        messages.success(request, gettext("Service %(name)s removed.") % {"name": service.name})
+    return redirect("groups:services", group.slug)

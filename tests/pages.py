@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from automation.models import PersonalAccessToken
-from groups.models import Action, Activity, Invitation, Membership, Role
+from groups.models import Action, Activity, Invitation, Membership, Role, Service
 from tests.conftest import make_api_key, make_group, make_member, make_oauth_client, make_user
 
 LONG_GROUP = "Partner data ingestion pipeline and exports for the settlement team of the EMEA region"
@@ -40,6 +40,8 @@ NOT_PAGES = {
     "set_language": "POST only: the language switcher, back to the page it was on",
     "groups:member-add": "POST only",
     "groups:member-role": "POST only",
+    "groups:service-add": "POST only (a refused form is the Services page, scanned)",
+    "groups:service-remove": "POST only (Remove on the Services page)",
     "groups:activity-export": "a CSV download",
     "credentials:show-key": "POST only (its GET is the 405 page, scanned)",
     "credentials:show-secret": "POST only",
@@ -106,6 +108,11 @@ def page_data():
         credential.set_expiry(timezone.now() + timedelta(days=days), credential.version, owner)
     clients = [make_oauth_client(full, name, owner)[0] for name in ("Checkout", LONG_WORD, "Partner portal")]
     clients[2].regenerate_secret(clients[2].version, owner, grace_seconds=3600)  # a grace row on the tab
+    # Services, and credentials limited to some of them (or none) on the tab.
+    for name in ("orders:read", "orders:write", "settlements.export"):
+        Service.objects.add(full, name, owner)
+    keys[0].set_scopes(["orders:read", "settlements.export"], keys[0].version, owner)
+    clients[0].set_scopes([], clients[0].version, owner)
     Activity.objects.record(full, Action.API_KEY_CREATED, LONG_WORD, actor=owner, address="203.0.113.7")
     # Pending invitations on the full group's Members page, and one for each user on its Group List.
     Invitation.objects.invite(full, LONG_USERNAME, Role.ADMIN, owner)
@@ -135,6 +142,7 @@ def page_data():
             Page(f"{label}-auth-info", reverse("credentials:auth-info", args=[group.slug])),
             Page(f"{label}-members", reverse("groups:members", args=[group.slug])),
             Page(f"{label}-activity", reverse("groups:activity", args=[group.slug])),
+            Page(f"{label}-services", reverse("groups:services", args=[group.slug])),
         ]
 
     key, client, slug = keys[1], clients[1], full.slug
@@ -152,6 +160,14 @@ def page_data():
         ),
         Page("delete-api-key", reverse("credentials:delete-api-key", args=[slug, key.public_id]), "write"),
         Page("api-key-expiry", reverse("credentials:api-key-expiry", args=[slug, key.public_id]), "write"),
+        Page(
+            "api-key-scopes", reverse("credentials:api-key-scopes", args=[slug, keys[0].public_id]), "write"
+        ),
+        Page(
+            "oauth-client-scopes",
+            reverse("credentials:oauth-client-scopes", args=[slug, client.public_id]),
+            "write",
+        ),
         Page("suspend-group", reverse("credentials:suspend-group", args=[slug]), "members"),
         *tabs(suspended, "suspended")[:1],
         Page(

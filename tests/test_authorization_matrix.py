@@ -19,7 +19,7 @@ from django.test import Client
 from django.urls import reverse
 
 from credentials.models import AccessToken, ApiKey, ApiKeyCredential, ClientSecret, OAuthClient
-from groups.models import Group, Invitation, Membership, Role
+from groups.models import Group, Invitation, Membership, Role, Service
 from tests.conftest import (
     SECRET_SHAPE,
     changes,
@@ -47,6 +47,7 @@ class To(str):
 
 
 GROUPS, AUTH_INFO, MEMBERS = To("/groups/"), To("/groups/payments/"), To("/groups/payments/members/")
+SERVICES = To("/groups/payments/services/")
 SIGNED_OUT, ADMIN_INDEX = To("/accounts/login/"), To("/admin/")
 # The tab showing, once, the values an action made or showed (the reveal's id varies).
 REVEALED = To("/groups/payments/?reveal=…")
@@ -182,6 +183,22 @@ MATRIX = {
         "POST": row(404, 404, 404, 404, 404, LOGIN),
         "DELETE": row(405, 405, 405, 405, 405, LOGIN),
     },
+    # Services (scopes): every member sees them, owners add and remove them.
+    "groups:services": {
+        "GET": row(200, 200, 200, 404, 200, LOGIN),
+        "POST": row(200, 200, 200, 404, 200, LOGIN),
+        "DELETE": row(200, 200, 200, 404, 200, LOGIN),
+    },
+    "groups:service-add": {
+        "GET": row(405, 405, 405, 405, 405, LOGIN),
+        "POST": row(SERVICES, 403, 403, 404, SERVICES, LOGIN),
+        "DELETE": row(405, 405, 405, 405, 405, LOGIN),
+    },
+    "groups:service-remove": {
+        "GET": row(405, 405, 405, 405, 405, LOGIN),
+        "POST": row(SERVICES, 403, 403, 404, SERVICES, LOGIN),
+        "DELETE": row(405, 405, 405, 405, 405, LOGIN),
+    },
     "groups:activity": {
         "GET": row(200, 200, 200, 404, 200, LOGIN),
         "POST": row(200, 200, 200, 404, 200, LOGIN),
@@ -215,6 +232,16 @@ MATRIX = {
         "DELETE": row(200, 200, 403, 404, 200, LOGIN),
     },
     "credentials:api-key-expiry": {
+        "GET": row(200, 200, 403, 404, 200, LOGIN),
+        "POST": row(AUTH_INFO, AUTH_INFO, 403, 404, AUTH_INFO, LOGIN),
+        "DELETE": row(200, 200, 403, 404, 200, LOGIN),
+    },
+    "credentials:api-key-scopes": {
+        "GET": row(200, 200, 403, 404, 200, LOGIN),
+        "POST": row(AUTH_INFO, AUTH_INFO, 403, 404, AUTH_INFO, LOGIN),
+        "DELETE": row(200, 200, 403, 404, 200, LOGIN),
+    },
+    "credentials:oauth-client-scopes": {
         "GET": row(200, 200, 403, 404, 200, LOGIN),
         "POST": row(AUTH_INFO, AUTH_INFO, 403, 404, AUTH_INFO, LOGIN),
         "DELETE": row(200, 200, 403, 404, 200, LOGIN),
@@ -336,6 +363,7 @@ POST_DATA = {
     "revoke_tokens": "on",
     "address": "127.0.0.1",
     "version": "1",
+    "service": "orders:read",
 }
 # The admin's URL arguments: object 1 may not exist, since the admin must refuse before it looks.
 ADMIN_ARGUMENTS = {"object_id": "1", "content_type_id": "1", "id": "1"}
@@ -379,6 +407,7 @@ def world(cast):
     second group "logistics" with its own credentials, owned by lars and by the outsider: an
     outsider of "payments" is a member of another group only."""
     make_member(cast.group, Role.VIEWER, "wanda")
+    Service.objects.create(group=cast.group, name="orders:read")
     credential, key_values = make_api_key(cast.group)
     client, secret = make_oauth_client(cast.group)
     other = make_group("Logistics")
@@ -468,9 +497,12 @@ def state():
     return (
         sorted(Group.objects.values_list("slug", "name", "suspended_at")),
         sorted(Membership.objects.values_list("group__slug", "user__username", "role")),
-        sorted(ApiKeyCredential.objects.values_list("group__slug", "public_id", "name", "expires_at")),
+        sorted(
+            ApiKeyCredential.objects.values_list("group__slug", "public_id", "name", "expires_at", "scopes")
+        ),
         sorted(ApiKey.objects.values_list("credential__public_id", "slot", "digest")),
-        sorted(OAuthClient.objects.values_list("group__slug", "public_id", "name")),
+        sorted(OAuthClient.objects.values_list("group__slug", "public_id", "name", "scopes")),
+        sorted(Service.objects.values_list("group__slug", "name")),
         sorted(ClientSecret.objects.values_list("client__public_id", "digest", "expires_at")),
         AccessToken.objects.filter(revoked_at__isnull=True).count(),
         sorted(Invitation.objects.values_list("group__slug", "email", "accepted_at", "revoked_at")),

@@ -85,8 +85,9 @@ def client_auth_method(request):
     return "client_secret_basic" if basic else "client_secret_post"
 
 
-def json_object(request, *fields):
-    """The values of `fields` in a JSON object body, each a non-empty string."""
+def json_object(request, *fields, optional=()):
+    """The values of `fields` in a JSON object body, each a non-empty string, followed by those of
+    the `optional` fields (None when absent)."""
     _check_size(request)
     if _media_type(request) != "application/json":
         raise invalid_request("Send a JSON body with Content-Type: application/json.")
@@ -100,7 +101,15 @@ def json_object(request, *fields):
     missing = [field for field, value in zip(fields, values, strict=True) if not _is_text(value)]
     if missing:
         raise invalid_request(f"{', '.join(missing)} must be a non-empty string.")
-    return values
+    extra = [body.get(field) for field in optional]
+    wrong = [
+        field
+        for field, value in zip(optional, extra, strict=True)
+        if value is not None and not _is_text(value)
+    ]
+    if wrong:
+        raise invalid_request(f"{', '.join(wrong)} must be a non-empty string when sent.")
+    return values + extra
 
 
 def _is_text(value):

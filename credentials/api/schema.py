@@ -67,12 +67,21 @@ class ClientCredentialsRequest(serializers.Serializer):
         default="",
         help_text=_("Only without HTTP Basic: the Client Secret (never both methods)."),
     )
+    scope = serializers.CharField(
+        required=False,
+        default="",
+        help_text=_("Optional: the group's services the token may use, space-separated (RFC 6749 3.3)."),
+    )
 
 
 class AccessTokenResponse(serializers.Serializer):
     access_token = serializers.CharField(help_text=_("Send it as X-Access-Token to the service APIs."))
     token_type = serializers.ChoiceField(choices=["Bearer"])
     expires_in = serializers.IntegerField(help_text=_("Seconds until the access token expires (3600)."))
+    scope = serializers.CharField(
+        required=False,
+        help_text=_("The services the token may use, when a scope was asked for or the client is limited."),
+    )
 
 
 class RevokeRequest(serializers.Serializer):
@@ -87,6 +96,10 @@ class RevokeRequest(serializers.Serializer):
 class ConventionalTokenRequest(serializers.Serializer):
     clientId = serializers.CharField(min_length=1, help_text=_("The Client ID."))
     clientSecret = serializers.CharField(min_length=1, help_text=_("The Client Secret."))
+    scope = serializers.CharField(
+        required=False,
+        help_text=_("Optional: the group's services the token may use, space-separated (RFC 6749 3.3)."),
+    )
 
 
 class RefreshRequest(serializers.Serializer):
@@ -102,6 +115,10 @@ class ConventionalTokenResponse(serializers.Serializer):
     expiresIn = serializers.IntegerField(help_text=_("Seconds until the access token expires."))
     refreshTokenExpiresIn = serializers.IntegerField(
         help_text=_("Seconds until the refresh token chain expires: one day after POST, never extended.")
+    )
+    scope = serializers.CharField(
+        required=False,
+        help_text=_("The services the token may use, when a scope was asked for or the client is limited."),
     )
 
 
@@ -119,6 +136,11 @@ class WhoAmIAuth(serializers.Serializer):
 class WhoAmIResponse(serializers.Serializer):
     group = WhoAmIGroup()
     auth = WhoAmIAuth()
+    scopes = serializers.ListField(
+        child=serializers.CharField(),
+        allow_null=True,
+        help_text=_("The services the credential may use; null when it may use every service of the group."),
+    )
 
 
 class InvalidCredentials(serializers.Serializer):
@@ -136,7 +158,10 @@ def error(description, *codes):
 
 TOKEN_ERRORS = {
     400: error(
-        _("Malformed request or unsupported grant type."), "invalid_request", "unsupported_grant_type"
+        _("Malformed request, unsupported grant type, or a scope the client may not have."),
+        "invalid_request",
+        "unsupported_grant_type",
+        "invalid_scope",
     ),
     401: error(_("Unknown client or wrong secret (never told apart)."), "invalid_client"),
     405: error(_("Method not allowed."), "invalid_request"),
@@ -149,6 +174,14 @@ TOKEN_ERRORS = {
 UNAUTHORIZED = OpenApiResponse(
     InvalidCredentials,
     description=_("Missing, invalid, expired or revoked credential (with WWW-Authenticate)."),
+)
+
+
+INSUFFICIENT_SCOPE = OpenApiResponse(
+    OAuthError,
+    description=_(
+        "Valid, but the credential may not use the service in X-Required-Scope (X-Auth-Refused: scope)."
+    ),
 )
 
 
@@ -173,3 +206,7 @@ class IntrospectionResponse(serializers.Serializer):
     )
     group = serializers.CharField(required=False, help_text=_("The slug of the client's group."))
     credential = serializers.CharField(required=False, help_text=_("The OAuth client's name."))
+    scope = serializers.CharField(
+        required=False,
+        help_text=_("Access tokens of a limited client or request: the services it may use."),
+    )

@@ -4,11 +4,11 @@
 import re
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 
 from credentials.api import schema
 from credentials.api.base import Endpoint, empty_response, json_response, plain_http_refusal
-from credentials.authentication import unauthorized
+from credentials.authentication import insufficient_scope, unauthorized
 from credentials.verification import identify
 
 
@@ -58,6 +58,18 @@ class Verify(ServiceEndpoint):
         ),
         tags=[schema.SERVICE_APIS],
         auth=schema.SERVICE_AUTH,
+        parameters=[
+            OpenApiParameter(
+                "X-Required-Scope",
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
+                description=_(
+                    "Set by the gateway: the service the protected location requires. Without it no "
+                    "scope is checked."
+                ),
+            )
+        ],
         responses={
             204: OpenApiResponse(
                 description=_(
@@ -66,10 +78,14 @@ class Verify(ServiceEndpoint):
                 )
             ),
             401: schema.UNAUTHORIZED,
+            403: schema.INSUFFICIENT_SCOPE,
         },
     )
     def get(self, request):
         identity = request.identity
+        required = request.META.get("HTTP_X_REQUIRED_SCOPE")
+        if required is not None and not identity.allows(required):
+            return insufficient_scope()
         headers = {
             "X-Auth-Group": _header_value(identity.group_slug),
             "X-Auth-Method": identity.method,

@@ -11,9 +11,17 @@ from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 
 from credentials import identify
+from credentials import scopes as scope_names
 from credentials.api import parsing, schema
 from credentials.api.base import ApiError, TokenEndpoint, empty_response, invalid_request, json_response
-from credentials.models import ClientLocked, InvalidClient, OAuthClient, RefreshError, RefreshToken
+from credentials.models import (
+    ClientLocked,
+    InvalidClient,
+    InvalidScope,
+    OAuthClient,
+    RefreshError,
+    RefreshToken,
+)
 from portal.addresses import source_address
 
 
@@ -31,6 +39,13 @@ def _as_client(request, authenticate, client_id, secret):
         ) from None
     except InvalidClient:
         raise parsing.invalid_client() from None
+    except InvalidScope:  # RFC 6749 5.2
+        raise ApiError("invalid_scope", "The client may not have every scope requested.") from None
+
+
+def _with_scope(body, scope, name="scope"):
+    """`body` with the granted scope when one limits the token (RFC 6749 5.1)."""
+    return body if scope is None else {**body, name: scope}
 
 
 class TokenV2(TokenEndpoint):
@@ -66,11 +81,15 @@ class TokenV2(TokenEndpoint):
         if grant_type != "client_credentials":
             raise ApiError("unsupported_grant_type", "Only client_credentials is supported here.")
         method = f"/v2/tokens {parsing.client_auth_method(request)}"
-        issue = partial(OAuthClient.objects.issue_access_token, method=method)
-        raw = _as_client(request, issue, client_id, secret)
-        return json_response(
-            {"access_token": raw, "token_type": "Bearer", "expires_in": settings.ACCESS_TOKEN_TTL}
-        )
+        scope = scope_names.requested(params.get("scope"))
+        issue = partial(OAuthClient.objects.issue_access_token, method=method, scope=scope)
+        issued = _as_client(request, issue, client_id, secret)
+        body = {
+            "access_token": issued.access_token,
+            "token_type": "Bearer",
+            "expires_in": settings.ACCESS_TOKEN_TTL,
+        }
+        return json_response(_with_scope(body, issued.scope))
 
 
 class RevokeV2(TokenEndpoint):
@@ -101,13 +120,14 @@ class RevokeV2(TokenEndpoint):
 
 def _conventional_body(pair):
     remaining = (pair.expires_at - timezone.now()).total_seconds()
-    return {
+    body = {
         "accessToken": pair.access_token,
         "refreshToken": pair.refresh_token,
         "tokenType": "Bearer",
         "expiresIn": settings.ACCESS_TOKEN_TTL,
         "refreshTokenExpiresIn": max(0, round(remaining)),
     }
+    return _with_scope(body, pair.scope)
 
 
 CONVENTIONAL_ERRORS = {code: response for code, response in schema.TOKEN_ERRORS.items() if code != 400}
@@ -129,7 +149,11 @@ class TokensV1(TokenEndpoint):
         request={"application/json": schema.ConventionalTokenRequest},
         responses={
             201: schema.ConventionalTokenResponse,
-            400: schema.error(_("Malformed request."), "invalid_request"),
+            400: schema.error(
+                _("Malformed request, or a scope the client may not have."),
+                "invalid_request",
+                "invalid_scope",
+            ),
             **CONVENTIONAL_ERRORS,
         },
         examples=[
@@ -143,8 +167,11 @@ class TokensV1(TokenEndpoint):
     )
     @sensitive_variables()
     def post(self, request):
-        client_id, secret = parsing.json_object(request, "clientId", "clientSecret")
-        pair = _as_client(request, OAuthClient.objects.issue_token_pair, client_id, secret)
+        client_id, secret, scope = parsing.json_object(
+            request, "clientId", "clientSecret", optional=["scope"]
+        )
+        issue = partial(OAuthClient.objects.issue_token_pair, scope=scope_names.requested(scope))
+        pair = _as_client(request, issue, client_id, secret)
         return json_response(_conventional_body(pair), status=201)
 
     @extend_schema(

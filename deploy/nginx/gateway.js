@@ -14,8 +14,10 @@ const BUCKET_MS = 500;
 
 function verify_cache_key(r) {
     const v = r.variables;
-    // Exactly what /_verify sends the portal (header values never hold a line feed).
-    const credential = [v.http_x_api_key, v.http_x_access_token, v.gateway_bearer].join('\n');
+    // Exactly what /_verify sends the portal (header values never hold a line feed): the
+    // credential and the scope required, so that a 204 for one scope never answers another.
+    const credential = [v.http_x_api_key, v.http_x_access_token, v.gateway_bearer,
+                        v.required_scope].join('\n');
     const digest = crypto.createHash('sha256').update(credential).digest('hex');
     return digest + ':' + Math.floor(Date.now() / BUCKET_MS);
 }

@@ -12,6 +12,7 @@ from tests.conftest import issue_access_token, make_group, make_oauth_client
 IDENTITY = {
     "group": {"slug": "payments", "name": "Payments"},
     "auth": {"method": "access_token", "credential": "Checkout", "slot": None},
+    "scopes": None,
 }
 
 

@@ -48,6 +48,7 @@ def test_each_slot_identifies_the_group_and_credential(client, api_key, slot):
     assert response.json() == {
         "group": {"slug": "payments", "name": "Payments"},
         "auth": {"method": "api_key", "credential": credential.name, "slot": slot.value},
+        "scopes": None,
     }
 
 

@@ -45,15 +45,22 @@ KNOWN_NAMES = {
     "credentials:api-key-expiry",
     "credentials:suspend-group",
     "credentials:resume-group",
+    "credentials:api-key-scopes",
+    "credentials:oauth-client-scopes",
+    "groups:services",
+    "groups:service-add",
+    "groups:service-remove",
 }
 # Pages a viewer may read, and downloads a viewer may take; every other group-scoped URL is a write.
-READ_PAGES = {"groups:members", "groups:activity", "credentials:auth-info"}
+READ_PAGES = {"groups:members", "groups:activity", "groups:services", "credentials:auth-info"}
 GET_ONLY = {"groups:activity-export"}
 # Actions that accept only POST answer a GET with 405 before looking the group up, and downloads
 # (GET_ONLY) a POST. That tells an outsider nothing: a group that does not exist gets the same
 # answer (checked below).
 POST_ONLY = {
     "groups:member-add",
+    "groups:service-add",
+    "groups:service-remove",
     "groups:invitation-revoke",
     "groups:member-role",
     "credentials:show-key",

@@ -22,6 +22,8 @@ class Echo(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    do_POST = do_GET  # gateway.conf's example requires another scope to change orders
+
     def log_message(self, format, *args):
         pass  # the test reads SEEN_FILE; a request line could carry a credential in its query
 

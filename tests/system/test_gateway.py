@@ -16,7 +16,9 @@ from types import SimpleNamespace
 import pytest
 
 from credentials import secrets
+from credentials.models import ApiKeyCredential
 from credentials.secrets import Kind
+from groups.models import Service
 from tests.conftest import SECRET_SHAPE, make_api_key
 from tests.system.conftest import NJS_MODULE, nginx_path, seed
 from tests.system.support import (
@@ -277,9 +279,9 @@ def test_cache_files_hold_a_digest_never_the_credential(gateway, api, traffic):
     issued = traffic.send(api.port, "POST", "/v2/tokens", client, GRANT)
     key, token = data.keys["primary"], issued.json()["access_token"]
     presented = [
-        ({"X-Api-Key": key}, [key, "", ""]),
-        ({"X-Access-Token": token}, ["", token, ""]),
-        ({"Authorization": f"Bearer {token}"}, ["", "", f"Bearer {token}"]),
+        ({"X-Api-Key": key}, [key, "", "", ""]),  # the last: the scope /orders requires (none)
+        ({"X-Access-Token": token}, ["", token, "", ""]),
+        ({"Authorization": f"Bearer {token}"}, ["", "", f"Bearer {token}", ""]),
     ]
     for headers, _ in presented:
         traffic.send(gateway.port, "GET", "/orders", headers, expect=200)
@@ -319,6 +321,46 @@ def test_a_credential_in_the_query_string_is_refused_and_not_logged(gateway, tra
     assert any('"GET /orders HTTP/1.1" 401' in line for line in lines)
     assert any('"GET /orders HTTP/1.1" 200' in line and f"group={data.group.slug}" in line for line in lines)
     assert not [line for line in lines if SECRET_SHAPE.search(line) or key in line]
+
+
+def scoped_seed():
+    """seed() with the services of gateway.conf's example and a key limited to orders:read."""
+    data = seed("Orders team")
+    for name in ("orders:read", "orders:write"):
+        Service.objects.create(group=data.group, name=name)
+    _, values = ApiKeyCredential.create_with_keys(data.group, "Order reader", None, scopes=["orders:read"])
+    data.reader_key = values["primary"]
+    data.client.set_scopes(["orders:read"], data.client.version, None)
+    return data
+
+
+def test_a_credential_without_orders_write_gets_403_where_it_is_required(gateway, service, traffic):
+    data = scoped_seed()
+    reader = {"X-Api-Key": data.reader_key}
+
+    assert traffic.send(gateway.port, "GET", "/orders/42", reader, expect=200).json()["x-auth-group"]
+    before = service.requests()
+    traffic.send(gateway.port, "POST", "/orders/42", reader, expect=403)  # within the 204's half second
+    assert service.requests() == before
+    traffic.send(gateway.port, "GET", "/orders/42", reader, expect=200)  # still 200 after the 403
+    traffic.send(gateway.port, "POST", "/orders/42", {"X-Api-Key": data.keys["primary"]}, expect=200)
+    traffic.figures.append(
+        "scopes: orders:read only -> GET /orders/ 200, POST /orders/ 403; unrestricted POST 200"
+    )
+
+
+def test_a_token_asks_for_scopes_and_the_gateway_enforces_them(gateway, api, traffic):
+    data = scoped_seed()
+    client = basic_auth(data.client.client_id, data.secret)
+
+    refused = traffic.send(api.port, "POST", "/v2/tokens", client, f"{GRANT}&scope=orders:write", expect=400)
+    assert refused.json()["error"] == "invalid_scope"
+    issued = traffic.send(api.port, "POST", "/v2/tokens", client, f"{GRANT}&scope=orders:read", expect=200)
+    token = {"X-Access-Token": issued.json()["access_token"]}
+
+    assert issued.json()["scope"] == "orders:read"
+    traffic.send(gateway.port, "GET", "/orders/7", token, expect=200)
+    traffic.send(gateway.port, "POST", "/orders/7", token, expect=403)
 
 
 def test_an_unreachable_api_pool_fails_closed(gateway, api, service, traffic):
