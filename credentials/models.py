@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -51,6 +51,10 @@ def stored_fields(raw):
     return {"digest": secrets.digest(raw), "encrypted": secrets.encrypt(raw), "hint": secrets.hint(raw)}
 
 
+# The highest rate limit one may set, in requests per minute.
+RATE_LIMIT_MAX = 1_000_000
+
+
 @dataclass(frozen=True)
 class Identity:
     """Who a credential says the caller is: a group, by which method and credential."""
@@ -65,6 +69,10 @@ class Identity:
     # The API key (slot) whose uses credentials.usage counts; not part of who the caller is. None
     # for access tokens.
     key_pk: int | None = field(default=None, compare=False)
+    # The credential's rate limit in requests per minute (None: no limit) and its primary key,
+    # which names its counter (credentials.ratelimit): how it is served, not who the caller is.
+    rate_limit: int | None = field(default=None, compare=False)
+    credential_pk: int | None = field(default=None, compare=False)
 
     # Lets DRF's IsAuthenticated accept an Identity as request.user.
     is_authenticated = True
@@ -76,7 +84,33 @@ class Identity:
         }
 
 
-class ApiKeyCredential(Versioned):
+class RateLimited(Versioned):
+    """A credential with an optional rate limit, counted over all its keys or tokens together
+    (credentials.ratelimit)."""
+
+    # Requests per minute; None (blank) is no limit.
+    rate_limit = models.PositiveIntegerField(
+        _("Rate limit"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(RATE_LIMIT_MAX)],
+    )
+
+    class Meta:
+        abstract = True
+
+    def set_rate_limit(self, rate_limit, seen_version, user):
+        """Change the limit (None: none) if the credential is still at `seen_version` (else
+        EditConflict); every worker applies it within VERIFY_CACHE_SECONDS. Activity records it."""
+        with transaction.atomic():
+            self.claim(seen_version, user)
+            type(self)._base_manager.filter(pk=self.pk).update(rate_limit=rate_limit)
+            self.rate_limit = rate_limit
+            limit = f"{rate_limit} requests per minute" if rate_limit else "no limit"
+            Activity.objects.record(self.group, Action.RATE_LIMIT_CHANGED, f"{self} ({limit})", actor=user)
+
+
+class ApiKeyCredential(RateLimited):
     """A named API key credential of a group, holding a primary and a secondary key."""
 
     kind = _("API key")
@@ -101,9 +135,9 @@ class ApiKeyCredential(Versioned):
 
     @classmethod
     @transaction.atomic
-    def create_with_keys(cls, group, name, created_by):
+    def create_with_keys(cls, group, name, created_by, rate_limit=None):
         """Create the credential and both of its keys; returns it and the new values by slot."""
-        credential = cls.objects.create(group=group, name=name, created_by=created_by)
+        credential = cls.objects.create(group=group, name=name, created_by=created_by, rate_limit=rate_limit)
         values = {}
         for slot in Slot:
             values[slot] = secrets.generate(Kind.API_KEY)
@@ -177,7 +211,14 @@ class ApiKeyManager(models.Manager):
         if row["stale"]:
             self.touch(row["id"], address, now)
         return Identity(
-            row["group_slug"], row["group_name"], "api_key", row["credential"], row["slot"], key_pk=row["id"]
+            row["group_slug"],
+            row["group_name"],
+            "api_key",
+            row["credential"],
+            row["slot"],
+            key_pk=row["id"],
+            rate_limit=row["rate_limit"],
+            credential_pk=row["credential_pk"],
         )
 
     def touch(self, pk, address, now):
@@ -356,7 +397,7 @@ def _authenticates(row, client_id, digest):
     return found and secrets.same(row["digest"], digest) and secrets.same(row["client_id"], client_id)
 
 
-class OAuthClient(Versioned):
+class OAuthClient(RateLimited):
     """An OAuth client of a group: a public client ID and a secret, for /v2/tokens and /v1/tokens."""
 
     kind = _("OAuth client")
@@ -373,7 +414,6 @@ class OAuthClient(Versioned):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-
     objects = OAuthClientManager()
 
     class Meta:
@@ -388,9 +428,9 @@ class OAuthClient(Versioned):
 
     @classmethod
     @transaction.atomic
-    def create_with_secret(cls, group, name, created_by):
+    def create_with_secret(cls, group, name, created_by, rate_limit=None):
         """Create the client and its first secret; returns it and the secret's value."""
-        client = cls.objects.create(group=group, name=name, created_by=created_by)
+        client = cls.objects.create(group=group, name=name, created_by=created_by, rate_limit=rate_limit)
         raw = secrets.generate(Kind.CLIENT_SECRET)
         ClientSecret.objects.create(client=client, **stored_fields(raw))
         Activity.objects.record(group, Action.OAUTH_CLIENT_CREATED, name, actor=created_by)
@@ -632,7 +672,14 @@ class AccessTokenManager(models.Manager):
             return None
         expires_at = sql.as_datetime(row["expires_at"])
         return Identity(
-            row["group_slug"], row["group_name"], "access_token", row["credential"], None, expires_at
+            row["group_slug"],
+            row["group_name"],
+            "access_token",
+            row["credential"],
+            None,
+            expires_at,
+            rate_limit=row["rate_limit"],
+            credential_pk=row["credential_pk"],
         )
 
 

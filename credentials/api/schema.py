@@ -152,6 +152,20 @@ UNAUTHORIZED = OpenApiResponse(
 )
 
 
+class RateLimitedError(serializers.Serializer):
+    error = serializers.ChoiceField(choices=["rate_limited"])
+    error_description = serializers.CharField(help_text=_("In English whatever Accept-Language says."))
+
+
+RATE_LIMITED = OpenApiResponse(
+    RateLimitedError,
+    description=_(
+        "The credential made as many requests as its rate limit allows per minute: Retry-After "
+        "says in how many seconds to try again, and the RateLimit fields describe the limit."
+    ),
+)
+
+
 class IntrospectRequest(serializers.Serializer):
     token = serializers.CharField(min_length=1, help_text="The access token or refresh token to describe.")
     token_type_hint = serializers.ChoiceField(
