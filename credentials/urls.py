@@ -18,6 +18,7 @@ urlpatterns = [
         name="regenerate-key",
     ),
     path("api-keys/<uuid:public_id>/delete/", views.api_key_delete, name="delete-api-key"),
+    path("api-keys/<uuid:public_id>/rate-limit/", views.api_key_rate_limit, name="api-key-rate-limit"),
     path("oauth-clients/new/", views.oauth_client_create, name="create-oauth-client"),
     path("oauth-clients/<uuid:public_id>/secret/show/", views.oauth_secret_show, name="show-secret"),
     path(
@@ -31,5 +32,10 @@ urlpatterns = [
         name="end-grace",
     ),
     path("oauth-clients/<uuid:public_id>/delete/", views.oauth_client_delete, name="delete-oauth-client"),
+    path(
+        "oauth-clients/<uuid:public_id>/rate-limit/",
+        views.oauth_client_rate_limit,
+        name="oauth-client-rate-limit",
+    ),
     path("oauth-clients/<uuid:public_id>/unlock/", views.oauth_client_unlock, name="unlock-oauth-client"),
 ]

@@ -26,7 +26,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.sessions import recent_password_required
 from accounts.submissions import once
 from credentials import identify, snippets, tab
-from credentials.forms import CredentialNameForm, IdentifyForm, RegenerateSecretForm, UnlockForm
+from credentials.forms import (
+    CredentialNameForm,
+    IdentifyForm,
+    RateLimitForm,
+    RegenerateSecretForm,
+    UnlockForm,
+)
 from credentials.models import ApiKey, ApiKeyCredential, ClientSecret, OAuthClient, Reveal, Slot
 from credentials.tab import SECRET_ROW
 from groups.access import group_for, group_for_write, visible_groups
@@ -188,7 +194,8 @@ def api_key_create(request, slug):
     if request.method == "POST" and form.is_valid():
         try:
             name = form.cleaned_data["name"]
-            credential, values = ApiKeyCredential.create_with_keys(group, name, request.user)
+            rate_limit = form.cleaned_data["rate_limit"]
+            credential, values = ApiKeyCredential.create_with_keys(group, name, request.user, rate_limit)
         except IntegrityError:  # the same name, created at the same moment by someone else
             return _render_new(
                 request, group, form.name_taken(), gettext("an API key credential"), API_KEY_INTRO
@@ -263,7 +270,8 @@ def oauth_client_create(request, slug):
     form = CredentialNameForm(request.POST or None, existing=group.oauth_clients)
     if request.method == "POST" and form.is_valid():
         try:
-            client, value = OAuthClient.create_with_secret(group, form.cleaned_data["name"], request.user)
+            name, rate_limit = form.cleaned_data["name"], form.cleaned_data["rate_limit"]
+            client, value = OAuthClient.create_with_secret(group, name, request.user, rate_limit)
         except IntegrityError:  # the same name, created at the same moment by someone else
             return _render_new(
                 request, group, form.name_taken(), gettext("an OAuth client"), OAUTH_CLIENT_INTRO
@@ -356,6 +364,43 @@ def oauth_client_delete(request, slug, public_id):
     group = group_for_write(request, slug)
     client = get_object_or_404(group.oauth_clients, public_id=public_id)
     return _delete(request, group, client)
+
+
+def _rate_limit(request, group, credential):
+    """Ask for the new limit on GET; on POST set it, if nobody changed the credential since the
+    page was shown, and go back to the tab."""
+    form = RateLimitForm(request.POST or None, initial={"rate_limit": credential.rate_limit})
+    if request.method != "POST" or not form.is_valid():
+        version = seen_version(request) or credential.version
+        context = {"group": group, "credential": credential, "form": form, "version": version}
+        return render(request, "credentials/rate_limit.html", context)
+    rate_limit = form.cleaned_data["rate_limit"]
+    try:
+        credential.set_rate_limit(rate_limit, seen_version(request), request.user)
+    except EditConflict as error:
+        return conflict(request, error, reverse("credentials:auth-info", args=[group.slug]))
+    if rate_limit:
+        changed = gettext("%(name)s may now make %(limit)s requests per minute.")
+    else:
+        changed = gettext("%(name)s has no rate limit now.")
+    messages.success(request, changed % {"name": credential.name, "limit": rate_limit})
+    return redirect("credentials:auth-info", group.slug)
+
+
+@login_required
+@once
+def api_key_rate_limit(request, slug, public_id):
+    group = group_for_write(request, slug)
+    credential = get_object_or_404(group.api_key_credentials, public_id=public_id)
+    return _rate_limit(request, group, credential)
+
+
+@login_required
+@once
+def oauth_client_rate_limit(request, slug, public_id):
+    group = group_for_write(request, slug)
+    client = get_object_or_404(group.oauth_clients, public_id=public_id)
+    return _rate_limit(request, group, client)
 
 
 @login_required

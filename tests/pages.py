@@ -76,6 +76,7 @@ def page_data():
     long_member = make_member(full, Role.VIEWER, LONG_USERNAME)
     owner = users["owner"]
     keys = [make_api_key(full, name, owner)[0] for name in ("Billing service", LONG_WORD, "Mobile app")]
+    keys[0].set_rate_limit(1200, keys[0].version, owner)  # a limit on the tab
     clients = [make_oauth_client(full, name, owner)[0] for name in ("Checkout", LONG_WORD, "Partner portal")]
     clients[2].regenerate_secret(clients[2].version, owner, grace_seconds=3600)  # a grace row on the tab
     Activity.objects.record(full, Action.API_KEY_CREATED, LONG_WORD, actor=owner, address="203.0.113.7")
@@ -107,6 +108,16 @@ def page_data():
             "write",
         ),
         Page("delete-api-key", reverse("credentials:delete-api-key", args=[slug, key.public_id]), "write"),
+        Page(
+            "api-key-rate-limit",
+            reverse("credentials:api-key-rate-limit", args=[slug, key.public_id]),
+            "write",
+        ),
+        Page(
+            "oauth-client-rate-limit",
+            reverse("credentials:oauth-client-rate-limit", args=[slug, client.public_id]),
+            "write",
+        ),
         Page(
             "regenerate-secret",
             reverse("credentials:regenerate-secret", args=[slug, client.public_id]),
