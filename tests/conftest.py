@@ -3,6 +3,7 @@
 import logging
 import re
 import threading
+import uuid
 from types import SimpleNamespace
 
 import pytest
@@ -122,7 +123,7 @@ def fresh_rate_limit_counts(settings, tmp_path):
     settings.RATE_LIMIT_PATH = str(tmp_path / "ratelimit.sqlite3")
     ratelimit.reset_store()
     if settings.REDIS_URL:
-        prefix = f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:test:{tmp_path.name}"
+        prefix = f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:test:{uuid.uuid4().hex}"
         ratelimit._store = ratelimit.RedisStore(settings.REDIS_URL, prefix)
     yield
     ratelimit.reset_store()
