@@ -280,6 +280,27 @@ def test_a_credential_in_the_query_string_is_refused_and_not_logged(gateway, tra
     assert not [line for line in lines if SECRET_SHAPE.search(line) or key in line]
 
 
+def test_rate_limited_credential_gets_429_with_retry_after_through_the_gateway(gateway, service, traffic):
+    data = seed("Limited")
+    data.credential.set_rate_limit(3, data.credential.version, data.owner)
+    key, before = {"X-Api-Key": data.keys["primary"]}, service.requests()
+
+    # Faster than the cache's half second: each 204 must still reach the portal and be counted.
+    passed = [traffic.send(gateway.port, "GET", "/orders", key, expect=200) for _ in range(3)]
+    refused = traffic.send(gateway.port, "GET", "/orders", key, expect=429)
+
+    assert [answer.headers["ratelimit-remaining"] for answer in passed] == ["2", "1", "0"]
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert refused.headers["ratelimit-limit"] == "3"
+    assert refused.json()["error"] == "rate_limited"
+    assert service.requests() == before + 3
+    other = {"X-Api-Key": seed("Unlimited").keys["primary"]}  # no limit: no fields, not refused
+    assert "ratelimit-limit" not in traffic.send(gateway.port, "GET", "/orders", other, expect=200).headers
+    traffic.figures.append(
+        f"rate-limited key answered 429 through the gateway (Retry-After {refused.headers['retry-after']} s)"
+    )
+
+
 def test_an_unreachable_api_pool_fails_closed(gateway, api, service, traffic):
     data = seed()
     key = {"X-Api-Key": data.keys["primary"]}
@@ -307,24 +328,3 @@ def cache_entries(cache_dir):
         with contextlib.suppress(FileNotFoundError, IsADirectoryError):
             entries.append(path.read_bytes())
     return entries
-
-
-def test_rate_limited_credential_gets_429_with_retry_after_through_the_gateway(gateway, service, traffic):
-    data = seed("Limited")
-    data.credential.set_rate_limit(3, data.credential.version, data.owner)
-    key, before = {"X-Api-Key": data.keys["primary"]}, service.requests()
-
-    # Faster than the cache's half second: each 204 must still reach the portal and be counted.
-    passed = [traffic.send(gateway.port, "GET", "/orders", key, expect=200) for _ in range(3)]
-    refused = traffic.send(gateway.port, "GET", "/orders", key, expect=429)
-
-    assert [answer.headers["ratelimit-remaining"] for answer in passed] == ["2", "1", "0"]
-    assert 1 <= int(refused.headers["retry-after"]) <= 60
-    assert refused.headers["ratelimit-limit"] == "3"
-    assert refused.json()["error"] == "rate_limited"
-    assert service.requests() == before + 3
-    other = {"X-Api-Key": seed("Unlimited").keys["primary"]}  # no limit: no fields, not refused
-    assert "ratelimit-limit" not in traffic.send(gateway.port, "GET", "/orders", other, expect=200).headers
-    traffic.figures.append(
-        f"rate-limited key answered 429 through the gateway (Retry-After {refused.headers['retry-after']} s)"
-    )
