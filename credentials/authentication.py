@@ -6,6 +6,7 @@ from django.http import JsonResponse
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
+from credentials import ratelimit
 from credentials.verification import WWW_AUTHENTICATE, identify, presents_credential
 
 # RFC 6749 5.1: responses carrying tokens or credentials must not be cached.
@@ -23,6 +24,20 @@ INVALID_CREDENTIALS = {
     "error_description": "Send a valid API key in X-Api-Key or access token in X-Access-Token.",
 }
 
+RATE_LIMITED = {
+    "error": "rate_limited",
+    "error_description": "This credential made as many requests as its rate limit allows per minute.",
+}
+
+
+class RateLimited(exceptions.Throttled):
+    """A credential over its rate limit: 429 with Retry-After and the RateLimit fields
+    (credentials.api.base.exception_handler writes it)."""
+
+    def __init__(self, decision):
+        super().__init__(wait=decision.reset)
+        self.decision = decision
+
 
 class CredentialAuthentication(BaseAuthentication):
     """DRF authentication by API key or access token: `request.user` and `request.auth` are the
@@ -34,6 +49,14 @@ class CredentialAuthentication(BaseAuthentication):
         identity = identify(request)
         if identity is None:
             raise exceptions.AuthenticationFailed()
+        decision = ratelimit.check(identity)
+        if decision is not None:
+            if not decision.allowed:
+                raise RateLimited(decision)
+            # The view's response headers (DRF's APIView sets them on whatever it answers).
+            view = request.parser_context.get("view") if request.parser_context else None
+            if view is not None:
+                view.headers.update(decision.headers())
         return identity, identity
 
     def authenticate_header(self, request):
@@ -48,7 +71,15 @@ def credential_required(view):
         request.identity = identify(request)
         if request.identity is None:
             return unauthorized()
-        return view(request, *args, **kwargs)
+        decision = ratelimit.check(request.identity)
+        if decision is None:
+            return view(request, *args, **kwargs)
+        if not decision.allowed:
+            return rate_limited(decision)
+        response = view(request, *args, **kwargs)
+        for name, value in decision.headers().items():
+            response[name] = value
+        return response
 
     return wrapped
 
@@ -63,3 +94,8 @@ def insufficient_scope():
     """403 for a valid credential lacking the required scope, with the reason header."""
     headers = {"X-Auth-Refused": "scope", **NO_STORE}
     return JsonResponse(INSUFFICIENT_SCOPE, status=403, headers=headers)
+
+
+def rate_limited(decision):
+    """429 for a credential over its rate limit, with Retry-After and the RateLimit fields."""
+    return JsonResponse(RATE_LIMITED, status=429, headers={**decision.headers(), **NO_STORE})

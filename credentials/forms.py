@@ -4,11 +4,25 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from credentials.models import name_validator
+from credentials.models import RATE_LIMIT_MAX, name_validator
+
+
+def rate_limit_field():
+    return forms.IntegerField(
+        label=_("Rate limit (requests per minute)"),
+        required=False,
+        min_value=1,
+        max_value=RATE_LIMIT_MAX,
+        help_text=_(
+            "Leave it blank for no limit. Requests with any of the credential's keys or tokens count "
+            "together; over the limit, the API answers 429 until the last minute's count falls."
+        ),
+    )
 
 
 class CredentialNameForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100, validators=[name_validator])
+    rate_limit = rate_limit_field()
 
     def __init__(self, *args, existing, **kwargs):
         super().__init__(*args, **kwargs)
@@ -124,6 +138,10 @@ class RegenerateSecretForm(ExpiryForm):
     revoke_tokens = forms.BooleanField(
         required=False, initial=True, label=_("Revoke every token issued with this client so far")
     )
+
+
+class RateLimitForm(forms.Form):
+    rate_limit = rate_limit_field()
 
 
 class UnlockForm(forms.Form):

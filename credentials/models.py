@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import connection, models, transaction
 from django.db.models import Q
 from django.dispatch import receiver
@@ -53,6 +53,10 @@ def stored_fields(raw):
     return {"digest": secrets.digest(raw), "encrypted": secrets.encrypt(raw), "hint": secrets.hint(raw)}
 
 
+# The highest rate limit one may set, in requests per minute.
+RATE_LIMIT_MAX = 1_000_000
+
+
 @dataclass(frozen=True)
 class Identity:
     """Who a credential says the caller is: a group, by which method and credential."""
@@ -70,6 +74,10 @@ class Identity:
     key_pk: int | None = field(default=None, compare=False)
     # The services (scopes) the credential may use: a frozenset of names, or None for all of them.
     scopes: frozenset | None = None
+    # The credential's rate limit in requests per minute (None: no limit) and its primary key,
+    # which names its counter (credentials.ratelimit): how it is served, not who the caller is.
+    rate_limit: int | None = field(default=None, compare=False)
+    credential_pk: int | None = field(default=None, compare=False)
 
     # Lets DRF's IsAuthenticated accept an Identity as request.user.
     is_authenticated = True
@@ -87,7 +95,33 @@ class Identity:
         return scope_names.allows(self.scopes, scope)
 
 
-class ApiKeyCredential(Versioned):
+class RateLimited(Versioned):
+    """A credential with an optional rate limit, counted over all its keys or tokens together
+    (credentials.ratelimit)."""
+
+    # Requests per minute; None (blank) is no limit.
+    rate_limit = models.PositiveIntegerField(
+        _("Rate limit"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(RATE_LIMIT_MAX)],
+    )
+
+    class Meta:
+        abstract = True
+
+    def set_rate_limit(self, rate_limit, seen_version, user):
+        """Change the limit (None: none) if the credential is still at `seen_version` (else
+        EditConflict); every worker applies it within VERIFY_CACHE_SECONDS. Activity records it."""
+        with transaction.atomic():
+            self.claim(seen_version, user)
+            type(self)._base_manager.filter(pk=self.pk).update(rate_limit=rate_limit)
+            self.rate_limit = rate_limit
+            limit = f"{rate_limit} requests per minute" if rate_limit else "no limit"
+            Activity.objects.record(self.group, Action.RATE_LIMIT_CHANGED, f"{self} ({limit})", actor=user)
+
+
+class ApiKeyCredential(RateLimited):
     """A named API key credential of a group, holding a primary and a secondary key."""
 
     kind = _("API key")
@@ -117,15 +151,17 @@ class ApiKeyCredential(Versioned):
 
     @classmethod
     @transaction.atomic
-    def create_with_keys(cls, group, name, created_by, expires_at=None, scopes=None):
+    def create_with_keys(cls, group, name, created_by, expires_at=None, scopes=None, rate_limit=None):
         """Create the credential and both of its keys, expiring at `expires_at` (None: never),
-        limited to services `scopes` (None: all); returns it and the new values by slot."""
+        limited to services `scopes` (None: all) and to `rate_limit` requests a minute (None: no
+        limit); returns it and the new values by slot."""
         credential = cls.objects.create(
             group=group,
             name=name,
             created_by=created_by,
             expires_at=expires_at,
             scopes=scope_names.stored(scopes),
+            rate_limit=rate_limit,
         )
         values = {}
         for slot in Slot:
@@ -238,6 +274,8 @@ class ApiKeyManager(models.Manager):
             expires_at,
             key_pk=row["id"],
             scopes=scope_names.parse(row["scopes"]),
+            rate_limit=row["rate_limit"],
+            credential_pk=row["credential_pk"],
         )
 
     def touch(self, pk, address, now):
@@ -459,7 +497,7 @@ def _authenticates(row, client_id, digest):
     return found and secrets.same(row["digest"], digest) and secrets.same(row["client_id"], client_id)
 
 
-class OAuthClient(Versioned):
+class OAuthClient(RateLimited):
     """An OAuth client of a group: a public client ID and a secret, for /v2/tokens and /v1/tokens."""
 
     kind = _("OAuth client")
@@ -493,11 +531,16 @@ class OAuthClient(Versioned):
 
     @classmethod
     @transaction.atomic
-    def create_with_secret(cls, group, name, created_by, expires_at=None, scopes=None):
+    def create_with_secret(cls, group, name, created_by, expires_at=None, scopes=None, rate_limit=None):
         """Create the client and its first secret, expiring at `expires_at` (None: never), limited
-        to services `scopes` (None: all); returns it and the secret's value."""
+        to services `scopes` (None: all) and to `rate_limit` requests a minute (None: no limit);
+        returns it and the secret's value."""
         client = cls.objects.create(
-            group=group, name=name, created_by=created_by, scopes=scope_names.stored(scopes)
+            group=group,
+            name=name,
+            created_by=created_by,
+            scopes=scope_names.stored(scopes),
+            rate_limit=rate_limit,
         )
         raw = secrets.generate(Kind.CLIENT_SECRET)
         ClientSecret.objects.create(client=client, expires_at=expires_at, **stored_fields(raw))
@@ -789,6 +832,8 @@ class AccessTokenManager(models.Manager):
             None,
             expires_at,
             scopes=scopes,
+            rate_limit=row["rate_limit"],
+            credential_pk=row["credential_pk"],
         )
 
 

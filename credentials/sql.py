@@ -67,7 +67,8 @@ def as_datetime(value):
 # expired credential or of a suspended group finds no row, as a wrong key does.
 API_KEY_IDENTITY = (
     "SELECT k.id, k.digest, k.slot, c.name AS credential, c.expires_at, c.scopes, g.slug AS group_slug, "
-    "g.name AS group_name, (k.last_used_at IS NULL OR k.last_used_at < %(stale_before)s) AS stale "
+    "g.name AS group_name, c.id AS credential_pk, c.rate_limit, "
+    "(k.last_used_at IS NULL OR k.last_used_at < %(stale_before)s) AS stale "
     f"FROM {API_KEY} k JOIN {API_KEY_CREDENTIAL} c ON c.id = k.credential_id "
     f"JOIN {GROUP} g ON g.id = c.group_id WHERE k.digest = %(digest)s "
     "AND (c.expires_at IS NULL OR c.expires_at > %(now)s) AND g.suspended_at IS NULL"
@@ -75,7 +76,7 @@ API_KEY_IDENTITY = (
 
 ACCESS_TOKEN_IDENTITY = (
     "SELECT a.digest, a.expires_at, a.scope, c.scopes, c.name AS credential, g.slug AS group_slug, "
-    "g.name AS group_name "
+    "g.name AS group_name, c.id AS credential_pk, c.rate_limit "
     f"FROM {ACCESS_TOKEN} a JOIN {OAUTH_CLIENT} c ON c.id = a.client_id "
     f"JOIN {GROUP} g ON g.id = c.group_id "
     "WHERE a.digest = %(digest)s AND a.revoked_at IS NULL AND a.expires_at > %(now)s "

@@ -174,15 +174,26 @@ def api_key_credentials(group, revealed, api_base_url):
     when = Writer()  # the user's zone, resolved once for every row
     commands = _escaped(snippets.for_api_key(api_base_url))  # the same for every credential
     credentials, now = {}, timezone.now()
+    rate_limit_url = _Urls("credentials:api-key-rate-limit", group.slug)
     rows = group.api_key_credentials.values_list(
-        "id", "public_id", "version", "name", "created_at", "created_by__username", "expires_at", "scopes"
+        "id",
+        "public_id",
+        "version",
+        "name",
+        "created_at",
+        "created_by__username",
+        "expires_at",
+        "scopes",
+        "rate_limit",
     )
-    for pk, public_id, version, name, created_at, created_by, expires_at, scopes in rows:
+    for pk, public_id, version, name, created_at, created_by, expires_at, scopes, rate_limit in rows:
         public_id = _id(public_id)
         credentials[pk] = {
             "public_id": public_id,
             "version": version,
             "name": escape(name),
+            "rate_limit": rate_limit,
+            "rate_limit_url": rate_limit_url(public_id, version),
             "kind": kind,
             "delete_consequence": consequence,
             "created": when.html(created_at),
@@ -271,14 +282,25 @@ def oauth_clients(group, revealed, api_base_url):
     kind, consequence = escape(str(OAuthClient.kind)), escape(str(OAuthClient.delete_consequence))
     when = Writer()  # the user's zone, resolved once for every row
     clients, by_client_id = {}, {}
+    rate_limit_url = _Urls("credentials:oauth-client-rate-limit", group.slug)
     rows = group.oauth_clients.values_list(
-        "id", "public_id", "version", "name", "client_id", "created_at", "created_by__username", "scopes"
+        "id",
+        "public_id",
+        "version",
+        "name",
+        "client_id",
+        "created_at",
+        "created_by__username",
+        "scopes",
+        "rate_limit",
     )
-    for pk, public_id, version, name, client_id, created_at, created_by, scopes in rows:
+    for pk, public_id, version, name, client_id, created_at, created_by, scopes, rate_limit in rows:
         public_id = _id(public_id)
         clients[pk] = by_client_id[client_id] = {
             "public_id": public_id,
             "name": escape(name),
+            "rate_limit": rate_limit,
+            "rate_limit_url": rate_limit_url(public_id, version),
             "client_id": escape(client_id),
             "kind": kind,
             "delete_consequence": consequence,

@@ -22,6 +22,7 @@ urlpatterns = [
     path("api-keys/<uuid:public_id>/expiry/", views.api_key_expiry, name="api-key-expiry"),
     path("api-keys/<uuid:public_id>/scopes/", views.api_key_scopes, name="api-key-scopes"),
     path("api-keys/<uuid:public_id>/delete/", views.api_key_delete, name="delete-api-key"),
+    path("api-keys/<uuid:public_id>/rate-limit/", views.api_key_rate_limit, name="api-key-rate-limit"),
     path("oauth-clients/new/", views.oauth_client_create, name="create-oauth-client"),
     path("oauth-clients/<uuid:public_id>/secret/show/", views.oauth_secret_show, name="show-secret"),
     path(
@@ -36,5 +37,10 @@ urlpatterns = [
     ),
     path("oauth-clients/<uuid:public_id>/scopes/", views.oauth_client_scopes, name="oauth-client-scopes"),
     path("oauth-clients/<uuid:public_id>/delete/", views.oauth_client_delete, name="delete-oauth-client"),
+    path(
+        "oauth-clients/<uuid:public_id>/rate-limit/",
+        views.oauth_client_rate_limit,
+        name="oauth-client-rate-limit",
+    ),
     path("oauth-clients/<uuid:public_id>/unlock/", views.oauth_client_unlock, name="unlock-oauth-client"),
 ]

@@ -30,6 +30,7 @@ from credentials.forms import (
     CreateCredentialForm,
     ExpiryForm,
     IdentifyForm,
+    RateLimitForm,
     RegenerateSecretForm,
     ScopesForm,
     UnlockForm,
@@ -239,11 +240,11 @@ def api_key_create(request, slug):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            name, expires_at, scopes = (
-                form.cleaned_data[field] for field in ("name", "expires_at", "scopes")
+            name, expires_at, scopes, rate_limit = (
+                form.cleaned_data[field] for field in ("name", "expires_at", "scopes", "rate_limit")
             )
             credential, values = ApiKeyCredential.create_with_keys(
-                group, name, request.user, expires_at, scopes
+                group, name, request.user, expires_at, scopes, rate_limit
             )
         except IntegrityError:  # the same name, created at the same moment by someone else
             return _render_new(
@@ -390,10 +391,12 @@ def oauth_client_create(request, slug):
     form = CreateCredentialForm(request.POST or None, existing=group.oauth_clients, services=_names(group))
     if request.method == "POST" and form.is_valid():
         try:
-            name, expires_at, scopes = (
-                form.cleaned_data[field] for field in ("name", "expires_at", "scopes")
+            name, expires_at, scopes, rate_limit = (
+                form.cleaned_data[field] for field in ("name", "expires_at", "scopes", "rate_limit")
             )
-            client, value = OAuthClient.create_with_secret(group, name, request.user, expires_at, scopes)
+            client, value = OAuthClient.create_with_secret(
+                group, name, request.user, expires_at, scopes, rate_limit
+            )
         except IntegrityError:  # the same name, created at the same moment by someone else
             return _render_new(
                 request, group, form.name_taken(), gettext("an OAuth client"), OAUTH_CLIENT_INTRO
@@ -490,6 +493,43 @@ def oauth_client_delete(request, slug, public_id):
     group = group_for_write(request, slug)
     client = get_object_or_404(group.oauth_clients, public_id=public_id)
     return _delete(request, group, client)
+
+
+def _rate_limit(request, group, credential):
+    """Ask for the new limit on GET; on POST set it, if nobody changed the credential since the
+    page was shown, and go back to the tab."""
+    form = RateLimitForm(request.POST or None, initial={"rate_limit": credential.rate_limit})
+    if request.method != "POST" or not form.is_valid():
+        version = seen_version(request) or credential.version
+        context = {"group": group, "credential": credential, "form": form, "version": version}
+        return render(request, "credentials/rate_limit.html", context)
+    rate_limit = form.cleaned_data["rate_limit"]
+    try:
+        credential.set_rate_limit(rate_limit, seen_version(request), request.user)
+    except EditConflict as error:
+        return conflict(request, error, reverse("credentials:auth-info", args=[group.slug]))
+    if rate_limit:
+        changed = gettext("%(name)s may now make %(limit)s requests per minute.")
+    else:
+        changed = gettext("%(name)s has no rate limit now.")
+    messages.success(request, changed % {"name": credential.name, "limit": rate_limit})
+    return redirect("credentials:auth-info", group.slug)
+
+
+@login_required
+@once
+def api_key_rate_limit(request, slug, public_id):
+    group = group_for_write(request, slug)
+    credential = get_object_or_404(group.api_key_credentials, public_id=public_id)
+    return _rate_limit(request, group, credential)
+
+
+@login_required
+@once
+def oauth_client_rate_limit(request, slug, public_id):
+    group = group_for_write(request, slug)
+    client = get_object_or_404(group.oauth_clients, public_id=public_id)
+    return _rate_limit(request, group, client)
 
 
 @login_required

@@ -520,6 +520,7 @@ class Action(models.TextChoices):
     OAUTH_SECRET_REGENERATED = "oauth_client.secret_regenerated", _("regenerated the client secret of")
     OAUTH_GRACE_ENDED = "oauth_client.grace_ended", _("ended the grace period of")
     OAUTH_CLIENT_DELETED = "oauth_client.deleted", _("deleted OAuth client")
+    RATE_LIMIT_CHANGED = "credential.rate_limit_changed", _("changed the rate limit of")
     CLIENT_LOCKED = "oauth_client.locked", _("locked after failed authentications:")
     CLIENT_UNLOCKED = "oauth_client.unlocked", _("unlocked")
     REFRESH_TOKEN_REUSE = "oauth_client.refresh_reuse", _("revoked a token chain after refresh token reuse:")

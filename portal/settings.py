@@ -45,6 +45,12 @@ VERIFY_CACHE_SECONDS = env.float("VERIFY_CACHE_SECONDS", default=0.5)
 LAST_USED_INTERVAL = env.int("LAST_USED_INTERVAL", default=60)
 # Seconds within which a slot's use makes the Regenerate confirmation warn.
 RECENT_USE_WARNING = env.int("RECENT_USE_WARNING", default=600)
+# Redis, shared by every server: the cache, and the rate limits' counts. Empty: a file cache and a
+# SQLite file of counts (RATE_LIMIT_PATH) that the workers of this machine share.
+REDIS_URL = env.str("REDIS_URL", default="")
+RATE_LIMIT_PATH = env.str("RATE_LIMIT_PATH", default=str(BASE_DIR / "var" / "ratelimit.sqlite3"))
+# Seconds a rate limit check waits for Redis before letting the request pass (fail open).
+RATE_LIMIT_TIMEOUT = env.float("RATE_LIMIT_TIMEOUT", default=0.25)
 # Lookups one user may make on the Identify page per minute (counted in the cache, shared by workers).
 IDENTIFY_PER_MINUTE = env.int("IDENTIFY_PER_MINUTE", default=20)
 # Seconds a worker keeps its usage counts (requests per hour of each key slot and client secret)
@@ -191,11 +197,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-if env.str("REDIS_URL", default=""):
+if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": env.str("REDIS_URL"),
+            "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="portal"),
         }
     }

@@ -3,6 +3,7 @@
 import logging
 import re
 import threading
+import uuid
 from types import SimpleNamespace
 
 import pytest
@@ -11,7 +12,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import URLResolver, get_resolver
 
-from credentials import secrets, usage
+from credentials import ratelimit, secrets, usage
 from credentials.models import AccessToken, ApiKey, ApiKeyCredential, OAuthClient
 from credentials.secrets import Kind
 from groups.models import Action, Activity, Group, Membership, Role
@@ -140,6 +141,19 @@ def fresh_usage_counts():
     # so that no test writes counts left by another (tests/credentials/test_usage.py flushes).
     usage.counter.pending.clear()
     usage.counter.flushed_at = usage.counter.clock()
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limit_counts(settings, tmp_path):
+    # Each test counts from zero in a store of its own: a SQLite file in its directory, or its own
+    # keys in Redis (primary keys repeat from one test to the next).
+    settings.RATE_LIMIT_PATH = str(tmp_path / "ratelimit.sqlite3")
+    ratelimit.reset_store()
+    if settings.REDIS_URL:
+        prefix = f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:test:{uuid.uuid4().hex}"
+        ratelimit._store = ratelimit.RedisStore(settings.REDIS_URL, prefix)
+    yield
+    ratelimit.reset_store()
 
 
 def make_user(username, **extra):

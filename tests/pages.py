@@ -106,6 +106,7 @@ def page_data():
     # Expiries on the tab: one far off, one within 14 days (highlighted), one past.
     for credential, days in zip(keys, (200, 5, -1), strict=True):
         credential.set_expiry(timezone.now() + timedelta(days=days), credential.version, owner)
+    keys[0].set_rate_limit(1200, keys[0].version, owner)  # a limit on the tab
     clients = [make_oauth_client(full, name, owner)[0] for name in ("Checkout", LONG_WORD, "Partner portal")]
     clients[2].regenerate_secret(clients[2].version, owner, grace_seconds=3600)  # a grace row on the tab
     # Services, and credentials limited to some of them (or none) on the tab.
@@ -170,6 +171,16 @@ def page_data():
         ),
         Page("suspend-group", reverse("credentials:suspend-group", args=[slug]), "members"),
         *tabs(suspended, "suspended")[:1],
+        Page(
+            "api-key-rate-limit",
+            reverse("credentials:api-key-rate-limit", args=[slug, key.public_id]),
+            "write",
+        ),
+        Page(
+            "oauth-client-rate-limit",
+            reverse("credentials:oauth-client-rate-limit", args=[slug, client.public_id]),
+            "write",
+        ),
         Page(
             "regenerate-secret",
             reverse("credentials:regenerate-secret", args=[slug, client.public_id]),

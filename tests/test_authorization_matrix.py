@@ -262,6 +262,11 @@ MATRIX = {
         "POST": row(AUTH_INFO, AUTH_INFO, 403, 404, AUTH_INFO, LOGIN),
         "DELETE": row(200, 200, 403, 404, 200, LOGIN),
     },
+    "credentials:api-key-rate-limit": {
+        "GET": row(200, 200, 403, 404, 200, LOGIN),
+        "POST": row(AUTH_INFO, AUTH_INFO, 403, 404, AUTH_INFO, LOGIN),
+        "DELETE": row(200, 200, 403, 404, 200, LOGIN),
+    },
     "credentials:create-oauth-client": {
         "GET": row(200, 200, 403, 404, 200, LOGIN),
         "POST": row(REVEALED, REVEALED, 403, 404, REVEALED, LOGIN),
@@ -283,6 +288,11 @@ MATRIX = {
         "DELETE": row(200, 200, 403, 404, 200, LOGIN),
     },
     "credentials:delete-oauth-client": {
+        "GET": row(200, 200, 403, 404, 200, LOGIN),
+        "POST": row(AUTH_INFO, AUTH_INFO, 403, 404, AUTH_INFO, LOGIN),
+        "DELETE": row(200, 200, 403, 404, 200, LOGIN),
+    },
+    "credentials:oauth-client-rate-limit": {
         "GET": row(200, 200, 403, 404, 200, LOGIN),
         "POST": row(AUTH_INFO, AUTH_INFO, 403, 404, AUTH_INFO, LOGIN),
         "DELETE": row(200, 200, 403, 404, 200, LOGIN),

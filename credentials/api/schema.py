@@ -177,10 +177,16 @@ UNAUTHORIZED = OpenApiResponse(
 )
 
 
-INSUFFICIENT_SCOPE = OpenApiResponse(
-    OAuthError,
+class RateLimitedError(serializers.Serializer):
+    error = serializers.ChoiceField(choices=["rate_limited"])
+    error_description = serializers.CharField(help_text=_("In English whatever Accept-Language says."))
+
+
+RATE_LIMITED = OpenApiResponse(
+    RateLimitedError,
     description=_(
-        "Valid, but the credential may not use the service in X-Required-Scope (X-Auth-Refused: scope)."
+        "The credential made as many requests as its rate limit allows per minute: Retry-After "
+        "says in how many seconds to try again, and the RateLimit fields describe the limit."
     ),
 )
 

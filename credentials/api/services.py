@@ -6,9 +6,10 @@ import re
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 
+from credentials import ratelimit
 from credentials.api import schema
 from credentials.api.base import Endpoint, empty_response, json_response, plain_http_refusal
-from credentials.authentication import insufficient_scope, unauthorized
+from credentials.authentication import insufficient_scope, rate_limited, unauthorized
 from credentials.verification import identify
 
 
@@ -26,7 +27,22 @@ class ServiceEndpoint(Endpoint):
             if refused is not None:
                 return refused
         request.identity = identify(request)
-        return unauthorized() if request.identity is None else None
+        if request.identity is None:
+            return unauthorized()
+        # Every request of a limited credential is counted, however its identity was found.
+        request.rate_limit = ratelimit.check(request.identity)
+        if request.rate_limit is not None and not request.rate_limit.allowed:
+            return self.rate_limited(request.rate_limit)
+        return None
+
+    def rate_limited(self, decision):
+        """The answer to a request over its credential's rate limit."""
+        return rate_limited(decision)
+
+
+def _rate_limit_headers(request):
+    """The RateLimit fields of a passing request of a limited credential; none without a limit."""
+    return {} if request.rate_limit is None else request.rate_limit.headers()
 
 
 class WhoAmI(ServiceEndpoint):
@@ -39,10 +55,10 @@ class WhoAmI(ServiceEndpoint):
         ),
         tags=[schema.SERVICE_APIS],
         auth=schema.SERVICE_AUTH,
-        responses={200: schema.WhoAmIResponse, 401: schema.UNAUTHORIZED},
+        responses={200: schema.WhoAmIResponse, 401: schema.UNAUTHORIZED, 429: schema.RATE_LIMITED},
     )
     def get(self, request):
-        return json_response(request.identity.as_dict())
+        return json_response(request.identity.as_dict(), headers=_rate_limit_headers(request))
 
 
 class Verify(ServiceEndpoint):
@@ -53,8 +69,10 @@ class Verify(ServiceEndpoint):
         summary=_("Verify a credential (for gateways)"),
         description=_(
             "For nginx auth_request and Envoy ext_authz: 204 with X-Auth-Group, X-Auth-Method "
-            "and X-Auth-Credential for a valid API key or access token, else 401. Never 429: rate limits "
-            "belong in the gateway."
+            "and X-Auth-Credential for a valid API key or access token, else 401. A credential without "
+            "the scope in X-Required-Scope gets 403 with X-Auth-Refused: scope; one over "
+            "its rate limit gets 403 with X-Auth-Refused: rate-limited and Retry-After, never 429, "
+            "which auth_request would turn into 500: the shipped gateway.conf answers 429."
         ),
         tags=[schema.SERVICE_APIS],
         auth=schema.SERVICE_AUTH,
@@ -78,7 +96,14 @@ class Verify(ServiceEndpoint):
                 )
             ),
             401: schema.UNAUTHORIZED,
-            403: schema.INSUFFICIENT_SCOPE,
+            403: OpenApiResponse(
+                schema.OAuthError,
+                description=_(
+                    "Valid, but it may not pass: X-Auth-Refused says why. scope: it may not use the "
+                    "service in X-Required-Scope (error insufficient_scope). rate-limited: over its "
+                    "rate limit, with Retry-After and no body."
+                ),
+            ),
         },
     )
     def get(self, request):
@@ -90,8 +115,13 @@ class Verify(ServiceEndpoint):
             "X-Auth-Group": _header_value(identity.group_slug),
             "X-Auth-Method": identity.method,
             "X-Auth-Credential": _header_value(identity.credential),
+            **_rate_limit_headers(request),
         }
         return empty_response(204, headers)
+
+    def rate_limited(self, decision):
+        # 403, not 429: auth_request passes 401 and 403 on and turns anything else into 500.
+        return empty_response(403, {"X-Auth-Refused": "rate-limited", **decision.headers()})
 
 
 # Names are validated (credentials.models.name_validator), but a row written around validation (a

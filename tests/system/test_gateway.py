@@ -75,10 +75,11 @@ def shipped_config(api_port, service_port, listen_port, work_dir, js=GATEWAY_JS)
 
 
 @pytest.fixture(scope="module")
-def api(start_portal):
+def api(start_portal, log_dir):
     """The API pool the gateway asks, run as an operator would behind it (see the X-Forwarded-For
     comment there)."""
-    return start_portal("gateway-api", POOL="api", TRUSTED_PROXIES="127.0.0.1")
+    counts = str(log_dir / "ratelimit.sqlite3")  # without Redis: this run's own counts
+    return start_portal("gateway-api", POOL="api", TRUSTED_PROXIES="127.0.0.1", RATE_LIMIT_PATH=counts)
 
 
 @pytest.fixture(scope="module")
@@ -361,6 +362,27 @@ def test_a_token_asks_for_scopes_and_the_gateway_enforces_them(gateway, api, tra
     assert issued.json()["scope"] == "orders:read"
     traffic.send(gateway.port, "GET", "/orders/7", token, expect=200)
     traffic.send(gateway.port, "POST", "/orders/7", token, expect=403)
+
+
+def test_rate_limited_credential_gets_429_with_retry_after_through_the_gateway(gateway, service, traffic):
+    data = seed("Limited")
+    data.credential.set_rate_limit(3, data.credential.version, data.owner)
+    key, before = {"X-Api-Key": data.keys["primary"]}, service.requests()
+
+    # Faster than the cache's half second: each 204 must still reach the portal and be counted.
+    passed = [traffic.send(gateway.port, "GET", "/orders", key, expect=200) for _ in range(3)]
+    refused = traffic.send(gateway.port, "GET", "/orders", key, expect=429)
+
+    assert [answer.headers["ratelimit-remaining"] for answer in passed] == ["2", "1", "0"]
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert refused.headers["ratelimit-limit"] == "3"
+    assert refused.json()["error"] == "rate_limited"
+    assert service.requests() == before + 3
+    other = {"X-Api-Key": seed("Unlimited").keys["primary"]}  # no limit: no fields, not refused
+    assert "ratelimit-limit" not in traffic.send(gateway.port, "GET", "/orders", other, expect=200).headers
+    traffic.figures.append(
+        f"rate-limited key answered 429 through the gateway (Retry-After {refused.headers['retry-after']} s)"
+    )
 
 
 def test_an_unreachable_api_pool_fails_closed(gateway, api, service, traffic):
