@@ -54,14 +54,16 @@ class RecentlyVerified:
                 return None
             return identity
 
-    def put(self, digest, identity):
+    def put(self, digest, identity, read_at=None):
+        """Remember `identity` from `read_at` (this memory's clock before the database was read;
+        now if None): a change committed just after the read is then refused within the time."""
         seconds = settings.VERIFY_CACHE_SECONDS
         if identity.expires_at is not None:
             seconds = min(seconds, (identity.expires_at - timezone.now()).total_seconds())
         if seconds <= 0:
             return
         with self.lock:
-            self.entries[digest] = (identity, self.clock() + seconds)
+            self.entries[digest] = (identity, (self.clock() if read_at is None else read_at) + seconds)
             self.entries.move_to_end(digest)
             while len(self.entries) > self.capacity:
                 self.entries.popitem(last=False)
@@ -109,7 +111,8 @@ def _remembered(digest, lookup):
         return lookup()
     identity = recently_verified.get(digest)
     if identity is None:
+        read_at = recently_verified.clock()
         identity = lookup()
         if identity is not None:
-            recently_verified.put(digest, identity)
+            recently_verified.put(digest, identity, read_at)
     return identity

@@ -16,6 +16,7 @@ from credentials import ratelimit, secrets, usage
 from credentials.models import AccessToken, ApiKey, ApiKeyCredential, OAuthClient
 from credentials.secrets import Kind
 from groups.models import Action, Activity, Group, Membership, Role
+from portal import context
 
 PASSWORD = "correct horse battery staple 42"
 
@@ -133,6 +134,16 @@ def fast_password_hasher(settings):
 def no_verification_memory(settings):
     # Tests check refusals right after a change; the one-second memory has tests of its own.
     settings.VERIFY_CACHE_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
+def no_request_left_current():
+    # A real server closes every response, which ends its request (portal.context); a test client
+    # that does not (schemathesis's WSGI one) would leave it current, and Activity written by the
+    # next test's set-up would take its actor from a user that test never had.
+    context._current.set(None)
+    yield
+    context._current.set(None)
 
 
 @pytest.fixture(autouse=True)

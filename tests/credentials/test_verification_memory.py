@@ -138,3 +138,19 @@ def test_threads_sharing_the_memory_never_fail(settings):
         thread.join()
 
     assert failures == []
+
+
+def test_the_time_counts_from_before_the_database_was_read(clock):
+    """A slow read (a busy worker) does not stretch the bound: a change committed while the
+    answer was on its way is refused VERIFY_CACHE_SECONDS after the read began."""
+    from credentials.verification import _remembered
+
+    def slow_lookup():
+        clock.now += 0.4  # the database answered 0.4 s after the read began
+        return identity("slow")
+
+    assert _remembered("digest-slow", slow_lookup) == identity("slow")
+    clock.now += 0.5  # 0.9 s after the read began: still remembered
+    assert recently_verified.get("digest-slow") == identity("slow")
+    clock.now += 0.1  # 1 s after the read began, 0.6 s after it was remembered
+    assert recently_verified.get("digest-slow") is None
