@@ -162,7 +162,7 @@ def test_suspend_and_resume_as_on_the_portal(cast, owner):
     assert send(owner, "GET", f"{G}/").json()["suspended_at"] == suspended.json()["suspended_at"]
     assert send(owner, "POST", f"{G}/resume/").json()["suspended_at"] is None
     assert Group.objects.get().suspended_at is None
-    actions = Activity.objects.filter(actor=cast.owner).values_list("action", flat=True)
+    actions = cast.group.activities.filter(actor=cast.owner).values_list("action", flat=True)
     assert sorted(actions) == [Action.GROUP_RESUMED, Action.GROUP_SUSPENDED]
 
 
