@@ -12,7 +12,9 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.db.models import Prefetch
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
@@ -25,15 +27,15 @@ from rest_framework.views import APIView
 
 from automation import serializers as shapes
 from automation.authentication import INVALID_TOKEN, PersonalAccessTokenAuthentication, TokenScope
-from automation.forms import ActivityFilterForm
+from automation.forms import ActivityFilterForm, ExpiresAtForm
 from credentials.api.base import ApiError, error_response
 from credentials.api.base import exception_handler as api_exception_handler
 from credentials.authentication import NO_STORE
-from credentials.forms import CredentialNameForm, RegenerateSecretForm, UnlockForm
+from credentials.forms import CredentialNameForm, RateLimitForm, RegenerateSecretForm, ScopesForm, UnlockForm
 from credentials.models import ApiKey, ApiKeyCredential, ClientSecret, OAuthClient
 from groups.access import owned_group, readable_group, visible_groups, writable_group
-from groups.forms import AddMemberForm, GroupForm, RoleForm
-from groups.models import EditConflict, Group, Invitation, LastOwner, Membership
+from groups.forms import AddMemberForm, GroupForm, RoleForm, ServiceForm
+from groups.models import EditConflict, Group, Invitation, LastOwner, Membership, Service
 
 # The operations' tag, named with the same text as SPECTACULAR_SETTINGS["TAGS"].
 TAG = _("Management API")
@@ -54,11 +56,15 @@ def exception_handler(exc, context):
     return response
 
 
-def _valid(form):
-    """The form's cleaned data, or 400 naming each field's first error."""
+def _valid(form, as_sent=None):
+    """The form's cleaned data, or 400 naming each field's first error (by the name the API uses
+    for it, `as_sent` mapping the form's names that differ)."""
     if not form.is_valid():
         errors = form.errors.get_json_data()
-        described = "; ".join(f"{field}: {problems[0]['message']}" for field, problems in errors.items())
+        named = {
+            (as_sent or {}).get(field, field): problems[0]["message"] for field, problems in errors.items()
+        }
+        described = "; ".join(f"{field}: {message}" for field, message in named.items())
         raise ApiError("invalid_request", described)
     return form.cleaned_data
 
@@ -67,6 +73,55 @@ def _data(request):
     if not isinstance(request.data, dict):
         raise ApiError("invalid_request", "Send a JSON object or form fields.")
     return request.data
+
+
+def _required(request, name, meaning):
+    """The body, which must name `name`: a change that left it out by mistake would clear it."""
+    data = _data(request)
+    if name not in data:
+        raise ApiError("invalid_request", f"{name}: This field is required (null for {meaning}).")
+    return data
+
+
+def _expires_at(data):
+    """`expires_at`: a future time, or None (null or omitted) for never."""
+    return _valid(ExpiresAtForm(data))["expires_at"]
+
+
+def _scopes(data, group):
+    """`scopes`: a list of the group's services, or None (null or omitted) for all of them,
+    checked by the portal's form."""
+    if "scopes" not in data:
+        return None
+    value = data.getlist("scopes") if isinstance(data, QueryDict) else data["scopes"]
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        raise ApiError(
+            "invalid_request", "scopes: Send a list of the group's service names, or null for all."
+        )
+    names = list(group.services.values_list("name", flat=True))
+    if value and not names:
+        raise ApiError("invalid_request", "scopes: The group has no services yet: add them first.")
+    form = ScopesForm({"all_services": False, "services": value}, services=names)
+    return _valid(form, {"services": "scopes"})["scopes"]
+
+
+def _rate_limit(data):
+    """`rate_limit`: requests per minute, or None (null or omitted) for no limit."""
+    return _valid(RateLimitForm({"rate_limit": data.get("rate_limit")}))["rate_limit"]
+
+
+def _new_credential(request, group, existing):
+    """A new credential's name, expiry, services and rate limit, each checked by the portal's forms."""
+    data = _data(request)
+    name = _valid(CredentialNameForm({"name": data.get("name")}, existing=existing))["name"]
+    return {
+        "name": name,
+        "expires_at": _expires_at(data),
+        "scopes": _scopes(data, group),
+        "rate_limit": _rate_limit(data),
+    }
 
 
 def _version(request, obj):
@@ -125,7 +180,7 @@ WRITE = _errors(400, 401, 403, 404, 409)
 
 def _group_out(group):
     return {
-        **{f: getattr(group, f) for f in ("slug", "name", "description", "created_at")},
+        **{f: getattr(group, f) for f in ("slug", "name", "description", "created_at", "suspended_at")},
         "role": group.role,
     }
 
@@ -146,11 +201,15 @@ def _oauth_clients(group):
 
 
 def _client_out(client):
-    old = client.old_secrets()
+    old, current = client.old_secrets(), client.current_secret()
     return {
-        **{f: getattr(client, f) for f in ("name", "client_id", "version", "created_at")},
+        **{
+            f: getattr(client, f)
+            for f in ("name", "client_id", "version", "created_at", "scopes", "rate_limit")
+        },
         "id": client.public_id,
-        "secret_hint": client.current_secret().hint,
+        "secret_hint": current.hint if current else "",  # none once an expired secret is purged
+        "secret_expires_at": current.expires_at if current else None,
         "previous_secret_expires_at": max((secret.expires_at for secret in old), default=None),
     }
 
@@ -292,8 +351,11 @@ class MemberDetail(ManageView):
     post=extend_schema(
         tags=[TAG],
         summary=_("Create an API key credential (owners, admins)"),
-        description=_("The answer holds both keys in clear, once."),
-        request=shapes.NameIn,
+        description=_(
+            "Optionally with an expiry, the services it may use and a rate limit (each null or "
+            "omitted: none). The answer holds both keys in clear, once."
+        ),
+        request=shapes.CredentialIn,
         responses={201: shapes.NewApiKeyCredentialOut, **WRITE},
     ),
 )
@@ -304,9 +366,9 @@ class ApiKeyList(ManageView):
 
     def post(self, request, slug):
         group = writable_group(request.user, slug)
-        name = _valid(CredentialNameForm(_data(request), existing=group.api_key_credentials))["name"]
+        new = _new_credential(request, group, group.api_key_credentials)
         try:
-            credential, values = ApiKeyCredential.create_with_keys(group, name, request.user)
+            credential, values = ApiKeyCredential.create_with_keys(group, created_by=request.user, **new)
         except IntegrityError:  # the same name, created at the same moment by someone else
             raise ApiError("conflict", str(CredentialNameForm.NAME_TAKEN), status=409) from None
         body = {**_api_key_out(_api_keys(group).get(pk=credential.pk)), "values": values}
@@ -396,8 +458,11 @@ class ApiKeyReveal(ManageView):
     post=extend_schema(
         tags=[TAG],
         summary=_("Create an OAuth client (owners, admins)"),
-        description=_("The answer holds the client secret in clear, once."),
-        request=shapes.NameIn,
+        description=_(
+            "Optionally with its secret's expiry, the services its tokens may use and a rate "
+            "limit (each null or omitted: none). The answer holds the client secret in clear, once."
+        ),
+        request=shapes.CredentialIn,
         responses={201: shapes.NewOAuthClientOut, **WRITE},
     ),
 )
@@ -410,9 +475,9 @@ class OAuthClientList(ManageView):
 
     def post(self, request, slug):
         group = writable_group(request.user, slug)
-        name = _valid(CredentialNameForm(_data(request), existing=group.oauth_clients))["name"]
+        new = _new_credential(request, group, group.oauth_clients)
         try:
-            client, secret = OAuthClient.create_with_secret(group, name, request.user)
+            client, secret = OAuthClient.create_with_secret(group, created_by=request.user, **new)
         except IntegrityError:
             raise ApiError("conflict", str(CredentialNameForm.NAME_TAKEN), status=409) from None
         body = {**_client_out(_oauth_clients(group).get(pk=client.pk)), "client_secret": secret}
@@ -456,8 +521,8 @@ class OAuthClientDetail(ManageView):
         summary=_("Regenerate an OAuth client's secret (owners, admins)"),
         description=_(
             "The old secret stops working now or after grace_seconds (3600, 86400 or "
-            "604800); tokens issued so far are revoked unless revoke_tokens is false. The answer holds "
-            "the new secret, once."
+            "604800); tokens issued so far are revoked unless revoke_tokens is false. The new secret "
+            "expires at expires_at (null or omitted: never). The answer holds the new secret, once."
         ),
         request=shapes.RegenerateSecretIn,
         responses={200: shapes.SecretValueOut, **WRITE},
@@ -471,9 +536,12 @@ class OAuthSecretRegenerate(ManageView):
         # Absent means revoke, as the portal's dialog proposes; a form's unticked box is absent there.
         revoke = data.get("revoke_tokens", True)
         data["revoke_tokens"] = "" if revoke in (False, "false", "False", "0", "off", "") else "on"
-        form = _valid(RegenerateSecretForm(data))
-        grace, revoke = form["grace_seconds"], form["revoke_tokens"]
-        value = client.regenerate_secret(_version(request, client), request.user, grace, revoke)
+        # The portal form's own expiry fields (a choice of days) are not the API's: expires_at is.
+        form = _valid(
+            RegenerateSecretForm({k: v for k, v in data.items() if k not in ("expires", "expires_on")})
+        )
+        grace, revoke, expires_at = form["grace_seconds"], form["revoke_tokens"], _expires_at(data)
+        value = client.regenerate_secret(_version(request, client), request.user, grace, revoke, expires_at)
         return Response(shapes.SecretValueOut({"value": value, "version": client.version}).data)
 
 
@@ -527,3 +595,222 @@ class ActivityList(ManageView):
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(form.filter(group.activities.all()), request, view=self)
         return paginator.get_paginated_response(shapes.ActivityOut(page, many=True).data)
+
+
+def _suspension_rule():
+    """What a 403 on Suspend or Resume says, as on the portal (staff act as owners)."""
+    return gettext("Only the group's owners can suspend or resume it")
+
+
+@extend_schema_view(
+    post=extend_schema(
+        tags=[TAG],
+        summary=_("Suspend a group (owners)"),
+        description=_(
+            "As Suspend on the portal: every credential of the group is refused and every token "
+            "revoked. Suspending a suspended group changes nothing."
+        ),
+        request=None,
+        responses={200: shapes.GroupOut, **_errors(401, 403, 404)},
+    )
+)
+class GroupSuspend(ManageView):
+    def post(self, request, slug):
+        group = owned_group(request.user, slug, _suspension_rule(), "suspension")
+        group.suspend(request.user)
+        return Response(shapes.GroupOut(_group_out(group)).data)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        tags=[TAG],
+        summary=_("Resume a group (owners)"),
+        description=_(
+            "As Resume on the portal: its API keys and client secrets work again; the tokens "
+            "revoked by the suspension stay revoked. Resuming a group that is not suspended changes nothing."
+        ),
+        request=None,
+        responses={200: shapes.GroupOut, **_errors(401, 403, 404)},
+    )
+)
+class GroupResume(ManageView):
+    def post(self, request, slug):
+        group = owned_group(request.user, slug, _suspension_rule(), "suspension")
+        group.resume(request.user)
+        return Response(shapes.GroupOut(_group_out(group)).data)
+
+
+def _services_rule():
+    return gettext("Only the group's owners can add or remove its services")
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=[TAG],
+        summary=_("List a group's services"),
+        description=_("The scopes its credentials may be limited to; every member may see them."),
+        responses={200: shapes.ServiceOut(many=True), **READ},
+    ),
+    post=extend_schema(
+        tags=[TAG],
+        summary=_("Add a service (owners)"),
+        description=_("201 when it is new; 200, and nothing changed, when the group has it already."),
+        request=shapes.ServiceIn,
+        responses={200: shapes.ServiceOut, 201: shapes.ServiceOut, **_errors(400, 401, 403, 404)},
+    ),
+)
+class ServiceList(ManageView):
+    def get(self, request, slug):
+        group = readable_group(request.user, slug)
+        return Response(shapes.ServiceOut(group.services.all(), many=True).data)
+
+    def post(self, request, slug):
+        group = owned_group(request.user, slug, _services_rule(), "services")
+        form = ServiceForm({"service": _data(request).get("name")})
+        name = _valid(form, {"service": "name"})["service"]
+        created = Service.objects.add(group, name, request.user)
+        answer = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(shapes.ServiceOut(group.services.get(name=name)).data, status=answer)
+
+
+@extend_schema_view(
+    delete=extend_schema(
+        tags=[TAG],
+        summary=_("Remove a service (owners)"),
+        description=_("Every credential and token limited to it loses it, in the same transaction."),
+        request=None,
+        responses={204: None, **_errors(401, 403, 404)},
+    )
+)
+class ServiceDetail(ManageView):
+    def delete(self, request, slug, service):
+        group = owned_group(request.user, slug, _services_rule(), "services")
+        get_object_or_404(group.services, name=service).remove(request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _writable_api_key(request, slug, public_id):
+    group = writable_group(request.user, slug)
+    return group, get_object_or_404(group.api_key_credentials, public_id=public_id)
+
+
+def _api_key_after(group, credential):
+    return Response(_api_key_out(_api_keys(group).get(pk=credential.pk)))
+
+
+@extend_schema_view(
+    post=extend_schema(
+        tags=[TAG],
+        summary=_("Set when an API key credential expires (owners, admins)"),
+        description=_("Both keys are refused from expires_at on, as a wrong key is; null: never."),
+        request=shapes.ExpiryIn,
+        responses={200: shapes.ApiKeyCredentialOut, **WRITE},
+    )
+)
+class ApiKeyExpiry(ManageView):
+    def post(self, request, slug, public_id):
+        group, credential = _writable_api_key(request, slug, public_id)
+        expires_at = _expires_at(_required(request, "expires_at", "never"))
+        credential.set_expiry(expires_at, _version(request, credential), request.user)
+        return _api_key_after(group, credential)
+
+
+SCOPES_DESCRIPTION = _(
+    "A list of the group's services, or null for every one of them, those added later included."
+)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        tags=[TAG],
+        summary=_("Set the services an API key credential may use (owners, admins)"),
+        description=SCOPES_DESCRIPTION,
+        request=shapes.ScopesIn,
+        responses={200: shapes.ApiKeyCredentialOut, **WRITE},
+    )
+)
+class ApiKeyScopes(ManageView):
+    def post(self, request, slug, public_id):
+        group, credential = _writable_api_key(request, slug, public_id)
+        scopes = _scopes(_required(request, "scopes", "all services"), group)
+        credential.set_scopes(scopes, _version(request, credential), request.user)
+        return _api_key_after(group, credential)
+
+
+RATE_LIMIT_DESCRIPTION = _(
+    "Requests per minute over all its keys or tokens together, or null for no limit; every server "
+    "applies it within seconds."
+)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        tags=[TAG],
+        summary=_("Set an API key credential's rate limit (owners, admins)"),
+        description=RATE_LIMIT_DESCRIPTION,
+        request=shapes.RateLimitIn,
+        responses={200: shapes.ApiKeyCredentialOut, **WRITE},
+    )
+)
+class ApiKeyRateLimit(ManageView):
+    def post(self, request, slug, public_id):
+        group, credential = _writable_api_key(request, slug, public_id)
+        rate_limit = _rate_limit(_required(request, "rate_limit", "no limit"))
+        credential.set_rate_limit(rate_limit, _version(request, credential), request.user)
+        return _api_key_after(group, credential)
+
+
+def _client_after(group, client):
+    return Response(shapes.OAuthClientOut(_client_out(_client(group, client.public_id))).data)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        tags=[TAG],
+        summary=_("Set the services an OAuth client's tokens may use (owners, admins)"),
+        description=SCOPES_DESCRIPTION,
+        request=shapes.ScopesIn,
+        responses={200: shapes.OAuthClientOut, **WRITE},
+    )
+)
+class OAuthClientScopes(ManageView):
+    def post(self, request, slug, public_id):
+        group = writable_group(request.user, slug)
+        client = _client(group, public_id)
+        scopes = _scopes(_required(request, "scopes", "all services"), group)
+        client.set_scopes(scopes, _version(request, client), request.user)
+        return _client_after(group, client)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        tags=[TAG],
+        summary=_("Set an OAuth client's rate limit (owners, admins)"),
+        description=RATE_LIMIT_DESCRIPTION,
+        request=shapes.RateLimitIn,
+        responses={200: shapes.OAuthClientOut, **WRITE},
+    )
+)
+class OAuthClientRateLimit(ManageView):
+    def post(self, request, slug, public_id):
+        group = writable_group(request.user, slug)
+        client = _client(group, public_id)
+        rate_limit = _rate_limit(_required(request, "rate_limit", "no limit"))
+        client.set_rate_limit(rate_limit, _version(request, client), request.user)
+        return _client_after(group, client)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        tags=[TAG],
+        summary=_("End an OAuth client's grace period now (owners, admins)"),
+        description=_("The replaced secrets still in their grace period are refused from now on."),
+        request=shapes.VersionIn,
+        responses={200: shapes.GraceEndedOut, **WRITE},
+    )
+)
+class OAuthGraceEnd(ManageView):
+    def post(self, request, slug, public_id):
+        client = _client(writable_group(request.user, slug), public_id)
+        ended = client.end_grace(_version(request, client), request.user)
+        return Response(shapes.GraceEndedOut({"ended": bool(ended), "version": client.version}).data)

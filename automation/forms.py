@@ -2,6 +2,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from django import forms
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -82,3 +83,36 @@ class ActivityFilterForm(forms.Form):
                 until = datetime.combine(until, time.max, UTC)
             activities = activities.filter(created_at__lte=until)
         return activities.filter(action=action) if action else activities
+
+
+class MomentField(forms.Field):
+    """An ISO 8601 time (UTC unless it carries an offset) as an aware datetime in UTC; null or
+    blank is None. The management API's way to say when something expires."""
+
+    default_error_messages = {"invalid": "Send an ISO 8601 time such as 2027-01-31T00:00:00Z, or null."}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        try:
+            parsed = parse_datetime(value.strip()) if isinstance(value, str) else None
+            if parsed is not None:
+                parsed = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+        except (ValueError, OverflowError):  # well formed but no such time, or out of range in UTC
+            parsed = None
+        if parsed is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return parsed
+
+
+class ExpiresAtForm(forms.Form):
+    """When a credential's keys or a client secret expire, through the management API: a future
+    time, or None for never."""
+
+    expires_at = MomentField(required=False)
+
+    def clean_expires_at(self):
+        expires_at = self.cleaned_data["expires_at"]
+        if expires_at is not None and expires_at <= timezone.now():
+            raise forms.ValidationError("Send a time in the future, or null for no expiry.")
+        return expires_at

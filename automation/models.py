@@ -8,12 +8,13 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from credentials import secrets
 from credentials.secrets import Kind
+from groups.models import Action, Activity
 
 # The longest a token may live: an expiry is required, so a forgotten token ends by itself.
 MAX_LIFETIME = timedelta(days=365)
@@ -29,16 +30,19 @@ class PersonalAccessTokenQuerySet(models.QuerySet):
 
 class PersonalAccessTokenManager(models.Manager.from_queryset(PersonalAccessTokenQuerySet)):
     def create_for(self, user, name, expires_at, read_only):
-        """A new token of `user`; returns it and its value, which exists nowhere else."""
+        """A new token of `user`; returns it and its value, which exists nowhere else. Activity
+        records it with no group: a token is its user's, not a group's."""
         raw = secrets.generate(Kind.PERSONAL_ACCESS_TOKEN)
-        token = self.create(
-            user=user,
-            name=name,
-            read_only=read_only,
-            expires_at=expires_at,
-            digest=secrets.digest(raw),
-            hint=secrets.hint(raw),
-        )
+        with transaction.atomic():
+            token = self.create(
+                user=user,
+                name=name,
+                read_only=read_only,
+                expires_at=expires_at,
+                digest=secrets.digest(raw),
+                hint=secrets.hint(raw),
+            )
+            Activity.objects.record(None, Action.TOKEN_CREATED, token, actor=user)
         return token, raw
 
     def authenticate(self, raw, address):
@@ -94,9 +98,12 @@ class PersonalAccessToken(models.Model):
         type(self).objects.filter(pk=self.pk).update(last_used_at=now, last_used_address=address)
 
     def revoke(self):
-        """End the token from now on; False if it was revoked already."""
+        """End the token from now on; False if it was revoked already. Activity records it, with
+        no group, as its creation."""
         now = timezone.now()
-        if not type(self).objects.filter(pk=self.pk, revoked_at=None).update(revoked_at=now):
-            return False
+        with transaction.atomic():
+            if not type(self).objects.filter(pk=self.pk, revoked_at=None).update(revoked_at=now):
+                return False
+            Activity.objects.record(None, Action.TOKEN_REVOKED_BY_USER, self, actor=self.user)
         self.revoked_at = now
         return True

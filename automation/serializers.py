@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from credentials.forms import RegenerateSecretForm
-from credentials.models import Slot
+from credentials.models import RATE_LIMIT_MAX, Slot
 from groups.models import Action, Role
 
 
@@ -21,6 +21,10 @@ class GroupOut(serializers.Serializer):
     created_at = serializers.DateTimeField()
     role = serializers.ChoiceField(
         choices=Role.choices, help_text=_("The caller's role; staff act as owners.")
+    )
+    suspended_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text=_("Since when every credential of the group is refused; null: not suspended."),
     )
 
 
@@ -68,16 +72,78 @@ class KeyOut(serializers.Serializer):
     last_used_address = serializers.IPAddressField(allow_null=True)
 
 
+class ScopesField(serializers.ListField):
+    """A credential's stored scopes (credentials.scopes) as a sorted list of service names, or
+    null for all of the group's."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "help_text", _("The services it may use, e.g. orders:read; null: every service of the group.")
+        )
+        super().__init__(child=serializers.CharField(), allow_null=True, **kwargs)
+
+    def to_representation(self, data):
+        return sorted(data.split())
+
+
+def rate_limit_field(**kwargs):
+    return serializers.IntegerField(
+        allow_null=True,
+        min_value=1,
+        max_value=RATE_LIMIT_MAX,
+        help_text=_("Requests per minute over all its keys or tokens; null: no limit."),
+        **kwargs,
+    )
+
+
 class ApiKeyCredentialOut(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
     name = serializers.CharField()
     version = serializers.IntegerField()
     created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(
+        allow_null=True, help_text=_("When both keys stop working; null: never.")
+    )
+    scopes = ScopesField()
+    rate_limit = rate_limit_field()
     keys = KeyOut(many=True)
 
 
 class NameIn(serializers.Serializer):
     name = serializers.CharField(max_length=100)
+
+
+class CredentialIn(NameIn):
+    expires_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text=_(
+            "When its keys or its secret stop working, in the future (UTC unless an offset is "
+            "given); null or omitted: never."
+        ),
+    )
+    scopes = ScopesField(required=False)
+    rate_limit = rate_limit_field(required=False)
+
+
+class ExpiryIn(serializers.Serializer):
+    expires_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text=_(
+            "When both keys stop working, in the future (UTC unless an offset is given); null: never."
+        ),
+    )
+    version = serializers.IntegerField(required=False, min_value=1)
+
+
+class ScopesIn(serializers.Serializer):
+    scopes = ScopesField()
+    version = serializers.IntegerField(required=False, min_value=1)
+
+
+class RateLimitIn(serializers.Serializer):
+    rate_limit = rate_limit_field()
+    version = serializers.IntegerField(required=False, min_value=1)
 
 
 class NewApiKeyCredentialOut(ApiKeyCredentialOut):
@@ -98,6 +164,11 @@ class OAuthClientOut(serializers.Serializer):
     version = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     secret_hint = serializers.CharField()
+    secret_expires_at = serializers.DateTimeField(
+        allow_null=True, help_text=_("When the current secret stops working; null: never.")
+    )
+    scopes = ScopesField()
+    rate_limit = rate_limit_field()
     previous_secret_expires_at = serializers.DateTimeField(
         allow_null=True, help_text=_("When a replaced secret in its grace period stops working.")
     )
@@ -116,7 +187,28 @@ class RegenerateSecretIn(serializers.Serializer):
     revoke_tokens = serializers.BooleanField(
         required=False, help_text=_("Revoke every token issued so far (the default is true).")
     )
+    expires_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text=_("When the new secret stops working, in the future; null or omitted: never."),
+    )
     version = serializers.IntegerField(required=False, min_value=1)
+
+
+class GraceEndedOut(serializers.Serializer):
+    ended = serializers.BooleanField(
+        help_text=_("False if no replaced secret was still in its grace period.")
+    )
+    version = serializers.IntegerField(help_text=_("The client's version after the change."))
+
+
+class ServiceOut(serializers.Serializer):
+    name = serializers.CharField(help_text=_("The service's name, a scope such as orders:read."))
+    created_at = serializers.DateTimeField()
+
+
+class ServiceIn(serializers.Serializer):
+    name = serializers.CharField(max_length=64, help_text=_("A scope name such as orders:read."))
 
 
 class UnlockIn(serializers.Serializer):

@@ -530,6 +530,9 @@ class Action(models.TextChoices):
     SIGNED_IN = "account.signed_in", _("signed in")
     SIGN_IN_FAILED = "account.sign_in_failed", _("failed to sign in as")
     SIGN_IN_LOCKED = "account.locked_out", _("locked out of sign-in:")
+    # A user's own, outside any group (recorded with no group, as sign-ins are).
+    TOKEN_CREATED = "account.token_created", _("created personal access token")
+    TOKEN_REVOKED_BY_USER = "account.token_revoked", _("revoked personal access token")
     ADMIN_CHANGED = "admin.changed", _("changed in the admin site:")
     SERVICE_ADDED = "service.added", _("added service")
     SERVICE_REMOVED = "service.removed", _("removed service")

@@ -30,6 +30,7 @@ def test_a_working_token_acts_as_its_user(cast):
             "description": "Card payments team",
             "created_at": response.json()[0]["created_at"],
             "role": "viewer",
+            "suspended_at": None,
         }
     ]
 

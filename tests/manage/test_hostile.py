@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from groups.models import Service
 from tests.conftest import (
     MANAGE_OPERATIONS,
     make_api_key,
@@ -46,11 +47,12 @@ def test_every_url_of_the_management_api_is_listed():
 def filled(cast):
     make_member(cast.group, "viewer", "wanda")
     make_user("newbie")
+    Service.objects.create(group=cast.group, name="orders:read")
     key, client = make_api_key(cast.group)[0], make_oauth_client(cast.group)[0]
     token = make_pat(cast.staff)
 
     def fill(path):
-        values = {"slug": "payments", "username": "wanda", "slot": "primary"}
+        values = {"slug": "payments", "username": "wanda", "slot": "primary", "service": "orders:read"}
         values["public_id"] = str(client.public_id if "oauth-clients" in path else key.public_id)
         return re.sub(r"\{(\w+)\}", lambda m: values[m[1]], path)
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from groups.models import Role
+from groups.models import Role, Service
 from tests.conftest import make_api_key, make_member, make_oauth_client, make_user
 from tests.manage.conftest import API, api_client, make_pat
 
@@ -19,6 +19,11 @@ OPERATIONS = [
     ("GET", f"{API}/groups/", None, (200, 200, 200, 200, 200, 200)),
     ("POST", f"{API}/groups/", {"name": "Fraud"}, (403, 403, 403, 403, 201, 403)),
     ("GET", f"{G}/", None, READ_ALL),
+    ("POST", f"{G}/suspend/", {}, MEMBER_WRITE(200)),
+    ("POST", f"{G}/resume/", {}, MEMBER_WRITE(200)),
+    ("GET", f"{G}/services/", None, READ_ALL),
+    ("POST", f"{G}/services/", {"name": "orders:write"}, MEMBER_WRITE(201)),
+    ("DELETE", f"{G}/services/orders:read/", None, MEMBER_WRITE(204)),
     ("GET", f"{G}/members/", None, READ_ALL),
     ("POST", f"{G}/members/", {"username": "newbie", "role": "viewer"}, (202, 403, 403, 404, 201, 403)),
     ("GET", f"{G}/members/wanda/", None, READ_ALL),
@@ -28,6 +33,9 @@ OPERATIONS = [
     ("POST", f"{G}/api-keys/", {"name": "Reporting"}, CREDENTIAL_WRITE(201)),
     ("GET", f"{G}/api-keys/{{key}}/", None, READ_ALL),
     ("DELETE", f"{G}/api-keys/{{key}}/", None, CREDENTIAL_WRITE(204)),
+    ("POST", f"{G}/api-keys/{{key}}/expiry/", {"expires_at": "2099-01-01T00:00:00Z"}, CREDENTIAL_WRITE(200)),
+    ("POST", f"{G}/api-keys/{{key}}/scopes/", {"scopes": ["orders:read"]}, CREDENTIAL_WRITE(200)),
+    ("POST", f"{G}/api-keys/{{key}}/rate-limit/", {"rate_limit": 60}, CREDENTIAL_WRITE(200)),
     ("POST", f"{G}/api-keys/{{key}}/secondary/regenerate/", {}, CREDENTIAL_WRITE(200)),
     ("POST", f"{G}/api-keys/{{key}}/primary/reveal/", {}, CREDENTIAL_WRITE(200)),
     ("GET", f"{G}/oauth-clients/", None, READ_ALL),
@@ -40,6 +48,9 @@ OPERATIONS = [
         {"grace_seconds": 3600},
         CREDENTIAL_WRITE(200),
     ),
+    ("POST", f"{G}/oauth-clients/{{client}}/scopes/", {"scopes": None}, CREDENTIAL_WRITE(200)),
+    ("POST", f"{G}/oauth-clients/{{client}}/rate-limit/", {"rate_limit": None}, CREDENTIAL_WRITE(200)),
+    ("POST", f"{G}/oauth-clients/{{client}}/end-grace/", {}, CREDENTIAL_WRITE(200)),
     ("POST", f"{G}/oauth-clients/{{client}}/unlock/", {"address": "192.0.2.1"}, CREDENTIAL_WRITE(200)),
     ("GET", f"{G}/activity/", None, READ_ALL),
 ]
@@ -50,6 +61,7 @@ ROLES = ("owner", "admin", "viewer", "outsider", "staff", "read-only owner")
 def world(cast):
     make_member(cast.group, Role.VIEWER, "wanda")
     make_user("newbie")
+    Service.objects.create(group=cast.group, name="orders:read")
     cast.key = make_api_key(cast.group)[0]
     cast.client = make_oauth_client(cast.group)[0]
     return cast

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from automation.models import PersonalAccessToken
 from credentials import secrets
+from groups.models import Action, Activity
 from tests.conftest import client_for
 from tests.manage.conftest import make_pat
 
@@ -86,6 +87,20 @@ def test_revoking_asks_then_ends_the_token(cast):
     assert "Token script revoked" in response.content.decode()
     token.refresh_from_db()
     assert token.revoked_at is not None
+
+
+def test_creating_and_revoking_are_recorded_outside_any_group(cast):
+    value = make_pat(cast.owner)
+    token = PersonalAccessToken.objects.get()
+
+    client_for(cast.owner).post(f"/accounts/tokens/{token.public_id}/revoke/")
+
+    rows = Activity.objects.filter(actor=cast.owner, action__startswith="account.token").order_by("id")
+    assert [(row.action, row.group, row.target) for row in rows] == [
+        (Action.TOKEN_CREATED, None, f"script ({token.hint})"),
+        (Action.TOKEN_REVOKED_BY_USER, None, f"script ({token.hint})"),
+    ]
+    assert all(value not in row.target and value[4:] not in row.target for row in rows)
 
 
 def test_another_users_token_is_not_found(cast):
