@@ -25,6 +25,12 @@ RIGHTS = {
     "staff": {"write", "members", "staff"},
 }
 
+# Namespaces with no page at all, with the reason.
+NOT_PAGE_NAMESPACES = {
+    "admin": "Django's admin site (tests/groups/test_admin.py, the authorization matrix)",
+    "manage": "management API (JSON, with a personal access token)",
+}
+
 # URL names that are no page to look at, with the reason; every other name must be visited.
 NOT_PAGES = {
     "verify": "API (JSON)",
@@ -52,24 +58,6 @@ NOT_PAGES = {
     "groups:invitation-decline": "POST only (Decline on the Group List)",
     "groups:invitation-join": "POST only (Join on the invitation's page)",
     "groups:invitation-account": "POST only: a refused form is the invitation's page, scanned signed out",
-    **{
-        f"manage:{name}": "management API (JSON, with a personal access token)"
-        for name in (
-            "groups",
-            "group",
-            "members",
-            "member",
-            "api-keys",
-            "api-key",
-            "regenerate-key",
-            "reveal-key",
-            "oauth-clients",
-            "oauth-client",
-            "regenerate-secret",
-            "unlock-oauth-client",
-            "activity",
-        )
-    },
 }
 
 

@@ -82,6 +82,7 @@ def test_oauth2_access_token_from_swagger_then_whoami(signed_in_admin):
     assert whoami == {
         "group": {"slug": "payments", "name": "Payments"},
         "auth": {"method": "access_token", "credential": "Checkout", "slot": None},
+        "scopes": None,  # every service of the group
     }
 
     # Nothing typed into Authorize outlives the page (persistAuthorization is off).
