@@ -19,5 +19,7 @@ def needs_attention(groups):
 @register.inclusion_tag("credentials/_attention.html")
 def group_needs_attention(group):
     """One group's items for the top of its tab, but the suspension, which the tab's banner says."""
-    items = [item for item in attention.items_for([group]).get(group.slug, []) if item.kind != attention.SUSPENDED]
+    items = [
+        item for item in attention.items_for([group]).get(group.slug, []) if item.kind != attention.SUSPENDED
+    ]
     return {"by_group": [(group, items)] if items else [], "one": True}

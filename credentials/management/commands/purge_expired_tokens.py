@@ -2,8 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand
 from django.db import models, transaction
-from django.db.models import Exists, OuterRef
-from django.db.models import signals
+from django.db.models import Exists, OuterRef, signals
 from django.utils import timezone
 
 from accounts.models import Submission

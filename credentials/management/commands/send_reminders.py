@@ -36,7 +36,9 @@ class Command(BaseCommand):
             groups_of.setdefault(membership.user, []).append(membership.group)
         everything = {group.pk: group for groups in groups_of.values() for group in groups}
         items = attention.items_for(everything.values(), now)
-        preferences = {p.user_id: p for p in Preference.objects.filter(user__in=[user.pk for user in groups_of])}
+        preferences = {
+            p.user_id: p for p in Preference.objects.filter(user__in=[user.pk for user in groups_of])
+        }
         sent = skipped = failed = 0
         for user, groups in groups_of.items():
             by_group = [(group, items[group.slug]) for group in groups if group.slug in items]
