@@ -1100,3 +1100,38 @@ class Reveal(models.Model):
 
     def __str__(self):
         return f"values for {self.user} in {self.group}"
+
+
+class ReminderManager(models.Manager):
+    def claim(self, user, day):
+        """Whether `user` is still owed the digest of `day` (a date), marking it sent if so: a
+        second run the same day, even at the same moment, claims nothing. Returns whether it was
+        claimed and the previous digest's day (None if none), for unclaim() if the mail fails."""
+        with transaction.atomic():
+            reminder, created = self.select_for_update().get_or_create(user=user, defaults={"sent_on": day})
+            if created:
+                return True, None
+            if reminder.sent_on >= day:
+                return False, None
+            previous, reminder.sent_on = reminder.sent_on, day
+            reminder.save(update_fields=["sent_on"])
+            return True, previous
+
+    def unclaim(self, user, day, previous):
+        """Undo claim(): the mail of `day` was not sent, so the next run tries again."""
+        if previous is None:
+            self.filter(user=user, sent_on=day).delete()
+        else:
+            self.filter(user=user, sent_on=day).update(sent_on=previous)
+
+
+class Reminder(models.Model):
+    """The day (UTC) of the last "Needs attention" digest mailed to an owner (send_reminders)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True)
+    sent_on = models.DateField()
+
+    objects = ReminderManager()
+
+    def __str__(self):
+        return f"reminder of {self.user} on {self.sent_on}"

@@ -90,6 +90,14 @@ vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="API Authentication Portal <portal@localhost>")
 # Seconds to wait for the mail server before giving up on a mail.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# The portal's public address, e.g. https://portal.example.com, for links in mail sent outside a
+# request (send_reminders).
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://localhost:8000")
+# "Needs attention" (Group List, tab, daily reminders): expiries within this many days, grace
+# periods ending within this many hours, credentials unused for this many days.
+ATTENTION_EXPIRY_DAYS = env.int("ATTENTION_EXPIRY_DAYS", default=14)
+ATTENTION_GRACE_HOURS = env.int("ATTENTION_GRACE_HOURS", default=24)
+ATTENTION_UNUSED_DAYS = env.int("ATTENTION_UNUSED_DAYS", default=90)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

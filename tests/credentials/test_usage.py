@@ -396,3 +396,21 @@ def test_a_viewer_sees_the_grace_row_without_end_grace_now(cast, oauth):
 
     assertContains(response, "Not used since the secret was regenerated.")
     assertNotContains(response, "End grace now")
+
+
+def test_the_purge_keeps_each_clients_last_hour(oauth, cast):
+    client, _ = oauth
+    idle, _ = OAuthClient.create_with_secret(cast.group, "Idle", None)
+    week_ago = usage.kept_since(timezone.now())
+    for owner, hours_before in ((client, 2), (client, 1), (idle, 30 * 24)):
+        hour = week_ago - timedelta(hours=hours_before)
+        ClientUsage.objects.create(
+            client=owner, secret_id=0, hour=hour, requests=hours_before, last_used_at=hour
+        )
+
+    call_command("purge_expired_tokens", duty=1, stdout=StringIO())
+
+    assert sorted(ClientUsage.objects.values_list("client__name", "requests")) == [
+        ("Checkout", 1),
+        ("Idle", 720),
+    ]

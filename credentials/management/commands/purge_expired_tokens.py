@@ -2,7 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand
 from django.db import models, transaction
-from django.db.models import signals
+from django.db.models import Exists, OuterRef, signals
 from django.utils import timezone
 
 from accounts.models import Submission
@@ -14,7 +14,8 @@ class Command(BaseCommand):
     help = (
         "Delete expired access tokens, refresh token families, replaced client secrets past their "
         "grace period, failure counters and locks that have run out, values no page came to show, "
-        "form submissions old enough to forget, and usage counts older than 7 days. Deletes in batches, so "
+        "form submissions old enough to forget, and usage counts older than 7 days (but each OAuth "
+        "client's last hour). Deletes in batches, so "
         "verification keeps serving."
     )
 
@@ -38,7 +39,12 @@ class Command(BaseCommand):
             "values waiting to be shown": Reveal.objects.expired(now),
             "remembered form submissions": Submission.objects.expired(now),
             "hours of API key usage": KeyUsage.objects.filter(hour__lt=usage.kept_since(now)),
-            "hours of OAuth client usage": ClientUsage.objects.filter(hour__lt=usage.kept_since(now)),
+            # Each client's last hour stays: the only record of its last token once tokens are
+            # purged, which "unused for 90 days" (credentials.attention) reads.
+            "hours of OAuth client usage": ClientUsage.objects.filter(
+                Exists(ClientUsage.objects.filter(client=OuterRef("client"), hour__gt=OuterRef("hour"))),
+                hour__lt=usage.kept_since(now),
+            ),
         }
         for label, queryset in expired.items():
             deleted = _delete_in_batches(queryset, batch_size, duty)
