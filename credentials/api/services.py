@@ -122,6 +122,9 @@ class Verify(ServiceEndpoint):
             "X-Auth-Credential": _header_value(identity.credential),
             **_rate_limit_headers(request),
         }
+        if identity.networks is not None:
+            # The answer holds for this source address only: the gateway does not cache it.
+            headers["X-Auth-Networks"] = "restricted"
         return empty_response(204, headers)
 
     def rate_limited(self, decision):

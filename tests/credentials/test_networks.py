@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 
 from credentials import networks, usage
-from credentials.models import AddressRefusal, Lockout, Slot
+from credentials.models import AccessToken, AddressRefusal, Lockout, Slot
 from credentials.verification import recently_verified
 from tests.conftest import issue_access_token, make_api_key, make_oauth_client
 from tests.credentials.test_authentication import GroupOrders
@@ -78,8 +78,11 @@ def test_an_ipv4_mapped_address_is_its_ipv4_address():
 
 
 @pytest.mark.parametrize("address", [INSIDE, INSIDE_V6])
-def test_verify_lets_an_allowed_address_through(fenced_key, address):
-    assert get("/v1/verify", fenced_key[1], address).status_code == 204
+def test_verify_lets_an_allowed_address_through_uncached_by_the_gateway(fenced_key, address):
+    response = get("/v1/verify", fenced_key[1], address)
+
+    assert response.status_code == 204
+    assert response["X-Auth-Networks"] == "restricted"  # gateway.conf stores no such answer
 
 
 @pytest.mark.parametrize("address", [OUTSIDE, OUTSIDE_V6])
@@ -150,6 +153,7 @@ def test_token_issue_refuses_another_address_without_counting_a_failure(fenced_c
     assert response.json()["error_description"].isascii()
     assert "address" in response.json()["error_description"]
     assert not Lockout.objects.exists()
+    assert not AccessToken.objects.exists()  # nothing written, on PostgreSQL's one statement too
     assert issue(*fenced_client, INSIDE).status_code in (200, 201)
 
 

@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from credentials import policy
-from credentials.models import ApiKey, ClientSecret, Lockout, Slot
+from credentials.models import AccessToken, ApiKey, ClientSecret, Lockout, Slot
 from credentials.verification import recently_verified
 from tests.conftest import client_for, key_identity, make_api_key, make_oauth_client
 
@@ -91,6 +91,7 @@ def test_an_enforced_secret_past_the_age_is_refused_without_a_lockout_failure(ca
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
     assert not Lockout.objects.exists()
+    assert not AccessToken.objects.exists()
 
 
 def test_a_warned_secret_past_the_age_still_gets_tokens(cast):
