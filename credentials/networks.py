@@ -46,10 +46,15 @@ def allows(networks, address):
     """Whether `address` (text, or None when unknown) lies in one of `networks` (None: anywhere)."""
     if networks is None:
         return True
+    ip = _address(address or "")
+    return ip is not None and any(ip in network for network in networks)
+
+
+@lru_cache(maxsize=4096)  # a client calls from the same address again and again
+def _address(text):
+    """The address `text` names (an IPv4-mapped IPv6 address as its IPv4 one), or None."""
     try:
-        ip = ipaddress.ip_address(address or "")
+        ip = ipaddress.ip_address(text)
     except ValueError:
-        return False
-    if ip.version == 6 and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return any(ip in network for network in networks)
+        return None
+    return ip.ipv4_mapped if ip.version == 6 and ip.ipv4_mapped is not None else ip
