@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from credentials import policy
 from credentials.models import ApiKey, ApiKeyCredential, ClientSecret, ClientUsage, OAuthClient
 from portal.times import local_text
 
@@ -87,9 +88,40 @@ def items_for(groups, now=None):
 
 
 def _past_max_age(groups, now):
-    """Credentials older than their group's maximum age (group policy, issue 17): the policy's
-    past_max_age(group, now) is wired in here, as Items of kind PAST_MAX_AGE."""
-    return []
+    """API key credentials with a key, and OAuth clients whose current secret, older than their
+    group's maximum age (credentials.policy): `at` is when it passed the age. No query unless a
+    group sets an age; then one per kind, whatever the number of groups."""
+    limits = {group.pk: policy.age_limit(group) for group in groups}
+    limits = {pk: limit for pk, limit in limits.items() if limit is not None}
+    if not limits:
+        return []
+    by_pk, issued_before = {group.pk: group for group in groups}, now - min(limits.values())
+    passed = {}  # (group pk, name, anchor) -> when its oldest value passed the age
+    keys = ApiKey.objects.filter(credential__group__in=limits, created_at__lte=issued_before)
+    for group_pk, public_id, name, created_at in keys.values_list(
+        "credential__group_id", "credential__public_id", "credential__name", "created_at"
+    ):
+        passed.setdefault((group_pk, name, f"cred-{public_id}"), []).append(created_at + limits[group_pk])
+    current = ClientSecret.objects.annotate(replaced=_replaced()).filter(
+        replaced=False, client__group__in=limits, created_at__lte=issued_before
+    )
+    for group_pk, public_id, name, created_at in current.values_list(
+        "client__group_id", "client__public_id", "client__name", "created_at"
+    ):
+        passed.setdefault((group_pk, name, f"client-{public_id}"), []).append(created_at + limits[group_pk])
+    return [
+        Item(by_pk[group_pk].slug, by_pk[group_pk].name, PAST_MAX_AGE, min(moments), name, anchor)
+        for (group_pk, name, anchor), moments in passed.items()
+        if min(moments) <= now
+    ]
+
+
+def _replaced():
+    """Whether a client secret has a newer one: the current secret is the newest."""
+    newer = ClientSecret.objects.filter(client=OuterRef("client")).filter(
+        Q(created_at__gt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), pk__gt=OuterRef("pk"))
+    )
+    return Exists(newer)
 
 
 def _limits(now):
@@ -138,10 +170,7 @@ def _client_items(by_pk, now):
     soon, or that issued no token since ATTENTION_UNUSED_DAYS (ClientUsage keeps each client's
     last hour for this). One query: the clients with their soonest-ending secrets joined."""
     expiring_by, grace_by, unused_since = _limits(now)
-    newer = ClientSecret.objects.filter(client=OuterRef("client")).filter(
-        Q(created_at__gt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), pk__gt=OuterRef("pk"))
-    )
-    secrets = ClientSecret.objects.annotate(replaced=Exists(newer)).filter(
+    secrets = ClientSecret.objects.annotate(replaced=_replaced()).filter(
         Q(replaced=False, expires_at__lte=expiring_by) | Q(replaced=True, expires_at__lte=grace_by),
         client=OuterRef("pk"),
         expires_at__gt=now,

@@ -7,7 +7,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
 from credentials import ratelimit
-from credentials.verification import WWW_AUTHENTICATE, identify, presents_credential
+from credentials.verification import WWW_AUTHENTICATE, AddressRefused, identify, presents_credential
 
 # RFC 6749 5.1: responses carrying tokens or credentials must not be cached.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -30,6 +30,17 @@ RATE_LIMITED = {
 }
 
 
+ADDRESS_NOT_ALLOWED = {
+    "error": "address_not_allowed",
+    "error_description": "The credential may not be used from this source address.",
+}
+
+
+class AddressNotAllowed(exceptions.PermissionDenied):
+    """A credential used from outside its allowed networks: 403 in the API's error shape with
+    X-Auth-Refused: address (credentials.api.base.exception_handler writes it)."""
+
+
 class RateLimited(exceptions.Throttled):
     """A credential over its rate limit: 429 with Retry-After and the RateLimit fields
     (credentials.api.base.exception_handler writes it)."""
@@ -46,7 +57,10 @@ class CredentialAuthentication(BaseAuthentication):
     def authenticate(self, request):
         if not presents_credential(request):
             return None
-        identity = identify(request)
+        try:
+            identity = identify(request)
+        except AddressRefused:
+            raise AddressNotAllowed() from None
         if identity is None:
             raise exceptions.AuthenticationFailed()
         decision = ratelimit.check(identity)
@@ -68,7 +82,10 @@ def credential_required(view):
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        request.identity = identify(request)
+        try:
+            request.identity = identify(request)
+        except AddressRefused:
+            return address_not_allowed()
         if request.identity is None:
             return unauthorized()
         decision = ratelimit.check(request.identity)
@@ -94,6 +111,12 @@ def insufficient_scope():
     """403 for a valid credential lacking the required scope, with the reason header."""
     headers = {"X-Auth-Refused": "scope", **NO_STORE}
     return JsonResponse(INSUFFICIENT_SCOPE, status=403, headers=headers)
+
+
+def address_not_allowed():
+    """403 for a valid credential used from outside its allowed networks, with the reason header."""
+    headers = {"X-Auth-Refused": "address", **NO_STORE}
+    return JsonResponse(ADDRESS_NOT_ALLOWED, status=403, headers=headers)
 
 
 def rate_limited(decision):

@@ -4,6 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from credentials import networks
 from credentials.models import RATE_LIMIT_MAX, name_validator
 
 
@@ -18,6 +19,32 @@ def rate_limit_field():
             "together; over the limit, the API answers 429 until the last minute's count falls."
         ),
     )
+
+
+class NetworksField(forms.CharField):
+    """Allowed source networks: CIDR ranges separated by spaces or lines; cleaned to the stored
+    text (credentials.networks), None for blank (any address)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            label=_("Allowed networks"),
+            required=False,
+            max_length=2000,
+            widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "autocapitalize": "off"}),
+            help_text=_(
+                "Address ranges in CIDR notation, separated by spaces or lines, e.g. 192.0.2.0/24 "
+                "2001:db8::/32. Leave it blank to allow any address. Requests from other addresses are "
+                "refused, and counted on the tab."
+            ),
+            **kwargs,
+        )
+
+    def clean(self, value):
+        return networks.cleaned(super().clean(value))
+
+
+class NetworksForm(forms.Form):
+    allowed_networks = NetworksField()
 
 
 class CredentialNameForm(forms.Form):
@@ -119,7 +146,17 @@ class ScopesForm(forms.Form):
 class CreateCredentialForm(CredentialNameForm, ExpiryForm, ScopesForm):
     """Create: a name, when the new keys or secret expire, and which services it may use."""
 
-    field_order = ["name", "expires", "expires_on", "all_services", "services"]
+    allowed_networks = NetworksField()
+
+    field_order = [
+        "name",
+        "expires",
+        "expires_on",
+        "all_services",
+        "services",
+        "rate_limit",
+        "allowed_networks",
+    ]
 
 
 class RegenerateSecretForm(ExpiryForm):

@@ -17,8 +17,8 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from credentials import networks, secrets, sql, usage
 from credentials import scopes as scope_names
-from credentials import secrets, sql, usage
 from credentials.secrets import Kind
 from groups.models import Action, Activity, Group, Service, Versioned, service_removed, suspension_changed
 from portal.times import local_text
@@ -78,6 +78,9 @@ class Identity:
     # which names its counter (credentials.ratelimit): how it is served, not who the caller is.
     rate_limit: int | None = field(default=None, compare=False)
     credential_pk: int | None = field(default=None, compare=False)
+    # The networks it may be used from (credentials.networks.parsed), None: anywhere. Checked at
+    # every use, from memory too (credentials.verification).
+    networks: tuple | None = field(default=None, compare=False)
 
     # Lets DRF's IsAuthenticated accept an Identity as request.user.
     is_authenticated = True
@@ -107,8 +110,24 @@ class RateLimited(Versioned):
         validators=[MinValueValidator(1), MaxValueValidator(RATE_LIMIT_MAX)],
     )
 
+    # The source networks it may be used from (credentials.networks): CIDR ranges separated by
+    # spaces; None: anywhere. On the row so that verification stays one indexed lookup.
+    allowed_networks = models.TextField(null=True, blank=True)  # noqa: DJ001 (NULL: anywhere)
+
     class Meta:
         abstract = True
+
+    def set_allowed_networks(self, text, seen_version, user):
+        """Allow the credential only from the ranges in `text` (blank: anywhere), if it is still at
+        `seen_version` (else EditConflict); every worker applies it within VERIFY_CACHE_SECONDS.
+        Activity records it."""
+        stored = networks.cleaned(text)
+        with transaction.atomic():
+            self.claim(seen_version, user)
+            type(self)._base_manager.filter(pk=self.pk).update(allowed_networks=stored)
+            self.allowed_networks = stored
+            target = f"{self} ({stored or 'any address'})"
+            Activity.objects.record(self.group, Action.NETWORKS_CHANGED, target, actor=user)
 
     def set_rate_limit(self, rate_limit, seen_version, user):
         """Change the limit (None: none) if the credential is still at `seen_version` (else
@@ -151,10 +170,13 @@ class ApiKeyCredential(RateLimited):
 
     @classmethod
     @transaction.atomic
-    def create_with_keys(cls, group, name, created_by, expires_at=None, scopes=None, rate_limit=None):
+    def create_with_keys(
+        cls, group, name, created_by, expires_at=None, scopes=None, rate_limit=None, allowed_networks=None
+    ):
         """Create the credential and both of its keys, expiring at `expires_at` (None: never),
-        limited to services `scopes` (None: all) and to `rate_limit` requests a minute (None: no
-        limit); returns it and the new values by slot."""
+        limited to services `scopes` (None: all), to `rate_limit` requests a minute (None: no
+        limit) and to the ranges in `allowed_networks` (None: anywhere); returns it and the new
+        values by slot."""
         credential = cls.objects.create(
             group=group,
             name=name,
@@ -162,6 +184,7 @@ class ApiKeyCredential(RateLimited):
             expires_at=expires_at,
             scopes=scope_names.stored(scopes),
             rate_limit=rate_limit,
+            allowed_networks=networks.cleaned(allowed_networks),
         )
         values = {}
         for slot in Slot:
@@ -228,6 +251,11 @@ def set_scopes(credential, names, seen_version, user):
         Activity.objects.record(credential.group, Action.SCOPES_CHANGED, target, actor=user)
 
 
+def max_age_end(created_at, max_age_days):
+    """When a value issued at `created_at` passes a maximum age of `max_age_days` days."""
+    return created_at + timedelta(days=max_age_days)
+
+
 def recent_use_since():
     """Uses after this time make the Regenerate confirmation warn (RECENT_USE_WARNING)."""
     return timezone.now() - timedelta(seconds=settings.RECENT_USE_WARNING)
@@ -262,9 +290,16 @@ class ApiKeyManager(models.Manager):
         row = sql.one(sql.API_KEY_IDENTITY, digest=digest, stale_before=stale_before, now=now)
         if row is None or not secrets.same(row["digest"], digest):
             return None
+        expires_at = sql.as_datetime(row["expires_at"])
+        if row["max_age_enforced"] and row["max_credential_age_days"]:
+            # A key past the group's maximum age is refused as a wrong one, and no memory of it
+            # outlives the moment it passes that age.
+            refused_from = max_age_end(sql.as_datetime(row["key_created_at"]), row["max_credential_age_days"])
+            if refused_from <= now:
+                return None
+            expires_at = refused_from if expires_at is None else min(expires_at, refused_from)
         if row["stale"]:
             self.touch(row["id"], address, now)
-        expires_at = sql.as_datetime(row["expires_at"])
         return Identity(
             row["group_slug"],
             row["group_name"],
@@ -276,6 +311,7 @@ class ApiKeyManager(models.Manager):
             scopes=scope_names.parse(row["scopes"]),
             rate_limit=row["rate_limit"],
             credential_pk=row["credential_pk"],
+            networks=networks.parsed(row["allowed_networks"]),
         )
 
     def touch(self, pk, address, now):
@@ -471,6 +507,14 @@ class OAuthClientManager(models.Manager):
         if row["suspended"]:  # the right secret of a suspended group: refused, but not a guess
             self._record_refusal(client_id, address, now)
             raise InvalidClient()
+        if not networks.allows(networks.parsed(row["allowed_networks"]), address):
+            usage.counter.count_refusal(usage.REFUSED_CLIENT, row["client_pk"], address or None)
+            raise AddressNotAllowed()
+        if row["max_age_enforced"] and row["max_credential_age_days"]:
+            created_at = sql.as_datetime(row["secret_created_at"])
+            if max_age_end(created_at, row["max_credential_age_days"]) <= now:  # past the policy's age
+                self._record_refusal(client_id, address, now)
+                raise InvalidClient()
         if row["lockout_id"] is not None:
             Lockout.objects.succeeded(**pair, now=now)
         return row
@@ -531,16 +575,19 @@ class OAuthClient(RateLimited):
 
     @classmethod
     @transaction.atomic
-    def create_with_secret(cls, group, name, created_by, expires_at=None, scopes=None, rate_limit=None):
+    def create_with_secret(
+        cls, group, name, created_by, expires_at=None, scopes=None, rate_limit=None, allowed_networks=None
+    ):
         """Create the client and its first secret, expiring at `expires_at` (None: never), limited
-        to services `scopes` (None: all) and to `rate_limit` requests a minute (None: no limit);
-        returns it and the secret's value."""
+        to services `scopes` (None: all), to `rate_limit` requests a minute (None: no limit) and to
+        the ranges in `allowed_networks` (None: anywhere); returns it and the secret's value."""
         client = cls.objects.create(
             group=group,
             name=name,
             created_by=created_by,
             scopes=scope_names.stored(scopes),
             rate_limit=rate_limit,
+            allowed_networks=networks.cleaned(allowed_networks),
         )
         raw = secrets.generate(Kind.CLIENT_SECRET)
         ClientSecret.objects.create(client=client, expires_at=expires_at, **stored_fields(raw))
@@ -775,6 +822,41 @@ class ClientUsage(Usage):
         return f"{self.requests} tokens of client {self.client_id} at {self.hour:%Y-%m-%d %H}h"
 
 
+class AddressRefusal(models.Model):
+    """Requests per hour refused because they came from outside a credential's allowed networks,
+    and the last of them: counted in each worker's memory and added by credentials.usage's
+    flushes, so that refused requests never cost a write each. Exactly one credential is set."""
+
+    api_key_credential = models.ForeignKey(
+        ApiKeyCredential, null=True, blank=True, on_delete=models.CASCADE, related_name="address_refusals"
+    )
+    oauth_client = models.ForeignKey(
+        OAuthClient, null=True, blank=True, on_delete=models.CASCADE, related_name="address_refusals"
+    )
+    hour = models.DateTimeField(db_index=True)
+    refused = models.PositiveIntegerField(default=0)
+    last_refused_at = models.DateTimeField()
+    last_refused_address = models.CharField(max_length=45, blank=True)  # "" when unknown
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["api_key_credential", "hour"], name="key_refusals_per_hour"),
+            models.UniqueConstraint(fields=["oauth_client", "hour"], name="client_refusals_per_hour"),
+            models.CheckConstraint(
+                condition=Q(api_key_credential__isnull=True) ^ Q(oauth_client__isnull=True),
+                name="refusal_of_one_credential",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.refused} requests refused by address at {self.hour:%Y-%m-%d %H}h"
+
+
+class AddressNotAllowed(InvalidClient):
+    """The right secret or refresh token from outside the client's allowed networks: refused at
+    token issue as invalid_client, but not a guess (no lockout failure)."""
+
+
 class TokenFamilyManager(models.Manager):
     def start(self, client_pk, new=None):
         """A new family for client `client_pk` and its first pair (`new`, or fresh values)."""
@@ -834,6 +916,7 @@ class AccessTokenManager(models.Manager):
             scopes=scopes,
             rate_limit=row["rate_limit"],
             credential_pk=row["credential_pk"],
+            networks=networks.parsed(row["allowed_networks"]),
         )
 
 
@@ -892,6 +975,7 @@ class RefreshTokenManager(models.Manager):
         if digest is None:
             raise RefreshError("The refresh token is not valid.")
         new = NewTokens.make()
+        refused = False
         with transaction.atomic():
             if connection.vendor == "postgresql":
                 row = sql.one(sql.ROTATE_CURRENT, digest=digest, **new.params)
@@ -899,6 +983,13 @@ class RefreshTokenManager(models.Manager):
                 row = self._rotate_current(digest, new)
             if row is None:
                 row = self._rotate_used(digest, new, address)
+            # From outside the client's networks: nothing of the rotation stays, the token still works.
+            if row is not None and not networks.allows(networks.parsed(row["allowed_networks"]), address):
+                transaction.set_rollback(True)
+                refused = True
+        if refused:
+            usage.counter.count_refusal(usage.REFUSED_CLIENT, row["client_id"], address)
+            raise AddressNotAllowed()
         if row is None:  # the family's revocation is committed: the caller is told the token is dead
             raise RefreshError("The refresh token was already used.")
         return new.pair(sql.as_datetime(row["family_expires_at"]), row["scope"])
@@ -932,7 +1023,12 @@ class RefreshTokenManager(models.Manager):
             self.filter(pk=successor.pk).update(used_at=now)
             AccessToken.objects.filter(pk=successor.access_token_id).update(revoked_at=now)
             new.insert_pair(family.client_id, family.pk, parent_id=token.pk, scope=family.scope)
-            return {"family_expires_at": family.expires_at, "scope": family.scope}
+            return {
+                "family_expires_at": family.expires_at,
+                "scope": family.scope,
+                "client_id": family.client_id,
+                "allowed_networks": family.client.allowed_networks,
+            }
         family.revoke(now)
         client = family.client
         Activity.objects.record(client.group, Action.REFRESH_TOKEN_REUSE, client.name, address=address)

@@ -22,6 +22,7 @@ REFRESH_TOKEN = "credentials_refreshtoken"
 LOCKOUT = "credentials_lockout"
 KEY_USAGE = "credentials_keyusage"
 CLIENT_USAGE = "credentials_clientusage"
+ADDRESS_REFUSAL = "credentials_addressrefusal"
 
 
 def one(statement, **params):
@@ -67,7 +68,8 @@ def as_datetime(value):
 # expired credential or of a suspended group finds no row, as a wrong key does.
 API_KEY_IDENTITY = (
     "SELECT k.id, k.digest, k.slot, c.name AS credential, c.expires_at, c.scopes, g.slug AS group_slug, "
-    "g.name AS group_name, c.id AS credential_pk, c.rate_limit, "
+    "g.name AS group_name, c.id AS credential_pk, c.rate_limit, c.allowed_networks, "
+    "k.created_at AS key_created_at, g.max_credential_age_days, g.max_age_enforced, "
     "(k.last_used_at IS NULL OR k.last_used_at < %(stale_before)s) AS stale "
     f"FROM {API_KEY} k JOIN {API_KEY_CREDENTIAL} c ON c.id = k.credential_id "
     f"JOIN {GROUP} g ON g.id = c.group_id WHERE k.digest = %(digest)s "
@@ -76,7 +78,7 @@ API_KEY_IDENTITY = (
 
 ACCESS_TOKEN_IDENTITY = (
     "SELECT a.digest, a.expires_at, a.scope, c.scopes, c.name AS credential, g.slug AS group_slug, "
-    "g.name AS group_name, c.id AS credential_pk, c.rate_limit "
+    "g.name AS group_name, c.id AS credential_pk, c.rate_limit, c.allowed_networks "
     f"FROM {ACCESS_TOKEN} a JOIN {OAUTH_CLIENT} c ON c.id = a.client_id "
     f"JOIN {GROUP} g ON g.id = c.group_id "
     "WHERE a.digest = %(digest)s AND a.revoked_at IS NULL AND a.expires_at > %(now)s "
@@ -88,7 +90,8 @@ ACCESS_TOKEN_IDENTITY = (
 # digest, if any, and whether its group is suspended.
 CLIENT_AUTHENTICATION = (
     "SELECT l.id AS lockout_id, (l.locked_until IS NOT NULL AND l.locked_until > %(now)s) AS locked, "
-    "s.digest, s.id AS secret_pk, c.id AS client_pk, c.client_id, c.name, c.group_id, c.scopes, "
+    "s.digest, s.id AS secret_pk, s.created_at AS secret_created_at, c.id AS client_pk, c.client_id, "
+    "c.name, c.group_id, c.scopes, c.allowed_networks, g.max_credential_age_days, g.max_age_enforced, "
     "(g.suspended_at IS NOT NULL) AS suspended "
     "FROM (SELECT 1) AS one "
     f"LEFT JOIN {LOCKOUT} l ON l.client_key = %(client_key)s AND l.address = %(address)s "
@@ -141,8 +144,9 @@ INSERT_REFRESH_TOKEN = (
 
 def _authenticated(writes):
     """PostgreSQL: CLIENT_AUTHENTICATION, then `writes` (data-modifying WITH queries ending with one
-    named `new`) for `ok`: the client, if the secret is its own and the pair has no failures on
-    record. Anything else writes nothing and the manager decides (credentials.models).
+    named `new`) for `ok`: the client, if the secret is its own, the pair has no failures on
+    record and no policy applies (allowed networks, an enforced maximum age). Anything else writes
+    nothing and the manager decides (credentials.models).
 
     The statement's transaction commits without waiting for the WAL flush (synchronous_commit off
     for it alone): a new token lost to a crash of PostgreSQL itself fails closed, its holder asks
@@ -151,7 +155,8 @@ def _authenticated(writes):
         "WITH quick_commit AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true)), "
         f"auth AS MATERIALIZED ({CLIENT_AUTHENTICATION}), "
         "ok AS (SELECT client_pk AS id FROM auth "
-        "WHERE lockout_id IS NULL AND client_id = %(client_id)s AND NOT suspended), "
+        "WHERE lockout_id IS NULL AND client_id = %(client_id)s AND NOT suspended "
+        "AND allowed_networks IS NULL AND NOT max_age_enforced), "
         f"{writes} SELECT auth.*, new.* FROM quick_commit, auth LEFT JOIN new ON TRUE"
     )
 
@@ -189,15 +194,17 @@ ROTATE_CURRENT = (
     f"new AS (INSERT INTO {REFRESH_TOKEN} {_REFRESH} SELECT u.family_id, u.id, a.id, {_REFRESH_VALUES} "
     "FROM used u, access a RETURNING id) "
     "SELECT u.family_id, u.client_id, u.expires_at AS family_expires_at, u.scope, a.id AS access_id, "
-    "new.id AS refresh_id FROM used u, access a, new"
+    f"new.id AS refresh_id, c.allowed_networks FROM used u JOIN {OAUTH_CLIENT} c ON c.id = u.client_id, "
+    "access a, new"
 )
 
 # The same rule where the database has no data-modifying WITH (SQLite, whose write transactions
 # here are IMMEDIATE and so already serialised): the token's family if it is live and the token
 # unused, then MARK_USED and the two INSERTs.
 CURRENT_REFRESH_TOKEN = (
-    "SELECT r.id, r.family_id, f.client_id, f.expires_at AS family_expires_at, f.scope "
+    "SELECT r.id, r.family_id, f.client_id, f.expires_at AS family_expires_at, f.scope, c.allowed_networks "
     f"FROM {REFRESH_TOKEN} r JOIN {TOKEN_FAMILY} f ON f.id = r.family_id "
+    f"JOIN {OAUTH_CLIENT} c ON c.id = f.client_id "
     "WHERE r.digest = %(digest)s AND r.used_at IS NULL AND f.revoked_at IS NULL AND f.expires_at > %(now)s"
 )
 MARK_USED = f"UPDATE {REFRESH_TOKEN} SET used_at = %(now)s WHERE id = %(id)s AND used_at IS NULL"
@@ -223,3 +230,24 @@ def _add_usage(table, owner_table, key_columns):
 # Usage counts (credentials.usage): requests per hour of an API key slot, and of a client secret.
 ADD_KEY_USAGE = _add_usage(KEY_USAGE, API_KEY, "key_id")
 ADD_SECRET_USAGE = _add_usage(CLIENT_USAGE, OAUTH_CLIENT, "client_id, secret_id")
+
+
+def _add_refusals(column, owner_table):
+    """An upsert adding one worker's count of an hour's address refusals of one credential (in
+    `column`), keeping the later last refusal; as _add_usage, nothing for a deleted credential."""
+    later = f"excluded.last_refused_at > {ADDRESS_REFUSAL}.last_refused_at"
+    return (
+        f"INSERT INTO {ADDRESS_REFUSAL} ({column}, hour, refused, last_refused_at, last_refused_address) "
+        "SELECT %(owner)s, %(hour)s, %(requests)s, %(last_used_at)s, %(address)s "
+        f"WHERE EXISTS (SELECT 1 FROM {owner_table} WHERE id = %(owner)s) "
+        f"ON CONFLICT ({column}, hour) DO UPDATE SET refused = {ADDRESS_REFUSAL}.refused + excluded.refused, "
+        f"last_refused_at = CASE WHEN {later} THEN excluded.last_refused_at "
+        f"ELSE {ADDRESS_REFUSAL}.last_refused_at END, "
+        f"last_refused_address = CASE WHEN {later} THEN excluded.last_refused_address "
+        f"ELSE {ADDRESS_REFUSAL}.last_refused_address END"
+    )
+
+
+# Refusals by address (credentials.usage): per API key credential, and per OAuth client.
+ADD_KEY_REFUSALS = _add_refusals("api_key_credential_id", API_KEY_CREDENTIAL)
+ADD_CLIENT_REFUSALS = _add_refusals("oauth_client_id", OAUTH_CLIENT)

@@ -23,6 +23,7 @@ from django.utils.translation import gettext, gettext_lazy, pgettext
 
 from credentials import snippets, usage
 from credentials.models import (
+    AddressRefusal,
     ApiKey,
     ApiKeyCredential,
     ClientSecret,
@@ -31,6 +32,7 @@ from credentials.models import (
     Lockout,
     OAuthClient,
     Slot,
+    max_age_end,
     recent_use_since,
     rotation_warnings,
     secret_rotation_warnings,
@@ -88,6 +90,39 @@ def _expiry(when, expires_at, now):
         "expired": expires_at <= now,
         "soon": expires_at - now <= EXPIRY_SOON,
     }
+
+
+def _past_max_age(when, group, issued_at, now):
+    """What a key or secret row says of the group's maximum age: None while the value is younger,
+    else the age in days, whether it is refused and since when."""
+    days = group.max_credential_age_days
+    if days is None or issued_at is None:
+        return None
+    ends = max_age_end(issued_at, days)
+    if ends > now:
+        return None
+    return {"days": days, "enforced": group.max_age_enforced, "since": when.html(ends)}
+
+
+def _refusals(when, rows, credentials, column, first_hour):
+    """Each credential's requests refused from other addresses since `first_hour` and the last
+    of them, from the address refusal counts (credentials.usage), into `refusals`."""
+    rows = rows.filter(hour__gte=first_hour).values_list(
+        column, "refused", "last_refused_at", "last_refused_address"
+    )
+    for pk, refused, last_at, last_address in rows:
+        credential = credentials.get(pk)
+        if credential is None:
+            continue
+        total = credential["refusals"]
+        if total is None:
+            total = credential["refusals"] = {"count": 0, "moment": last_at, "at": None, "address": None}
+        total["count"] += refused
+        if last_at >= total["moment"]:
+            total["moment"], total["address"] = last_at, _optional(last_address or None)
+    for credential in credentials.values():
+        if credential["refusals"] is not None:
+            credential["refusals"]["at"] = when.html(credential["refusals"].pop("moment"))
 
 
 CHART_HOURS = 168  # one bar per hour of usage.KEPT
@@ -175,6 +210,7 @@ def api_key_credentials(group, revealed, api_base_url):
     commands = _escaped(snippets.for_api_key(api_base_url))  # the same for every credential
     credentials, now = {}, timezone.now()
     rate_limit_url = _Urls("credentials:api-key-rate-limit", group.slug)
+    networks_url = _Urls("credentials:api-key-networks", group.slug)
     rows = group.api_key_credentials.values_list(
         "id",
         "public_id",
@@ -185,10 +221,14 @@ def api_key_credentials(group, revealed, api_base_url):
         "expires_at",
         "scopes",
         "rate_limit",
+        "allowed_networks",
     )
-    for pk, public_id, version, name, created_at, created_by, expires_at, scopes, rate_limit in rows:
+    for pk, public_id, version, name, created_at, created_by, expires_at, scopes, rate_limit, allowed in rows:
         public_id = _id(public_id)
         credentials[pk] = {
+            "allowed_networks": _optional(allowed),
+            "networks_url": networks_url(public_id, version),
+            "refusals": None,
             "public_id": public_id,
             "version": version,
             "name": escape(name),
@@ -230,11 +270,14 @@ def api_key_credentials(group, revealed, api_base_url):
         credential["keys"] = [
             _key_row(when, credential, slot, slots, revealed, show_url, regenerate_url, recent_since)
             | _key_usage(when, slots[slot[0]], hours.get((pk, slot[0]), []), last.get((pk, slot[0])))
+            | {"past_max_age": _past_max_age(when, group, slots[slot[0]][1], now)}
             for slot in slots_shown
             if slot[0] in slots
         ]
         series = [(label, f"bar-{slot}", hours.get((pk, slot), [])) for slot, label, _, _ in slots_shown]
         credential["chart"] = _chart(first_hour, series, gettext("Requests"))
+    refusals = AddressRefusal.objects.filter(api_key_credential__group=group)
+    _refusals(when, refusals, credentials, "api_key_credential_id", first_hour)
     return list(credentials.values())
 
 
@@ -283,6 +326,7 @@ def oauth_clients(group, revealed, api_base_url):
     when = Writer()  # the user's zone, resolved once for every row
     clients, by_client_id = {}, {}
     rate_limit_url = _Urls("credentials:oauth-client-rate-limit", group.slug)
+    networks_url = _Urls("credentials:oauth-client-networks", group.slug)
     rows = group.oauth_clients.values_list(
         "id",
         "public_id",
@@ -293,10 +337,15 @@ def oauth_clients(group, revealed, api_base_url):
         "created_by__username",
         "scopes",
         "rate_limit",
+        "allowed_networks",
     )
-    for pk, public_id, version, name, client_id, created_at, created_by, scopes, rate_limit in rows:
+    for pk, public_id, version, name, client_id, created_at, created_by, scopes, rate_limit, allowed in rows:
         public_id = _id(public_id)
         clients[pk] = by_client_id[client_id] = {
+            "allowed_networks": _optional(allowed),
+            "networks_url": networks_url(public_id, version),
+            "refusals": None,
+            "secret_past_max_age": None,
             "public_id": public_id,
             "name": escape(name),
             "rate_limit": rate_limit,
@@ -338,10 +387,13 @@ def oauth_clients(group, revealed, api_base_url):
             client["secret_hint"], client["secret_issued"] = escape(hint), when.html(created_at)
             client["secret_pk"], client["regenerated"] = secret_pk, usage.hour_of(created_at)
             client["secret_expiry"] = _expiry(when, expires_at, now)
+            client["secret_past_max_age"] = _past_max_age(when, group, created_at, now)
         elif expires_at is not None and expires_at > now:
             old = {"pk": secret_pk, "hint": escape(hint), "until": when.html(expires_at), "tokens": 0}
             client["old_secrets"].append(old | {"last_use": None})
     _client_usage(when, group, clients, now)
+    refusals = AddressRefusal.objects.filter(oauth_client__group=group)
+    _refusals(when, refusals, clients, "oauth_client_id", usage.kept_since(now))
     for client_id, locks in Lockout.objects.active_for(list(by_client_id)).items():
         by_client_id[client_id]["lockouts"] = [
             {"address": escape(lock.address), "until": when.html(lock.locked_until)} for lock in locks

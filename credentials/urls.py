@@ -23,6 +23,7 @@ urlpatterns = [
     path("api-keys/<uuid:public_id>/scopes/", views.api_key_scopes, name="api-key-scopes"),
     path("api-keys/<uuid:public_id>/delete/", views.api_key_delete, name="delete-api-key"),
     path("api-keys/<uuid:public_id>/rate-limit/", views.api_key_rate_limit, name="api-key-rate-limit"),
+    path("api-keys/<uuid:public_id>/networks/", views.api_key_networks, name="api-key-networks"),
     path("oauth-clients/new/", views.oauth_client_create, name="create-oauth-client"),
     path("oauth-clients/<uuid:public_id>/secret/show/", views.oauth_secret_show, name="show-secret"),
     path(
@@ -41,6 +42,11 @@ urlpatterns = [
         "oauth-clients/<uuid:public_id>/rate-limit/",
         views.oauth_client_rate_limit,
         name="oauth-client-rate-limit",
+    ),
+    path(
+        "oauth-clients/<uuid:public_id>/networks/",
+        views.oauth_client_networks,
+        name="oauth-client-networks",
     ),
     path("oauth-clients/<uuid:public_id>/unlock/", views.oauth_client_unlock, name="unlock-oauth-client"),
 ]

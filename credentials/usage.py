@@ -26,7 +26,14 @@ KEPT = timedelta(days=7)
 MAX_PENDING = 50_000
 
 KEY, SECRET = "key", "secret"
-_UPSERT = {KEY: sql.ADD_KEY_USAGE, SECRET: sql.ADD_SECRET_USAGE}
+# Requests refused from outside a credential's allowed networks, by API key credential or client.
+REFUSED_KEY, REFUSED_CLIENT = "refused_key", "refused_client"
+_UPSERT = {
+    KEY: sql.ADD_KEY_USAGE,
+    SECRET: sql.ADD_SECRET_USAGE,
+    REFUSED_KEY: sql.ADD_KEY_REFUSALS,
+    REFUSED_CLIENT: sql.ADD_CLIENT_REFUSALS,
+}
 
 
 def hour_of(moment):
@@ -56,6 +63,11 @@ class Counter:
     def count_secret(self, client_pk, secret_pk, address, method):
         """A token issued to client `client_pk` authenticated with its secret `secret_pk`."""
         self._count((SECRET, client_pk, secret_pk), address, method)
+
+    def count_refusal(self, kind, credential_pk, address):
+        """A request of credential `credential_pk` (REFUSED_KEY: an API key credential,
+        REFUSED_CLIENT: an OAuth client) refused from `address`, outside its allowed networks."""
+        self._count((kind, credential_pk, None), address, "")
 
     def _count(self, what, address, method):
         now = self.clock()

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from credentials import secrets, usage
+from credentials import networks, secrets, usage
 from credentials.models import AccessToken, ApiKey
 from portal.addresses import source_address
 
@@ -76,25 +76,43 @@ class RecentlyVerified:
 recently_verified = RecentlyVerified()
 
 
+class AddressRefused(Exception):
+    """A valid credential presented from outside its allowed networks: 403, not 401 (the
+    callers in credentials.authentication and credentials.api.services answer it)."""
+
+
 # Every frame below hides its variables from error reports: they hold the credential.
 @sensitive_variables()
 def identify(request):
     """The Identity for the request's X-Api-Key, X-Access-Token or Bearer header, or None.
 
-    Only headers are read: a credential in a query string or a cookie is never accepted.
+    Only headers are read: a credential in a query string or a cookie is never accepted. Raises
+    AddressRefused for a credential used from outside its allowed networks, however it was found.
     """
     raw_key = request.META.get("HTTP_X_API_KEY")
     if raw_key is not None:
         digest, address = secrets.digest_of(raw_key, secrets.Kind.API_KEY), source_address(request)
         identity = _remembered(digest, lambda: ApiKey.objects.identity(digest, address))
         if identity is not None:  # counted however it was answered, from memory or the database
+            _check_address(identity, address, usage.REFUSED_KEY)
             usage.counter.count_key(identity.key_pk, address, _endpoint(request))
         return identity
     raw_token = _access_token(request)
     if raw_token is not None:
         digest = secrets.digest_of(raw_token, secrets.Kind.ACCESS_TOKEN)
-        return _remembered(digest, lambda: AccessToken.objects.identity(digest))
+        identity = _remembered(digest, lambda: AccessToken.objects.identity(digest))
+        if identity is not None and identity.networks is not None:
+            _check_address(identity, source_address(request), usage.REFUSED_CLIENT)
+        return identity
     return None
+
+
+def _check_address(identity, address, kind):
+    """AddressRefused, counted in memory (credentials.usage), unless `address` is in the
+    credential's allowed networks or it has none."""
+    if not networks.allows(identity.networks, address):
+        usage.counter.count_refusal(kind, identity.credential_pk, address)
+        raise AddressRefused()
 
 
 def _endpoint(request):

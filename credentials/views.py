@@ -30,6 +30,7 @@ from credentials.forms import (
     CreateCredentialForm,
     ExpiryForm,
     IdentifyForm,
+    NetworksForm,
     RateLimitForm,
     RegenerateSecretForm,
     ScopesForm,
@@ -240,11 +241,12 @@ def api_key_create(request, slug):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            name, expires_at, scopes, rate_limit = (
-                form.cleaned_data[field] for field in ("name", "expires_at", "scopes", "rate_limit")
+            name, expires_at, scopes, rate_limit, allowed_networks = (
+                form.cleaned_data[field]
+                for field in ("name", "expires_at", "scopes", "rate_limit", "allowed_networks")
             )
             credential, values = ApiKeyCredential.create_with_keys(
-                group, name, request.user, expires_at, scopes, rate_limit
+                group, name, request.user, expires_at, scopes, rate_limit, allowed_networks
             )
         except IntegrityError:  # the same name, created at the same moment by someone else
             return _render_new(
@@ -391,11 +393,12 @@ def oauth_client_create(request, slug):
     form = CreateCredentialForm(request.POST or None, existing=group.oauth_clients, services=_names(group))
     if request.method == "POST" and form.is_valid():
         try:
-            name, expires_at, scopes, rate_limit = (
-                form.cleaned_data[field] for field in ("name", "expires_at", "scopes", "rate_limit")
+            name, expires_at, scopes, rate_limit, allowed_networks = (
+                form.cleaned_data[field]
+                for field in ("name", "expires_at", "scopes", "rate_limit", "allowed_networks")
             )
             client, value = OAuthClient.create_with_secret(
-                group, name, request.user, expires_at, scopes, rate_limit
+                group, name, request.user, expires_at, scopes, rate_limit, allowed_networks
             )
         except IntegrityError:  # the same name, created at the same moment by someone else
             return _render_new(
@@ -514,6 +517,43 @@ def _rate_limit(request, group, credential):
         changed = gettext("%(name)s has no rate limit now.")
     messages.success(request, changed % {"name": credential.name, "limit": rate_limit})
     return redirect("credentials:auth-info", group.slug)
+
+
+def _networks(request, group, credential):
+    """Ask for the allowed networks on GET; on POST set them, if nobody changed the credential
+    since the page was shown, and go back to the tab."""
+    form = NetworksForm(request.POST or None, initial={"allowed_networks": credential.allowed_networks})
+    if request.method != "POST" or not form.is_valid():
+        version = seen_version(request) or credential.version
+        context = {"group": group, "credential": credential, "form": form, "version": version}
+        return render(request, "credentials/networks.html", context)
+    allowed = form.cleaned_data["allowed_networks"]
+    try:
+        credential.set_allowed_networks(allowed, seen_version(request), request.user)
+    except EditConflict as error:
+        return conflict(request, error, reverse("credentials:auth-info", args=[group.slug]))
+    if allowed:
+        changed = gettext("%(name)s may now be used only from %(networks)s.")
+    else:
+        changed = gettext("%(name)s may now be used from any address.")
+    messages.success(request, changed % {"name": credential.name, "networks": allowed})
+    return redirect("credentials:auth-info", group.slug)
+
+
+@login_required
+@once
+def api_key_networks(request, slug, public_id):
+    group = group_for_write(request, slug)
+    credential = get_object_or_404(group.api_key_credentials, public_id=public_id)
+    return _networks(request, group, credential)
+
+
+@login_required
+@once
+def oauth_client_networks(request, slug, public_id):
+    group = group_for_write(request, slug)
+    client = get_object_or_404(group.oauth_clients, public_id=public_id)
+    return _networks(request, group, client)
 
 
 @login_required

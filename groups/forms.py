@@ -9,7 +9,14 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from groups.export import FORMATS
-from groups.models import RESERVED_SLUGS, Group, Membership, Role, service_name_validator
+from groups.models import (
+    MAX_CREDENTIAL_AGE_DAYS,
+    RESERVED_SLUGS,
+    Group,
+    Membership,
+    Role,
+    service_name_validator,
+)
 
 
 class GroupForm(forms.ModelForm):
@@ -225,4 +232,27 @@ class ServiceForm(forms.Form):
         max_length=64,
         validators=[service_name_validator],
         help_text=_("A scope credentials may be limited to, e.g. orders:read."),
+    )
+
+
+class PolicyForm(forms.Form):
+    """A group's policy: the maximum age of its key slots and client secrets, warned or enforced."""
+
+    max_credential_age_days = forms.IntegerField(
+        label=_("Maximum credential age (days)"),
+        required=False,
+        min_value=1,
+        max_value=MAX_CREDENTIAL_AGE_DAYS,
+        help_text=_(
+            "Leave it blank for no maximum. A key or client secret older than this, counted from when"
+            " it was issued or last regenerated, is marked on the Authentication Information tab."
+        ),
+    )
+    max_age_enforced = forms.BooleanField(
+        label=_("Refuse credentials past the maximum age"),
+        required=False,
+        help_text=_(
+            "Unticked, they are only marked (warned). Ticked, they are refused as a wrong value would"
+            " be, within a second on every server, until they are regenerated."
+        ),
     )

@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import IntegrityError, models, transaction
 from django.db.models import F
 from django.dispatch import Signal
@@ -33,6 +33,9 @@ class Role(models.TextChoices):
 CREDENTIAL_WRITERS = {Role.OWNER, Role.ADMIN}
 MEMBER_WRITERS = {Role.OWNER}
 
+
+# The longest maximum credential age a group's policy may set: ten years.
+MAX_CREDENTIAL_AGE_DAYS = 3650
 
 # Slugs that would collide with the URLs under /groups/.
 RESERVED_SLUGS = {"new", "invitation"}
@@ -69,6 +72,15 @@ class Group(models.Model):
     suspended_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The policy its owners set: key slots and client secrets older than this many days are
+    # marked on the tab, or refused when `max_age_enforced` (credentials.policy); None: no limit.
+    max_credential_age_days = models.PositiveIntegerField(
+        _("Maximum credential age (days)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_CREDENTIAL_AGE_DAYS)],
+    )
+    max_age_enforced = models.BooleanField(_("Refuse credentials past the maximum age"), default=False)
 
     objects = GroupManager()
 
@@ -109,6 +121,25 @@ class Group(models.Model):
             suspension_changed.send(sender=Group, group=self, now=timezone.now())
             self.suspended_at, self.suspended_by = None, None
             Activity.objects.record(self, Action.GROUP_RESUMED, self.name, actor=user)
+        return True
+
+    def set_policy(self, max_credential_age_days, max_age_enforced, user):
+        """Set the maximum credential age (None: none), warned or enforced; every worker applies it
+        within VERIFY_CACHE_SECONDS. Activity records a change; saving the same policy records nothing."""
+        enforced = bool(max_age_enforced and max_credential_age_days)
+        with transaction.atomic():
+            rows = Group.objects.select_for_update().filter(pk=self.pk)
+            current = rows.values_list("max_credential_age_days", "max_age_enforced").first()
+            if current == (max_credential_age_days, enforced):
+                return False
+            rows.update(max_credential_age_days=max_credential_age_days, max_age_enforced=enforced)
+            self.max_credential_age_days, self.max_age_enforced = max_credential_age_days, enforced
+            if max_credential_age_days is None:
+                described = "no maximum credential age"
+            else:
+                how = "enforced" if enforced else "warned"
+                described = f"maximum credential age {max_credential_age_days} days, {how}"
+            Activity.objects.record(self, Action.POLICY_CHANGED, f"{self.name} ({described})", actor=user)
         return True
 
 
@@ -537,6 +568,8 @@ class Action(models.TextChoices):
     SERVICE_ADDED = "service.added", _("added service")
     SERVICE_REMOVED = "service.removed", _("removed service")
     SCOPES_CHANGED = "credential.scopes_changed", _("changed the services of")
+    POLICY_CHANGED = "group.policy_changed", _("changed the policy of")
+    NETWORKS_CHANGED = "credential.networks_changed", _("changed the allowed networks of")
 
 
 # Events that can repeat in storms are counted per minute rather than written one row each.

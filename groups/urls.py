@@ -29,6 +29,7 @@ urlpatterns = [
     path("<slug:slug>/services/", views.services, name="services"),
     path("<slug:slug>/services/add/", views.service_add, name="service-add"),
     path("<slug:slug>/services/remove/", views.service_remove, name="service-remove"),
+    path("<slug:slug>/policy/", views.policy, name="policy"),
     path("<slug:slug>/activity/", views.activity, name="activity"),
     path("<slug:slug>/activity/export/", views.activity_export, name="activity-export"),
 ]

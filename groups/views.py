@@ -22,7 +22,7 @@ from accounts.sessions import recent_password_required
 from accounts.submissions import once
 from groups import export
 from groups.access import group_for, group_for_owner, visible_groups
-from groups.forms import AddMemberForm, ExportForm, GroupForm, RoleForm, ServiceForm, seen_version
+from groups.forms import AddMemberForm, ExportForm, GroupForm, PolicyForm, RoleForm, ServiceForm, seen_version
 from groups.models import (
     EditConflict,
     Group,
@@ -442,3 +442,25 @@ def service_remove(request, slug):
     if service.remove(request.user):
         messages.success(request, gettext("Service %(name)s removed.") % {"name": service.name})
     return redirect("groups:services", group.slug)
+
+
+@login_required
+@once
+def policy(request, slug):
+    """The group's policy: every member sees it; owners (and staff) change it on POST."""
+    if request.method != "POST":
+        group = group_for(request, slug)
+        initial = {field: getattr(group, field) for field in ("max_credential_age_days", "max_age_enforced")}
+        return _render_policy(request, group, PolicyForm(initial=initial))
+    group = group_for_owner(request, slug, gettext("Only the group's owners can change its policy"), "policy")
+    form = PolicyForm(request.POST)
+    if not form.is_valid():
+        return _render_policy(request, group, form, status=400)
+    days, enforced = form.cleaned_data["max_credential_age_days"], form.cleaned_data["max_age_enforced"]
+    if group.set_policy(days, enforced, request.user):
+        messages.success(request, gettext("Policy of %(name)s saved.") % {"name": group.name})
+    return redirect("groups:policy", group.slug)
+
+
+def _render_policy(request, group, form, status=200):
+    return render(request, "groups/policy.html", {"group": group, "form": form}, status=status)

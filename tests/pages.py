@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from automation.models import PersonalAccessToken
+from credentials.models import AddressRefusal, ApiKey, ClientSecret
 from groups.models import Action, Activity, Invitation, Membership, Role, Service
 from tests.conftest import make_api_key, make_group, make_member, make_oauth_client, make_user
 
@@ -103,6 +104,21 @@ def page_data():
     keys[0].set_scopes(["orders:read", "settlements.export"], keys[0].version, owner)
     clients[0].set_scopes([], clients[0].version, owner)
     Activity.objects.record(full, Action.API_KEY_CREATED, LONG_WORD, actor=owner, address="203.0.113.7")
+    # The policy: a maximum age (warned) that one key and one secret are past; networks, and
+    # refusals from other addresses, on the tab.
+    full.set_policy(30, False, owner)
+    long_ago = timezone.now() - timedelta(days=40)
+    ApiKey.objects.filter(credential=keys[2], slot="primary").update(created_at=long_ago)
+    ClientSecret.objects.filter(client=clients[1]).update(created_at=long_ago)
+    keys[0].set_allowed_networks("10.0.0.0/8 2001:db8::/32", keys[0].version, owner)
+    clients[0].set_allowed_networks("192.0.2.0/24", clients[0].version, owner)
+    AddressRefusal.objects.create(
+        api_key_credential=keys[0],
+        hour=timezone.now(),
+        refused=12,
+        last_refused_at=timezone.now(),
+        last_refused_address="198.51.100.23",
+    )
     # Pending invitations on the full group's Members page, and one for each user on its Group List.
     Invitation.objects.invite(full, LONG_USERNAME, Role.ADMIN, owner)
     Invitation.objects.invite_username(full, "nobody-yet", Role.VIEWER, owner)
@@ -132,6 +148,7 @@ def page_data():
             Page(f"{label}-members", reverse("groups:members", args=[group.slug])),
             Page(f"{label}-activity", reverse("groups:activity", args=[group.slug])),
             Page(f"{label}-services", reverse("groups:services", args=[group.slug])),
+            Page(f"{label}-policy", reverse("groups:policy", args=[group.slug])),
         ]
 
     key, client, slug = keys[1], clients[1], full.slug
@@ -167,6 +184,16 @@ def page_data():
         Page(
             "oauth-client-rate-limit",
             reverse("credentials:oauth-client-rate-limit", args=[slug, client.public_id]),
+            "write",
+        ),
+        Page(
+            "api-key-networks",
+            reverse("credentials:api-key-networks", args=[slug, keys[0].public_id]),
+            "write",
+        ),
+        Page(
+            "oauth-client-networks",
+            reverse("credentials:oauth-client-networks", args=[slug, clients[0].public_id]),
             "write",
         ),
         Page(

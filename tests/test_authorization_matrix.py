@@ -48,6 +48,7 @@ class To(str):
 
 GROUPS, AUTH_INFO, MEMBERS = To("/groups/"), To("/groups/payments/"), To("/groups/payments/members/")
 SERVICES = To("/groups/payments/services/")
+POLICY = To("/groups/payments/policy/")
 SIGNED_OUT, ADMIN_INDEX = To("/accounts/login/"), To("/admin/")
 # The tab showing, once, the values an action made or showed (the reveal's id varies).
 REVEALED = To("/groups/payments/?reveal=…")
@@ -200,6 +201,12 @@ MATRIX = {
         "POST": row(SERVICES, 403, 403, 404, SERVICES, LOGIN),
         "DELETE": row(405, 405, 405, 405, 405, LOGIN),
     },
+    # The policy: every member sees it, owners (and staff) change it.
+    "groups:policy": {
+        "GET": row(200, 200, 200, 404, 200, LOGIN),
+        "POST": row(POLICY, 403, 403, 404, POLICY, LOGIN),
+        "DELETE": row(200, 200, 200, 404, 200, LOGIN),
+    },
     "groups:service-remove": {
         "GET": row(405, 405, 405, 405, 405, LOGIN),
         "POST": row(SERVICES, 403, 403, 404, SERVICES, LOGIN),
@@ -268,6 +275,11 @@ MATRIX = {
         "POST": row(AUTH_INFO, AUTH_INFO, 403, 404, AUTH_INFO, LOGIN),
         "DELETE": row(200, 200, 403, 404, 200, LOGIN),
     },
+    "credentials:api-key-networks": {
+        "GET": row(200, 200, 403, 404, 200, LOGIN),
+        "POST": row(AUTH_INFO, AUTH_INFO, 403, 404, AUTH_INFO, LOGIN),
+        "DELETE": row(200, 200, 403, 404, 200, LOGIN),
+    },
     "credentials:api-key-rate-limit": {
         "GET": row(200, 200, 403, 404, 200, LOGIN),
         "POST": row(AUTH_INFO, AUTH_INFO, 403, 404, AUTH_INFO, LOGIN),
@@ -294,6 +306,11 @@ MATRIX = {
         "DELETE": row(200, 200, 403, 404, 200, LOGIN),
     },
     "credentials:delete-oauth-client": {
+        "GET": row(200, 200, 403, 404, 200, LOGIN),
+        "POST": row(AUTH_INFO, AUTH_INFO, 403, 404, AUTH_INFO, LOGIN),
+        "DELETE": row(200, 200, 403, 404, 200, LOGIN),
+    },
+    "credentials:oauth-client-networks": {
         "GET": row(200, 200, 403, 404, 200, LOGIN),
         "POST": row(AUTH_INFO, AUTH_INFO, 403, 404, AUTH_INFO, LOGIN),
         "DELETE": row(200, 200, 403, 404, 200, LOGIN),

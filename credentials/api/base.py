@@ -12,7 +12,14 @@ from rest_framework import exceptions
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from credentials.authentication import INVALID_CREDENTIALS, NO_STORE, RATE_LIMITED, RateLimited
+from credentials.authentication import (
+    ADDRESS_NOT_ALLOWED,
+    INVALID_CREDENTIALS,
+    NO_STORE,
+    RATE_LIMITED,
+    AddressNotAllowed,
+    RateLimited,
+)
 
 # RFC 6749 5.2: error_description may only use %x20-21 / %x23-5B / %x5D-7E.
 _NOT_ALLOWED_IN_DESCRIPTION = re.compile(r"[^\x20\x21\x23-\x5B\x5D-\x7E]")
@@ -66,6 +73,9 @@ def exception_handler(exc, context):
         data = RATE_LIMITED
         for name, value in exc.decision.headers().items():
             response[name] = value
+    elif isinstance(exc, AddressNotAllowed):
+        data = ADDRESS_NOT_ALLOWED
+        response["X-Auth-Refused"] = "address"
     elif isinstance(exc, exceptions.ParseError | exceptions.UnsupportedMediaType):
         response.status_code = 400
         data = {"error": "invalid_request", "error_description": "The request body is not valid."}

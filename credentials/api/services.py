@@ -9,8 +9,8 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from credentials import ratelimit
 from credentials.api import schema
 from credentials.api.base import Endpoint, empty_response, json_response, plain_http_refusal
-from credentials.authentication import insufficient_scope, rate_limited, unauthorized
-from credentials.verification import identify
+from credentials.authentication import address_not_allowed, insufficient_scope, rate_limited, unauthorized
+from credentials.verification import AddressRefused, identify
 
 
 class ServiceEndpoint(Endpoint):
@@ -26,7 +26,10 @@ class ServiceEndpoint(Endpoint):
             refused = plain_http_refusal(request, "This API answers only over HTTPS: use https://.")
             if refused is not None:
                 return refused
-        request.identity = identify(request)
+        try:
+            request.identity = identify(request)
+        except AddressRefused:  # checked on every request, answered from memory or not
+            return address_not_allowed()
         if request.identity is None:
             return unauthorized()
         # Every request of a limited credential is counted, however its identity was found.
@@ -72,7 +75,8 @@ class Verify(ServiceEndpoint):
             "and X-Auth-Credential for a valid API key or access token, else 401. A credential without "
             "the scope in X-Required-Scope gets 403 with X-Auth-Refused: scope; one over "
             "its rate limit gets 403 with X-Auth-Refused: rate-limited and Retry-After, never 429, "
-            "which auth_request would turn into 500: the shipped gateway.conf answers 429."
+            "which auth_request would turn into 500: the shipped gateway.conf answers 429. One used "
+            "from outside its allowed networks gets 403 with X-Auth-Refused: address."
         ),
         tags=[schema.SERVICE_APIS],
         auth=schema.SERVICE_AUTH,
@@ -101,7 +105,8 @@ class Verify(ServiceEndpoint):
                 description=_(
                     "Valid, but it may not pass: X-Auth-Refused says why. scope: it may not use the "
                     "service in X-Required-Scope (error insufficient_scope). rate-limited: over its "
-                    "rate limit, with Retry-After and no body."
+                    "rate limit, with Retry-After and no body. address: from outside its allowed "
+                    "networks (error address_not_allowed)."
                 ),
             ),
         },
@@ -117,6 +122,9 @@ class Verify(ServiceEndpoint):
             "X-Auth-Credential": _header_value(identity.credential),
             **_rate_limit_headers(request),
         }
+        if identity.networks is not None:
+            # The answer holds for this source address only: the gateway does not cache it.
+            headers["X-Auth-Networks"] = "restricted"
         return empty_response(204, headers)
 
     def rate_limited(self, decision):

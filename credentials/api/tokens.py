@@ -15,6 +15,7 @@ from credentials import scopes as scope_names
 from credentials.api import parsing, schema
 from credentials.api.base import ApiError, TokenEndpoint, empty_response, invalid_request, json_response
 from credentials.models import (
+    AddressNotAllowed,
     ClientLocked,
     InvalidClient,
     InvalidScope,
@@ -37,10 +38,18 @@ def _as_client(request, authenticate, client_id, secret):
             status=429,
             headers={"Retry-After": str(locked.retry_after)},
         ) from None
+    except AddressNotAllowed:
+        raise address_not_allowed() from None
     except InvalidClient:
         raise parsing.invalid_client() from None
     except InvalidScope:  # RFC 6749 5.2
         raise ApiError("invalid_scope", "The client may not have every scope requested.") from None
+
+
+def address_not_allowed():
+    """RFC 6749 5.2's invalid_client for a client used from outside its allowed networks."""
+    description = "The client may not be used from this source address."
+    return ApiError("invalid_client", description, 401, {"WWW-Authenticate": parsing.BASIC_CHALLENGE})
 
 
 def _with_scope(body, scope, name="scope"):
@@ -208,6 +217,8 @@ class TokensV1(TokenEndpoint):
         (raw,) = parsing.json_object(request, "refreshToken")
         try:
             pair = RefreshToken.objects.rotate(raw, source_address(request))
+        except AddressNotAllowed:
+            raise address_not_allowed() from None
         except RefreshError as error:
             raise ApiError("invalid_grant", error.description) from None
         return json_response(_conventional_body(pair))

@@ -203,3 +203,33 @@ def test_items_are_in_japanese_with_japan_time(cast):
         ApiKeyCredential.objects.get(pk=credential.pk).expires_at, timezone.get_fixed_timezone(540)
     )
     assertContains(page, f"{expires:%Y-%m-%d %H:%M} JST")
+
+
+@pytest.mark.parametrize(("days", "listed"), [(29, False), (31, True)])
+def test_values_older_than_the_groups_maximum_age_are_listed(cast, days, listed):
+    cast.group.set_policy(30, False, None)
+    credential, _ = make_api_key(cast.group)
+    client, _ = make_oauth_client(cast.group)
+    age(credential, days)
+    age_client(client, days)
+    ClientUsage.objects.all().delete()
+
+    found = [kind for kind in kinds(cast.group) if kind[0] == attention.PAST_MAX_AGE]
+    expected = [(attention.PAST_MAX_AGE, "Billing app"), (attention.PAST_MAX_AGE, "Checkout")]
+    assert sorted(found) == (expected if listed else [])
+
+
+def test_a_secret_replaced_by_a_new_one_is_not_past_the_age(cast):
+    cast.group.set_policy(30, True, None)
+    client, _ = make_oauth_client(cast.group)
+    age_client(client, 40)
+    client.regenerate_secret(client.version, None, grace_seconds=3600)
+
+    assert (attention.PAST_MAX_AGE, "Checkout") not in kinds(cast.group)
+
+
+def test_without_a_maximum_age_the_policy_costs_no_query(cast, django_assert_max_num_queries):
+    make_api_key(cast.group)
+    groups = list(Group.objects.all())
+    with django_assert_max_num_queries(2):  # the two of expiring and unused, nothing for the age
+        attention.items_for(groups, NOW)

@@ -7,8 +7,23 @@ from django.utils import timezone
 
 from accounts.models import Submission
 from credentials import secrets
-from credentials.models import AccessToken, ClientSecret, Lockout, RefreshToken, Reveal, TokenFamily
-from tests.conftest import issue_access_token, make_group, make_oauth_client, make_user, token_identity
+from credentials.models import (
+    AccessToken,
+    AddressRefusal,
+    ClientSecret,
+    Lockout,
+    RefreshToken,
+    Reveal,
+    TokenFamily,
+)
+from tests.conftest import (
+    issue_access_token,
+    make_api_key,
+    make_group,
+    make_oauth_client,
+    make_user,
+    token_identity,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -90,3 +105,19 @@ def test_reveals_and_submissions_go_once_stale(settings):
 
     assert list(Reveal.objects.values_list("public_id", flat=True)) == [fresh_reveal]
     assert list(Submission.objects.values_list("key", flat=True)) == ["new"]
+
+
+def test_address_refusals_older_than_the_kept_days_are_purged(cast):
+    credential, _ = make_api_key(cast.group)
+    now = timezone.now()
+    for days in (1, 8):
+        AddressRefusal.objects.create(
+            api_key_credential=credential,
+            hour=now - timedelta(days=days),
+            refused=1,
+            last_refused_at=now - timedelta(days=days),
+        )
+
+    call_command("purge_expired_tokens", duty=1, stdout=StringIO())
+
+    assert AddressRefusal.objects.count() == 1

@@ -412,3 +412,18 @@ def cache_entries(cache_dir):
         with contextlib.suppress(FileNotFoundError, IsADirectoryError):
             entries.append(path.read_bytes())
     return entries
+
+
+def test_a_credential_allowed_only_elsewhere_gets_403_through_the_gateway(gateway, service, traffic):
+    data = seed("Fenced")
+    key, before = {"X-Api-Key": data.keys["primary"]}, service.requests()
+    data.credential.set_allowed_networks("127.0.0.0/8 ::1/128", data.credential.version, data.owner)
+    traffic.send(gateway.port, "GET", "/orders", key, expect=200)  # the gateway's clients are local
+
+    data.credential.set_allowed_networks("10.0.0.0/8", data.credential.version, data.owner)
+    time.sleep(1.1)  # the portal's one-second memory; the 204 above was not cached by the gateway
+    refused = traffic.send(gateway.port, "GET", "/orders", key, expect=403)
+
+    assert refused.json()["error"] == "forbidden"
+    assert service.requests() == before + 1
+    traffic.figures.append("allowed networks: a key allowed only 10.0.0.0/8 answered 403 through the gateway")

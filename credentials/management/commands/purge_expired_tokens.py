@@ -7,7 +7,16 @@ from django.utils import timezone
 
 from accounts.models import Submission
 from credentials import usage
-from credentials.models import AccessToken, ClientSecret, ClientUsage, KeyUsage, Lockout, Reveal, TokenFamily
+from credentials.models import (
+    AccessToken,
+    AddressRefusal,
+    ClientSecret,
+    ClientUsage,
+    KeyUsage,
+    Lockout,
+    Reveal,
+    TokenFamily,
+)
 
 
 class Command(BaseCommand):
@@ -45,6 +54,7 @@ class Command(BaseCommand):
                 Exists(ClientUsage.objects.filter(client=OuterRef("client"), hour__gt=OuterRef("hour"))),
                 hour__lt=usage.kept_since(now),
             ),
+            "hours of address refusals": AddressRefusal.objects.filter(hour__lt=usage.kept_since(now)),
         }
         for label, queryset in expired.items():
             deleted = _delete_in_batches(queryset, batch_size, duty)
