@@ -98,23 +98,34 @@ def oauth_client_scopes(request, slug, public_id):
     return _scopes(request, group, get_object_or_404(group.oauth_clients, public_id=public_id))
 
 
-def _scopes(request, group, credential):
-    form = ScopesForm(request.POST or None, services=_names(group))
+def _change(request, group, credential, form, template, change):
+    """The page of one setting of `credential`: its form on GET or when refused; on POST,
+    `change(cleaned_data)` (the model's method: version check and Activity) returns the message,
+    and the browser goes back to the tab."""
     if request.method != "POST" or not form.is_valid():
         version = seen_version(request) or credential.version
-        context = {"group": group, "credential": credential, "form": form.initial_for(credential.scopes)}
-        return render(request, "credentials/credential_scopes.html", context | {"version": version})
+        context = {"group": group, "credential": credential, "form": form, "version": version}
+        return render(request, template, context)
     try:
-        credential.set_scopes(form.cleaned_data["scopes"], seen_version(request), request.user)
+        message = change(form.cleaned_data)
     except EditConflict as error:
         return conflict(request, error, reverse("credentials:auth-info", args=[group.slug]))
-    if credential.scopes is None:
-        changed = gettext("%(name)s may use every service now.") % {"name": credential.name}
-    else:
-        changed = gettext("%(name)s may use these services now: %(services)s.")
-        changed %= {"name": credential.name, "services": credential.scopes or gettext("none")}
-    messages.success(request, changed)
+    messages.success(request, message)
     return redirect("credentials:auth-info", group.slug)
+
+
+def _scopes(request, group, credential):
+    def change(data):
+        credential.set_scopes(data["scopes"], seen_version(request), request.user)
+        if credential.scopes is None:
+            return gettext("%(name)s may use every service now.") % {"name": credential.name}
+        return gettext("%(name)s may use these services now: %(services)s.") % {
+            "name": credential.name,
+            "services": credential.scopes or gettext("none"),
+        }
+
+    form = ScopesForm(request.POST or None, services=_names(group)).initial_for(credential.scopes)
+    return _change(request, group, credential, form, "credentials/credential_scopes.html", change)
 
 
 def _render_new(request, group, form, kind, intro):
@@ -310,22 +321,18 @@ def api_key_expiry(request, slug, public_id):
     """The expiry of an API key credential's two keys: the form on GET, the change on POST."""
     group = group_for_write(request, slug)
     credential = get_object_or_404(group.api_key_credentials, public_id=public_id)
+
+    def change(data):
+        credential.set_expiry(data["expires_at"], seen_version(request), request.user)
+        if credential.expires_at is None:
+            return gettext("The keys of %(name)s never expire now.") % {"name": credential.name}
+        return gettext("The keys of %(name)s expire %(at)s.") % {
+            "name": credential.name,
+            "at": local_text(credential.expires_at),
+        }
+
     form = ExpiryForm(request.POST or None)
-    if request.method != "POST" or not form.is_valid():
-        version = seen_version(request) or credential.version
-        context = {"group": group, "credential": credential, "form": form, "version": version}
-        return render(request, "credentials/api_key_expiry.html", context)
-    try:
-        credential.set_expiry(form.cleaned_data["expires_at"], seen_version(request), request.user)
-    except EditConflict as error:
-        return conflict(request, error, reverse("credentials:auth-info", args=[group.slug]))
-    if credential.expires_at is None:
-        changed = gettext("The keys of %(name)s never expire now.") % {"name": credential.name}
-    else:
-        changed = gettext("The keys of %(name)s expire %(at)s.")
-        changed %= {"name": credential.name, "at": local_text(credential.expires_at)}
-    messages.success(request, changed)
-    return redirect("credentials:auth-info", group.slug)
+    return _change(request, group, credential, form, "credentials/api_key_expiry.html", change)
 
 
 def _suspension_rule():
@@ -499,45 +506,33 @@ def oauth_client_delete(request, slug, public_id):
 
 
 def _rate_limit(request, group, credential):
-    """Ask for the new limit on GET; on POST set it, if nobody changed the credential since the
-    page was shown, and go back to the tab."""
+    def change(data):
+        limit = data["rate_limit"]
+        credential.set_rate_limit(limit, seen_version(request), request.user)
+        if limit:
+            return gettext("%(name)s may now make %(limit)s requests per minute.") % {
+                "name": credential.name,
+                "limit": limit,
+            }
+        return gettext("%(name)s has no rate limit now.") % {"name": credential.name}
+
     form = RateLimitForm(request.POST or None, initial={"rate_limit": credential.rate_limit})
-    if request.method != "POST" or not form.is_valid():
-        version = seen_version(request) or credential.version
-        context = {"group": group, "credential": credential, "form": form, "version": version}
-        return render(request, "credentials/rate_limit.html", context)
-    rate_limit = form.cleaned_data["rate_limit"]
-    try:
-        credential.set_rate_limit(rate_limit, seen_version(request), request.user)
-    except EditConflict as error:
-        return conflict(request, error, reverse("credentials:auth-info", args=[group.slug]))
-    if rate_limit:
-        changed = gettext("%(name)s may now make %(limit)s requests per minute.")
-    else:
-        changed = gettext("%(name)s has no rate limit now.")
-    messages.success(request, changed % {"name": credential.name, "limit": rate_limit})
-    return redirect("credentials:auth-info", group.slug)
+    return _change(request, group, credential, form, "credentials/rate_limit.html", change)
 
 
 def _networks(request, group, credential):
-    """Ask for the allowed networks on GET; on POST set them, if nobody changed the credential
-    since the page was shown, and go back to the tab."""
-    form = NetworksForm(request.POST or None, initial={"allowed_networks": credential.allowed_networks})
-    if request.method != "POST" or not form.is_valid():
-        version = seen_version(request) or credential.version
-        context = {"group": group, "credential": credential, "form": form, "version": version}
-        return render(request, "credentials/networks.html", context)
-    allowed = form.cleaned_data["allowed_networks"]
-    try:
+    def change(data):
+        allowed = data["allowed_networks"]
         credential.set_allowed_networks(allowed, seen_version(request), request.user)
-    except EditConflict as error:
-        return conflict(request, error, reverse("credentials:auth-info", args=[group.slug]))
-    if allowed:
-        changed = gettext("%(name)s may now be used only from %(networks)s.")
-    else:
-        changed = gettext("%(name)s may now be used from any address.")
-    messages.success(request, changed % {"name": credential.name, "networks": allowed})
-    return redirect("credentials:auth-info", group.slug)
+        if allowed:
+            return gettext("%(name)s may now be used only from %(networks)s.") % {
+                "name": credential.name,
+                "networks": allowed,
+            }
+        return gettext("%(name)s may now be used from any address.") % {"name": credential.name}
+
+    form = NetworksForm(request.POST or None, initial={"allowed_networks": credential.allowed_networks})
+    return _change(request, group, credential, form, "credentials/networks.html", change)
 
 
 @login_required
