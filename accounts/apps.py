@@ -6,4 +6,5 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self):
-        from accounts import sessions  # noqa: F401  (connects the sign-in stamps to user_logged_in)
+        # Connect the sign-in stamps to user_logged_in, and failed codes to the sign-in lockout.
+        from accounts import adapters, sessions  # noqa: F401

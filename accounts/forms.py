@@ -1,11 +1,19 @@
 import zoneinfo
 
+from allauth.account.forms import LoginForm
+from allauth.core import context
+from allauth.mfa.base.forms import AuthenticateForm
+from allauth.mfa.totp.forms import ActivateTOTPForm
+from allauth.mfa.totp.internal.auth import generate_totp_secret
+from allauth.mfa.webauthn.forms import EditWebAuthnForm
+from axes.handlers.proxy import AxesProxyHandler
 from django import forms
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Preference
+from portal import encryption
 
 
 class PasswordForm(forms.Form):
@@ -60,3 +68,55 @@ class PreferenceForm(forms.ModelForm):
         zones = sorted(zoneinfo.available_timezones() - {"localtime"})
         default = _("By language: Asia/Tokyo for 日本語, else UTC")
         self.fields["time_zone"].choices = [("", default), *((zone, zone) for zone in zones)]
+
+
+class SignInForm(LoginForm):
+    """allauth's sign-in form under the names SPEC.md gives the page: `username` and `password`.
+
+    allauth names its field `login`; only the name posted and the element id change.
+    """
+
+    def add_prefix(self, field_name):
+        return "username" if field_name == "login" else super().add_prefix(field_name)
+
+
+class CodeForm(AuthenticateForm):
+    """The second step of sign-in: refused, like a password, while the username and address are
+    locked out (django-axes), so that the lockout also ends the guessing of codes."""
+
+    def clean_code(self):
+        request = context.request
+        if AxesProxyHandler.is_locked(request, {"username": self.user.get_username()}):
+            request.axes_locked_out = True  # AxesMiddleware answers with the lockout page
+            raise forms.ValidationError(_("Too many failed attempts."))
+        return super().clean_code()
+
+
+PENDING_SECRET = "mfa.totp.pending"  # noqa: S105 (a session key's name)
+
+
+class ActivateAppForm(ActivateTOTPForm):
+    """allauth's form that turns an authenticator app on, with the key being set up kept encrypted
+    in the session (allauth keeps it there in clear) until the first code proves the app has it."""
+
+    def __init__(self, *args, **kwargs):
+        self.user = kwargs.pop("user")
+        forms.Form.__init__(self, *args, **kwargs)
+        session = context.request.session
+        sealed = session.get(PENDING_SECRET) if self.is_bound else None
+        self.secret = encryption.decrypt(sealed) if sealed else generate_totp_secret()
+        session[PENDING_SECRET] = encryption.encrypt(self.secret)
+
+    def clean_code(self):
+        code = super().clean_code()
+        # The app has the key: from now on it lives encrypted on the Authenticator only.
+        context.request.session.pop(PENDING_SECRET, None)
+        return code
+
+
+class RenamePasskeyForm(EditWebAuthnForm):
+    """allauth's rename form, its field labelled in the page's language."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["name"] = forms.CharField(label=_("Name"), max_length=100)

@@ -1,17 +1,63 @@
+from allauth.mfa.base import views as mfa
+from allauth.mfa.recovery_codes import views as recovery_codes
+from allauth.mfa.totp import views as totp
+from allauth.mfa.webauthn import views as passkeys
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.contrib.auth.decorators import login_required
+from django.urls import include, path
+from django.views.decorators.http import require_http_methods
 
 from accounts import views
+from accounts.sessions import recent_password_required
+
+
+def form_page(view):
+    """allauth's page and its form: GET and POST only, as the portal's own pages."""
+    return require_http_methods(["GET", "POST"])(view)
+
+
+def own(view):
+    """A page of one's own account."""
+    return login_required(form_page(view))
+
+
+def fresh(view):
+    """A page of one's own account that changes a second factor: behind a recent password, as Show is."""
+    return login_required(recent_password_required(form_page(view)))
+
+
+# Two-factor authentication: allauth's views under the names its code uses, on the portal's templates.
+two_factor = [
+    path("", own(mfa.index), name="mfa_index"),
+    path("authenticate/", form_page(mfa.authenticate), name="mfa_authenticate"),
+    path("app/", fresh(totp.activate_totp), name="mfa_activate_totp"),
+    path("app/off/", fresh(totp.deactivate_totp), name="mfa_deactivate_totp"),
+    path("recovery-codes/", fresh(recovery_codes.view_recovery_codes), name="mfa_view_recovery_codes"),
+    path(
+        "recovery-codes/new/",
+        fresh(recovery_codes.generate_recovery_codes),
+        name="mfa_generate_recovery_codes",
+    ),
+    path("passkeys/", own(passkeys.list_webauthn), name="mfa_list_webauthn"),
+    path("passkeys/add/", fresh(passkeys.add_webauthn), name="mfa_add_webauthn"),
+    path("passkeys/<int:pk>/", fresh(passkeys.edit_webauthn), name="mfa_edit_webauthn"),
+    path("passkeys/<int:pk>/remove/", fresh(passkeys.remove_webauthn), name="mfa_remove_webauthn"),
+    path("passkeys/sign-in/", form_page(passkeys.login_webauthn), name="mfa_login_webauthn"),
+]
 
 # Sign in and out; one's password, language and time zone. No self-service reset by e-mail: the
 # portal mails only invitations (groups.models.Invitation), and a staff user sets a new password in
 # the admin site.
 urlpatterns = [
+    path("two-factor/", include(two_factor)),
     path("reauthenticate/", views.reauthenticate, name="reauthenticate"),
     path("language/", views.set_language, name="set_language"),
     path("preferences/", views.preferences, name="preferences"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", views.SignInView.as_view(), name="login"),
     path("logout/", views.SignOutView.as_view(), name="logout"),
+    # The names allauth's views and templates use for the same pages.
+    path("login/", views.SignInView.as_view(), name="account_login"),
+    path("logout/", views.SignOutView.as_view(), name="account_logout"),
     path("password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "password_change/done/",

@@ -1,11 +1,13 @@
 import time
 
+from allauth.account.views import LoginView
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render, resolve_url
 from django.utils import translation
+from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 from django.views import i18n as i18n_views
@@ -35,6 +37,13 @@ def reauthenticate(request):
         return redirect(next_url)
     context = {"form": form, "next": next_url, "minutes": settings.REAUTHENTICATE_AFTER // 60}
     return render(request, "registration/reauthenticate.html", context)
+
+
+@method_decorator(require_http_methods(["GET", "POST"]), name="dispatch")
+class SignInView(LoginView):
+    """allauth's sign-in (the second step, where the account has one), on the portal's page."""
+
+    template_name = "registration/login.html"
 
 
 class SignOutView(auth_views.LogoutView):

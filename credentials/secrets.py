@@ -15,10 +15,11 @@ import hmac
 import re
 import secrets
 import zlib
-from functools import lru_cache
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+
+# The encrypted copies behind Show: re-exported, so that credentials name one module for their secrets.
+from portal.encryption import decrypt, encrypt, is_under_first_key, reencrypt  # noqa: F401
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 RANDOM_BYTES = 32
@@ -96,30 +97,3 @@ def hint(raw):
     """What may be shown of a value without revealing it: its prefix and last four characters."""
     kind = raw.split("_", 1)[0]
     return f"{kind}_…{raw[-4:]}"
-
-
-@lru_cache(maxsize=4)
-def _fernet(keys):
-    return MultiFernet([Fernet(key) for key in keys])
-
-
-def encrypt(raw):
-    return _fernet(tuple(settings.CREDENTIALS_ENCRYPTION_KEY)).encrypt(raw.encode()).decode()
-
-
-def decrypt(token):
-    return _fernet(tuple(settings.CREDENTIALS_ENCRYPTION_KEY)).decrypt(token.encode()).decode()
-
-
-def is_under_first_key(token):
-    """Whether an encrypted copy is already under the key that encrypts now (the first one)."""
-    try:
-        Fernet(settings.CREDENTIALS_ENCRYPTION_KEY[0]).decrypt(token.encode())
-    except InvalidToken:
-        return False
-    return True
-
-
-def reencrypt(token):
-    """The same value encrypted under the first key; InvalidToken if no configured key opens it."""
-    return _fernet(tuple(settings.CREDENTIALS_ENCRYPTION_KEY)).rotate(token.encode()).decode()

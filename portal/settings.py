@@ -110,6 +110,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
     "portal",
     "accounts",
     "groups",
@@ -137,6 +140,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.sessions.SessionLifetimeMiddleware",
+    # allauth's sign-in steps (the second factor) keep their state in the session.
+    "allauth.account.middleware.AccountMiddleware",
     # Inside authentication: the signed-in user's language and time zone (accounts.Preference).
     "accounts.locale.UserLocaleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -259,6 +264,31 @@ AXES_CLIENT_IP_CALLABLE = "portal.addresses.source_address"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ALLOWED_CORS_ORIGINS = "null"
 AXES_VERBOSE = False
+
+# Sign-in by django-allauth: the username and password, then, for an account that has one, a second
+# factor (an authenticator app's code, a recovery code or a passkey). No sign-up and no e-mail flows:
+# accounts come from invitations and staff. django-axes counts failed passwords and codes alike
+# (accounts/adapters.py), so allauth's own rate limits are off.
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+ACCOUNT_FORMS = {"login": "accounts.forms.SignInForm"}
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_SESSION_REMEMBER = True
+ACCOUNT_RATE_LIMITS = False
+MFA_ADAPTER = "accounts.adapters.MFAAdapter"
+MFA_FORMS = {
+    "authenticate": "accounts.forms.CodeForm",
+    "activate_totp": "accounts.forms.ActivateAppForm",
+    "edit_webauthn": "accounts.forms.RenamePasskeyForm",
+}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_RECOVERY_CODES_SHOW_ONCE = True
+MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="API Authentication Portal")
+# Changing one's second factors needs a recent password, as Show does (accounts.urls); allauth's own
+# reauthentication pages are not used.
+MFA_REAUTHENTICATION_REQUIRED = False
 
 # HTTPS: on behind a TLS-terminating proxy that sets X-Forwarded-Proto (see docs/deploy.md).
 # It turns on the redirect to https, HSTS for a year, and Secure, __Host- cookies.

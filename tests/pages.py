@@ -4,6 +4,8 @@ browser's (tests/e2e/test_every_page.py) and the Japanese one (tests/test_japane
 from dataclasses import dataclass
 from datetime import timedelta
 
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP
 from django.urls import reverse
 from django.utils import timezone
 
@@ -11,6 +13,7 @@ from automation.models import PersonalAccessToken
 from credentials.models import AddressRefusal, ApiKey, ClientSecret
 from groups.models import Action, Activity, Invitation, Membership, Role, Service
 from tests.conftest import make_api_key, make_group, make_member, make_oauth_client, make_user
+from tests.passkeys import make_passkey
 
 LONG_GROUP = "Partner data ingestion pipeline and exports for the settlement team of the EMEA region"
 # A name as long as a credential's may be (100 characters), without a space to break at.
@@ -59,7 +62,13 @@ NOT_PAGES = {
     "groups:invitation-decline": "POST only (Decline on the Group List)",
     "groups:invitation-join": "POST only (Join on the invitation's page)",
     "groups:invitation-account": "POST only: a refused form is the invitation's page, scanned signed out",
+    "account_login": "allauth's name for Sign in (login)",
+    "account_logout": "allauth's name for Sign out (logout)",
+    "mfa_login_webauthn": "POST only (Sign in with a passkey); its GET answers the page's script in JSON",
 }
+
+# The admin's authenticator app: the browser scan computes its codes to sign in.
+ADMIN_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
 @dataclass
@@ -91,6 +100,10 @@ def page_data():
             Membership.objects.create(user=users[role], group=group, role=role)
     long_member = make_member(full, Role.VIEWER, LONG_USERNAME)
     owner = users["owner"]
+    # The admin's second factors, for the two-factor pages: an app, recovery codes and a passkey.
+    TOTP.activate(users["admin"], ADMIN_TOTP_SECRET)
+    RecoveryCodes.activate(users["admin"])
+    passkey = make_passkey(users["admin"], LONG_WORD)
     keys = [make_api_key(full, name, owner)[0] for name in ("Billing service", LONG_WORD, "Mobile app")]
     # Expiries on the tab: one far off, one within 14 days (highlighted), one past.
     for credential, days in zip(keys, (200, 5, -1), strict=True):
@@ -215,6 +228,15 @@ def page_data():
         Page("change-password", reverse("password_change")),
         Page("password-changed", reverse("password_change_done")),
         Page("preferences", reverse("preferences")),
+        Page("two-factor", reverse("mfa_index")),
+        Page("two-factor-app", reverse("mfa_activate_totp")),  # the admin's: Turn off
+        Page("two-factor-app-off", reverse("mfa_deactivate_totp"), only="admin"),
+        Page("recovery-codes", reverse("mfa_view_recovery_codes"), only="admin"),
+        Page("new-recovery-codes", reverse("mfa_generate_recovery_codes")),
+        Page("passkeys", reverse("mfa_list_webauthn")),
+        Page("add-passkey", reverse("mfa_add_webauthn")),
+        Page("rename-passkey", reverse("mfa_edit_webauthn", args=[passkey.pk]), only="admin"),
+        Page("remove-passkey", reverse("mfa_remove_webauthn", args=[passkey.pk]), only="admin"),
         Page("identify", reverse("identify")),
         Page("api-tokens", reverse("automation:tokens")),
         Page("new-api-token", reverse("automation:token-new")),

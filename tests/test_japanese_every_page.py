@@ -4,6 +4,7 @@ and footer included. The pages are tests/pages.py's, which the browser scan visi
 page is checked here as soon as it is added there."""
 
 import pytest
+from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings
 from django.test import Client, RequestFactory
 from django.urls import reverse
@@ -11,7 +12,15 @@ from django.urls import reverse
 from groups.models import Invitation, Role
 from portal.views import server_error
 from tests.conftest import PASSWORD, make_group, make_user
-from tests.pages import LONG_GROUP, LONG_STAFF_USERNAME, LONG_USERNAME, LONG_WORD, RIGHTS, page_data
+from tests.pages import (
+    ADMIN_TOTP_SECRET,
+    LONG_GROUP,
+    LONG_STAFF_USERNAME,
+    LONG_USERNAME,
+    LONG_WORD,
+    RIGHTS,
+    page_data,
+)
 from tests.test_japanese_pages import (  # noqa: F401  (fixtures)
     _english_left,
     _signed_in,
@@ -52,7 +61,8 @@ def test_every_page_signed_in_is_in_japanese(japanese, left, db, role):  # noqa:
     client = _signed_in(users[role])
     english = {}
     for each in pages:
-        response = client.get(each.path, headers={"accept": "text/html"})
+        # Followed as the browser scan does: set up already, the app's page leads to Turn off.
+        response = client.get(each.path, headers={"accept": "text/html"}, follow=True)
         assert response.status_code == each.expected(role), each.name
         english[each.name] = left(response)
     if "write" in RIGHTS[role]:  # the tab right after Create, showing the new keys once
@@ -78,6 +88,13 @@ def test_every_page_signed_out_is_in_japanese(japanese, left, db):  # noqa: F811
     english["invitation-unknown"] = left(
         Client().get(reverse("groups:invitation") + "?token=gpi_no-such-invitation", follow=True)
     )
+    # Sign-in's second step, and a wrong code on it.
+    TOTP.activate(make_user("tomas"), ADMIN_TOTP_SECRET)
+    second = Client()
+    english["sign-in-code"] = left(
+        second.post(reverse("login"), {"username": "tomas", "password": PASSWORD}, follow=True)
+    )
+    english["sign-in-code-refused"] = left(second.post(reverse("mfa_authenticate"), {"code": "000000"}))
     signed_in = Client()
     signed_in.post(reverse("login"), {"username": "olivia", "password": PASSWORD})
     english["signed-out"] = left(signed_in.post(reverse("logout"), follow=True))

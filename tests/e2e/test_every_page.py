@@ -5,7 +5,9 @@ and nothing sticks out of the page's column, and axe-core finds no serious or cr
 Also the dialogs open, the tab showing new values, the phone's menu open, and the signed-out pages
 (Sign in, 404, lockout, 500). Screenshots go to test-artifacts/pages/."""
 
+import pyotp
 import pytest
+from allauth.mfa.totp.internal.auth import TOTP
 from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings
 from django.test import RequestFactory
@@ -15,7 +17,15 @@ from groups.models import Invitation, Role
 from portal.views import server_error
 from tests.conftest import PASSWORD, make_group, make_user, url_patterns
 from tests.e2e.conftest import ARTIFACTS, sign_in
-from tests.pages import LONG_USERNAME, LONG_WORD, NOT_PAGE_NAMESPACES, NOT_PAGES, RIGHTS, page_data
+from tests.pages import (
+    ADMIN_TOTP_SECRET,
+    LONG_USERNAME,
+    LONG_WORD,
+    NOT_PAGE_NAMESPACES,
+    NOT_PAGES,
+    RIGHTS,
+    page_data,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -152,6 +162,10 @@ def test_every_page_signed_in(page, role, width):
     users, full, pages = page_data()
     page.set_viewport_size(WIDTHS[width])
     sign_in(page, users[role].username, PASSWORD)
+    if role == "admin":  # the one with an authenticator app: sign-in's second step
+        page.get_by_label("Code").fill(pyotp.TOTP(ADMIN_TOTP_SECRET).now())
+        page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Group List").wait_for()
 
     found, statuses, refused = [], [], False
     for each in pages:
@@ -198,6 +212,16 @@ def test_every_page_signed_out(page, width):
     sign_in(page, "olivia", "not the password")
     found += check(page, "sign-in-refused", width, "signed-out")
 
+    # Sign-in's second step, for an account with an authenticator app; a wrong code first.
+    TOTP.activate(make_user("tomas"), ADMIN_TOTP_SECRET)
+    sign_in(page, "tomas", PASSWORD)
+    found += check(page, "sign-in-code", width, "signed-out")
+    page.get_by_label("Code").fill("000000")
+    page.get_by_role("button", name="Sign in").click()
+    found += check(page, "sign-in-code-refused", width, "signed-out")
+    page.get_by_role("button", name="Cancel and sign out").click()
+    page.get_by_role("heading", name="Sign in").wait_for()
+
     # An invitation's link: the form that makes the invitee's account, then a link that is no more.
     _, token = Invitation.objects.invite(
         make_group("Payments"), LONG_USERNAME, Role.ADMIN, make_user("oscar")
@@ -238,7 +262,7 @@ def test_every_page_is_visited():
     with the reason."""
     _, _, pages = page_data()
     visited = {resolve(each.path.split("?")[0]).view_name for each in pages if each.status != 404}
-    visited |= {"login", "groups:invitation"}  # scanned signed out
+    visited |= {"login", "groups:invitation", "mfa_authenticate"}  # scanned signed out
     names = {name for name, _, _ in url_patterns() if name.split(":")[0] not in NOT_PAGE_NAMESPACES}
     assert names - visited - set(NOT_PAGES) == set()
     assert not visited & set(NOT_PAGES) - {"credentials:show-key"}

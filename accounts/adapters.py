@@ -1,0 +1,40 @@
+"""How django-allauth fits the portal: sign-in by username only, no sign-up or e-mail flows, the
+second factor's secrets encrypted, and failed codes counted and locked out with failed passwords."""
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.mfa.signals import authentication_failed
+from django.contrib.auth.signals import user_login_failed
+from django.dispatch import receiver
+
+from portal import encryption
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request):
+        """Accounts come from invitations (groups.Invitation), staff and single sign-on only."""
+        return False
+
+    def add_message(self, request, level, message_template=None, *args, **kwargs):
+        # Signing in says nothing, as before allauth; its other messages stay.
+        if message_template == "account/messages/logged_in.txt":
+            return
+        super().add_message(request, level, message_template, *args, **kwargs)
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    """Authenticator-app secrets and recovery-code seeds are stored encrypted, like the copies
+    behind Show, under CREDENTIALS_ENCRYPTION_KEY."""
+
+    def encrypt(self, text):
+        return encryption.encrypt(text)
+
+    def decrypt(self, encrypted_text):
+        return encryption.decrypt(encrypted_text)
+
+
+@receiver(authentication_failed)
+def count_failed_code(sender, request, user, **kwargs):
+    """A wrong code counts as a wrong password for that username and address (django-axes), so the
+    same limit locks both out."""
+    user_login_failed.send(sender=__name__, credentials={"username": user.get_username()}, request=request)
