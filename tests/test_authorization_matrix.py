@@ -213,10 +213,11 @@ MATRIX = {
         "POST": row(POLICY, 403, 403, 404, POLICY, LOGIN),
         "DELETE": row(200, 200, 200, 404, 200, LOGIN),
     },
+    # Remove's confirmation page (for browsers without the dialog), then the POST that removes.
     "groups:service-remove": {
-        "GET": row(405, 405, 405, 405, 405, LOGIN),
+        "GET": row(200, 403, 403, 404, 200, LOGIN),
         "POST": row(SERVICES, 403, 403, 404, SERVICES, LOGIN),
-        "DELETE": row(405, 405, 405, 405, 405, LOGIN),
+        "DELETE": row(200, 403, 403, 404, 200, LOGIN),
     },
     "groups:activity": {
         "GET": row(200, 200, 200, 404, 200, LOGIN),
