@@ -31,10 +31,17 @@ from automation.forms import ActivityFilterForm, ExpiresAtForm
 from credentials.api.base import ApiError, error_response
 from credentials.api.base import exception_handler as api_exception_handler
 from credentials.authentication import NO_STORE
-from credentials.forms import CredentialNameForm, RateLimitForm, RegenerateSecretForm, ScopesForm, UnlockForm
+from credentials.forms import (
+    CredentialNameForm,
+    NetworksForm,
+    RateLimitForm,
+    RegenerateSecretForm,
+    ScopesForm,
+    UnlockForm,
+)
 from credentials.models import ApiKey, ApiKeyCredential, ClientSecret, OAuthClient
 from groups.access import owned_group, readable_group, visible_groups, writable_group
-from groups.forms import AddMemberForm, GroupForm, RoleForm, ServiceForm
+from groups.forms import AddMemberForm, GroupForm, PolicyForm, RoleForm, ServiceForm
 from groups.models import EditConflict, Group, Invitation, LastOwner, Membership, Service
 
 # The operations' tag, named with the same text as SPECTACULAR_SETTINGS["TAGS"].
@@ -75,11 +82,11 @@ def _data(request):
     return request.data
 
 
-def _required(request, name, meaning):
+def _required(request, name, meaning, empty="null"):
     """The body, which must name `name`: a change that left it out by mistake would clear it."""
     data = _data(request)
     if name not in data:
-        raise ApiError("invalid_request", f"{name}: This field is required (null for {meaning}).")
+        raise ApiError("invalid_request", f"{name}: This field is required ({empty} for {meaning}).")
     return data
 
 
@@ -112,8 +119,39 @@ def _rate_limit(data):
     return _valid(RateLimitForm({"rate_limit": data.get("rate_limit")}))["rate_limit"]
 
 
+def _networks(data):
+    """`allowed_networks`: a list of address ranges ([] or omitted: any address), or as form fields
+    the portal's text, checked by the portal's form. The stored text, or None for any address."""
+    if "allowed_networks" not in data:
+        return None
+    if isinstance(data, QueryDict):
+        text = " ".join(data.getlist("allowed_networks"))
+    else:
+        ranges = data["allowed_networks"]
+        # A blank item would vanish from the list, and an empty list allows any address.
+        if not isinstance(ranges, list) or not all(isinstance(item, str) and item.strip() for item in ranges):
+            raise ApiError(
+                "invalid_request",
+                "allowed_networks: Send a list of address ranges such as 192.0.2.0/24, or [] for any "
+                "address.",
+            )
+        text = " ".join(ranges)
+    return _valid(NetworksForm({"allowed_networks": text}))["allowed_networks"]
+
+
+def _flag(data, name):
+    """A boolean field: true or false in JSON, the same words as form fields."""
+    value = data[name]
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        value = value.lower() == "true"
+    if not isinstance(value, bool):
+        raise ApiError("invalid_request", f"{name}: Send true or false.")
+    return value
+
+
 def _new_credential(request, group, existing):
-    """A new credential's name, expiry, services and rate limit, each checked by the portal's forms."""
+    """A new credential's name, expiry, services, rate limit and allowed networks, each checked by the
+    portal's forms."""
     data = _data(request)
     name = _valid(CredentialNameForm({"name": data.get("name")}, existing=existing))["name"]
     return {
@@ -121,6 +159,7 @@ def _new_credential(request, group, existing):
         "expires_at": _expires_at(data),
         "scopes": _scopes(data, group),
         "rate_limit": _rate_limit(data),
+        "allowed_networks": _networks(data),
     }
 
 
@@ -200,13 +239,14 @@ def _oauth_clients(group):
     return group.oauth_clients.prefetch_related(secrets)
 
 
+# What an OAuth client's answer takes from the model as it is.
+CLIENT_FIELDS = ("name", "client_id", "version", "created_at", "scopes", "rate_limit", "allowed_networks")
+
+
 def _client_out(client):
     old, current = client.old_secrets(), client.current_secret()
     return {
-        **{
-            f: getattr(client, f)
-            for f in ("name", "client_id", "version", "created_at", "scopes", "rate_limit")
-        },
+        **{field: getattr(client, field) for field in CLIENT_FIELDS},
         "id": client.public_id,
         "secret_hint": current.hint if current else "",  # none once an expired secret is purged
         "secret_expires_at": current.expires_at if current else None,
@@ -689,6 +729,44 @@ class ServiceDetail(ManageView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+def _policy_rule():
+    """What a 403 on the policy says, as on the Policy tab (staff act as owners)."""
+    return gettext("Only the group's owners can change its policy")
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=[TAG],
+        summary=_("Read a group's policy"),
+        description=_("Its maximum credential age, and whether it is enforced; every member may read it."),
+        responses={200: shapes.Policy, **READ},
+    ),
+    put=extend_schema(
+        tags=[TAG],
+        summary=_("Set a group's policy (owners)"),
+        description=_(
+            "As on the Policy tab, both fields at once. Enforced, keys and client secrets past the "
+            "maximum age are refused within seconds on every server until they are regenerated; "
+            "warned, they are only marked. Saving the same policy changes nothing."
+        ),
+        request=shapes.Policy,
+        responses={200: shapes.Policy, **_errors(400, 401, 403, 404)},
+    ),
+)
+class GroupPolicy(ManageView):
+    def get(self, request, slug):
+        return Response(shapes.Policy(readable_group(request.user, slug)).data)
+
+    def put(self, request, slug):
+        group = owned_group(request.user, slug, _policy_rule(), "policy")
+        data = _required(request, "max_credential_age_days", "no maximum")
+        _required(request, "max_age_enforced", "warned only", "false")
+        fields = {"max_credential_age_days": data["max_credential_age_days"]}
+        policy = _valid(PolicyForm({**fields, "max_age_enforced": _flag(data, "max_age_enforced")}))
+        group.set_policy(policy["max_credential_age_days"], policy["max_age_enforced"], request.user)
+        return Response(shapes.Policy(group).data)
+
+
 def _writable_api_key(request, slug, public_id):
     group = writable_group(request.user, slug)
     return group, get_object_or_404(group.api_key_credentials, public_id=public_id)
@@ -798,6 +876,76 @@ class OAuthClientRateLimit(ManageView):
         rate_limit = _rate_limit(_required(request, "rate_limit", "no limit"))
         client.set_rate_limit(rate_limit, _version(request, client), request.user)
         return _client_after(group, client)
+
+
+NETWORKS_DESCRIPTION = _(
+    "The address ranges (CIDR, IPv4 or IPv6) it may be used from, replacing the list; [] allows any "
+    "address. Requests from elsewhere are refused and counted; every server applies it within seconds."
+)
+
+
+def _networks_after(request, credential):
+    """Set `credential`'s allowed networks from the body, with the portal's method (version check
+    and Activity); the answer is the new list and version."""
+    allowed = _networks(_required(request, "allowed_networks", "any address", "[]"))
+    credential.set_allowed_networks(allowed, _version(request, credential), request.user)
+    return Response(shapes.NetworksOut(credential).data)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=[TAG],
+        summary=_("Read an API key credential's allowed networks"),
+        description=_(
+            "Where its keys may be used from; every member may read them, as on the Authentication "
+            "Information tab. []: any address."
+        ),
+        responses={200: shapes.NetworksOut, **READ},
+    ),
+    put=extend_schema(
+        tags=[TAG],
+        summary=_("Set an API key credential's allowed networks (owners, admins)"),
+        description=NETWORKS_DESCRIPTION,
+        request=shapes.NetworksIn,
+        responses={200: shapes.NetworksOut, **WRITE},
+    ),
+)
+class ApiKeyNetworks(ManageView):
+    def get(self, request, slug, public_id):
+        group = readable_group(request.user, slug)
+        credential = get_object_or_404(group.api_key_credentials, public_id=public_id)
+        return Response(shapes.NetworksOut(credential).data)
+
+    def put(self, request, slug, public_id):
+        return _networks_after(request, _writable_api_key(request, slug, public_id)[1])
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=[TAG],
+        summary=_("Read an OAuth client's allowed networks"),
+        description=_(
+            "Where its Client Secret and tokens may be used from; every member may read them, as on "
+            "the Authentication Information tab. []: any address."
+        ),
+        responses={200: shapes.NetworksOut, **READ},
+    ),
+    put=extend_schema(
+        tags=[TAG],
+        summary=_("Set an OAuth client's allowed networks (owners, admins)"),
+        description=NETWORKS_DESCRIPTION,
+        request=shapes.NetworksIn,
+        responses={200: shapes.NetworksOut, **WRITE},
+    ),
+)
+class OAuthClientNetworks(ManageView):
+    def get(self, request, slug, public_id):
+        client = get_object_or_404(readable_group(request.user, slug).oauth_clients, public_id=public_id)
+        return Response(shapes.NetworksOut(client).data)
+
+    def put(self, request, slug, public_id):
+        client = get_object_or_404(writable_group(request.user, slug).oauth_clients, public_id=public_id)
+        return _networks_after(request, client)
 
 
 @extend_schema_view(

@@ -12,6 +12,7 @@ urlpatterns = [
     path("groups/<slug:slug>/", api.GroupDetail.as_view(), name="group"),
     path("groups/<slug:slug>/suspend/", api.GroupSuspend.as_view(), name="suspend-group"),
     path("groups/<slug:slug>/resume/", api.GroupResume.as_view(), name="resume-group"),
+    path("groups/<slug:slug>/policy/", api.GroupPolicy.as_view(), name="policy"),
     path("groups/<slug:slug>/services/", api.ServiceList.as_view(), name="services"),
     path("groups/<slug:slug>/services/<str:service>/", api.ServiceDetail.as_view(), name="service"),
     path("groups/<slug:slug>/members/", api.MemberList.as_view(), name="members"),
@@ -32,6 +33,11 @@ urlpatterns = [
         "groups/<slug:slug>/api-keys/<uuid:public_id>/rate-limit/",
         api.ApiKeyRateLimit.as_view(),
         name="api-key-rate-limit",
+    ),
+    path(
+        "groups/<slug:slug>/api-keys/<uuid:public_id>/networks/",
+        api.ApiKeyNetworks.as_view(),
+        name="api-key-networks",
     ),
     path(
         "groups/<slug:slug>/api-keys/<uuid:public_id>/<slot:slot>/regenerate/",
@@ -63,6 +69,11 @@ urlpatterns = [
         "groups/<slug:slug>/oauth-clients/<uuid:public_id>/rate-limit/",
         api.OAuthClientRateLimit.as_view(),
         name="oauth-client-rate-limit",
+    ),
+    path(
+        "groups/<slug:slug>/oauth-clients/<uuid:public_id>/networks/",
+        api.OAuthClientNetworks.as_view(),
+        name="oauth-client-networks",
     ),
     path(
         "groups/<slug:slug>/oauth-clients/<uuid:public_id>/end-grace/",

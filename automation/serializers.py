@@ -6,7 +6,8 @@ from rest_framework import serializers
 
 from credentials.forms import RegenerateSecretForm
 from credentials.models import RATE_LIMIT_MAX, Slot
-from groups.models import Action, Role
+from credentials.networks import MAX_NETWORKS
+from groups.models import MAX_CREDENTIAL_AGE_DAYS, Action, Role
 
 
 class Error(serializers.Serializer):
@@ -86,6 +87,24 @@ class ScopesField(serializers.ListField):
         return sorted(data.split())
 
 
+class NetworksField(serializers.ListField):
+    """A credential's allowed source networks (credentials.networks) as a list of CIDR ranges, the
+    empty list for any address (stored as NULL)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "help_text",
+            _("Address ranges in CIDR notation, e.g. 192.0.2.0/24 or 2001:db8::/32; empty: any address."),
+        )
+        super().__init__(child=serializers.CharField(), max_length=MAX_NETWORKS, **kwargs)
+
+    def get_attribute(self, instance):
+        return super().get_attribute(instance) or ""
+
+    def to_representation(self, data):
+        return data.split()
+
+
 def rate_limit_field(**kwargs):
     return serializers.IntegerField(
         allow_null=True,
@@ -106,6 +125,7 @@ class ApiKeyCredentialOut(serializers.Serializer):
     )
     scopes = ScopesField()
     rate_limit = rate_limit_field()
+    allowed_networks = NetworksField()
     keys = KeyOut(many=True)
 
 
@@ -124,6 +144,7 @@ class CredentialIn(NameIn):
     )
     scopes = ScopesField(required=False)
     rate_limit = rate_limit_field(required=False)
+    allowed_networks = NetworksField(required=False)
 
 
 class ExpiryIn(serializers.Serializer):
@@ -144,6 +165,30 @@ class ScopesIn(serializers.Serializer):
 class RateLimitIn(serializers.Serializer):
     rate_limit = rate_limit_field()
     version = serializers.IntegerField(required=False, min_value=1)
+
+
+class NetworksIn(serializers.Serializer):
+    allowed_networks = NetworksField()
+    version = serializers.IntegerField(required=False, min_value=1)
+
+
+class NetworksOut(serializers.Serializer):
+    allowed_networks = NetworksField()
+    version = serializers.IntegerField(help_text=_("Send it back as `version` to change it only as seen."))
+
+
+class Policy(serializers.Serializer):
+    """A group's policy, read and written whole."""
+
+    max_credential_age_days = serializers.IntegerField(
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_CREDENTIAL_AGE_DAYS,
+        help_text=_("Days from a key's or client secret's issue or last regeneration; null: no maximum."),
+    )
+    max_age_enforced = serializers.BooleanField(
+        help_text=_("True: values past the maximum age are refused; false: only marked (warned).")
+    )
 
 
 class NewApiKeyCredentialOut(ApiKeyCredentialOut):
@@ -169,6 +214,7 @@ class OAuthClientOut(serializers.Serializer):
     )
     scopes = ScopesField()
     rate_limit = rate_limit_field()
+    allowed_networks = NetworksField()
     previous_secret_expires_at = serializers.DateTimeField(
         allow_null=True, help_text=_("When a replaced secret in its grace period stops working.")
     )

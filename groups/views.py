@@ -433,12 +433,13 @@ def service_add(request, slug):
 
 
 @login_required
-@require_POST
 @once
-def service_remove(request, slug):
+def service_remove(request, slug, service):
     """Remove a service: every credential limited to it loses it, in the same transaction."""
     group = group_for_owner(request, slug, _owners_only(), "services")
-    service = get_object_or_404(group.services, name=request.POST.get("service", ""))
+    service = get_object_or_404(group.services, name=service)
+    if request.method != "POST":  # the confirmation page, for browsers without the dialog
+        return render(request, "groups/service_remove.html", {"group": group, "service": service})
     if service.remove(request.user):
         messages.success(request, gettext("Service %(name)s removed.") % {"name": service.name})
     return redirect("groups:services", group.slug)

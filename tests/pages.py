@@ -51,7 +51,6 @@ NOT_PAGES = {
     "groups:member-add": "POST only",
     "groups:member-role": "POST only",
     "groups:service-add": "POST only (a refused form is the Services page, scanned)",
-    "groups:service-remove": "POST only (Remove on the Services page)",
     "groups:activity-export": "a CSV download",
     "credentials:show-key": "POST only (its GET is the 405 page, scanned)",
     "credentials:show-secret": "POST only",
@@ -225,6 +224,9 @@ def page_data():
             "write",
         ),
         Page("remove-member", reverse("groups:member-remove", args=[slug, long_member.username]), "members"),
+        Page(
+            "remove-service", reverse("groups:service-remove", args=[slug, "settlements.export"]), "members"
+        ),
         Page("change-password", reverse("password_change")),
         Page("password-changed", reverse("password_change_done")),
         Page("preferences", reverse("preferences")),

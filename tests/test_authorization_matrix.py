@@ -37,6 +37,8 @@ from tests.manage.conftest import make_pat
 
 ROLES = ("owner", "admin", "viewer", "outsider", "staff", "anonymous")
 METHODS = ("GET", "POST", "DELETE")
+# PUT is asked only of the rows that take it: the management API's settings, each replaced whole.
+PUT = "PUT"
 FORM = "application/x-www-form-urlencoded"
 
 LOGIN = "login"  # 302 to /accounts/login/?next=<the URL>
@@ -91,6 +93,10 @@ MANAGE_OWNERS_ACTION = {
     "POST": row(200, 403, 403, 404, 200, 401),
     "DELETE": row(405, 405, 405, 405, 405, 401),
 }
+# A setting every member reads and PUT replaces: a credential's (owners and admins) or the group's
+# policy (owners only).
+MANAGE_SETTING = {**MANAGE_READ, PUT: row(200, 200, 403, 404, 200, 401)}
+MANAGE_OWNERS_SETTING = {**MANAGE_READ, PUT: row(200, 403, 403, 404, 200, 401)}
 
 SIGN_IN = {
     "GET": row(GROUPS, GROUPS, GROUPS, GROUPS, GROUPS, 200),
@@ -259,10 +265,11 @@ MATRIX = {
         "POST": row(POLICY, 403, 403, 404, POLICY, LOGIN),
         "DELETE": row(200, 200, 200, 404, 200, LOGIN),
     },
+    # Remove's confirmation page (for browsers without the dialog), then the POST that removes.
     "groups:service-remove": {
-        "GET": row(405, 405, 405, 405, 405, LOGIN),
+        "GET": row(200, 403, 403, 404, 200, LOGIN),
         "POST": row(SERVICES, 403, 403, 404, SERVICES, LOGIN),
-        "DELETE": row(405, 405, 405, 405, 405, LOGIN),
+        "DELETE": row(200, 403, 403, 404, 200, LOGIN),
     },
     "groups:activity": {
         "GET": row(200, 200, 200, 404, 200, LOGIN),
@@ -403,6 +410,7 @@ MATRIX = {
     "manage:group": MANAGE_READ,
     "manage:suspend-group": MANAGE_OWNERS_ACTION,
     "manage:resume-group": MANAGE_OWNERS_ACTION,
+    "manage:policy": MANAGE_OWNERS_SETTING,
     "manage:services": {
         "GET": row(200, 200, 200, 404, 200, 401),
         "POST": row(400, 403, 403, 404, 400, 401),  # POST_DATA's name is no service name
@@ -428,6 +436,7 @@ MATRIX = {
     "manage:api-key-expiry": MANAGE_ACTION,
     "manage:api-key-scopes": MANAGE_ACTION,
     "manage:api-key-rate-limit": MANAGE_ACTION,
+    "manage:api-key-networks": MANAGE_SETTING,
     "manage:regenerate-key": MANAGE_ACTION,
     "manage:reveal-key": MANAGE_ACTION,
     "manage:oauth-clients": MANAGE_LIST,
@@ -435,6 +444,7 @@ MATRIX = {
     "manage:regenerate-secret": MANAGE_ACTION,
     "manage:oauth-client-scopes": MANAGE_ACTION,
     "manage:oauth-client-rate-limit": MANAGE_ACTION,
+    "manage:oauth-client-networks": MANAGE_SETTING,
     "manage:end-grace": MANAGE_ACTION,
     "manage:unlock-oauth-client": MANAGE_ACTION,
     "manage:activity": MANAGE_READ,
@@ -472,6 +482,13 @@ POST_DATA = {
     "rate_limit": "",
     "scopes": "orders:read",
 }
+# What a PUT sends: a valid value of each setting the PUT rows replace.
+PUT_DATA = {
+    **POST_DATA,
+    "allowed_networks": "192.0.2.0/24",
+    "max_credential_age_days": "90",
+    "max_age_enforced": "true",
+}
 # The admin's URL arguments: object 1 may not exist, since the admin must refuse before it looks.
 ADMIN_ARGUMENTS = {"object_id": "1", "content_type_id": "1", "id": "1"}
 ADMIN_REGEX_ROUTES = {
@@ -505,7 +522,7 @@ def test_the_matrix_covers_every_url_pattern():
     assert enumerated == set(MATRIX)
     assert len(ADMIN_URLS) > 40  # every model admin's pages, not just the index
     for name, expected in MATRIX.items():
-        assert set(expected) == set(METHODS), name
+        assert set(METHODS) <= set(expected) <= {*METHODS, PUT}, name
         assert all(len(cells) == len(ROLES) for cells in expected.values()), name
 
 
@@ -591,6 +608,8 @@ def call(client, method, url):
         headers["HTTP_AUTHORIZATION"] = f"Bearer {client.personal_access_token}"
     if method == "POST":
         return client.post(url, urlencode(POST_DATA), content_type=FORM, **headers)
+    if method == PUT:
+        return client.put(url, urlencode(PUT_DATA), content_type=FORM, **headers)
     return client.generic(method, url, **headers)
 
 
@@ -611,13 +630,21 @@ def observed(response, url, expected):
 def state():
     """Everything a request could change, secrets by digest."""
     return (
-        sorted(Group.objects.values_list("slug", "name", "suspended_at")),
+        sorted(
+            Group.objects.values_list(
+                "slug", "name", "suspended_at", "max_credential_age_days", "max_age_enforced"
+            )
+        ),
         sorted(Membership.objects.values_list("group__slug", "user__username", "role")),
         sorted(
-            ApiKeyCredential.objects.values_list("group__slug", "public_id", "name", "expires_at", "scopes")
+            ApiKeyCredential.objects.values_list(
+                "group__slug", "public_id", "name", "expires_at", "scopes", "allowed_networks"
+            )
         ),
         sorted(ApiKey.objects.values_list("credential__public_id", "slot", "digest")),
-        sorted(OAuthClient.objects.values_list("group__slug", "public_id", "name", "scopes")),
+        sorted(
+            OAuthClient.objects.values_list("group__slug", "public_id", "name", "scopes", "allowed_networks")
+        ),
         sorted(Service.objects.values_list("group__slug", "name")),
         sorted(ClientSecret.objects.values_list("client__public_id", "digest", "expires_at")),
         AccessToken.objects.filter(revoked_at__isnull=True).count(),
@@ -638,7 +665,8 @@ def report_figures():
         report(
             "authorization matrix",
             f"{len(MATRIX)} entries ({len(ROWS)} URL patterns + the admin site's "
-            f"{len(ADMIN_URLS)} URLs) x {len(ROLES)} roles x {len(METHODS)} methods = {counted['cells']} "
+            f"{len(ADMIN_URLS)} URLs) x {len(ROLES)} roles x {len(METHODS)} methods (and PUT where a row "
+            f"takes it) = {counted['cells']} "
             f"cells, {counted['requests']} requests, {counted['denied']} denials with no row changed",
         )
 
@@ -675,6 +703,16 @@ def test_every_role_gets_what_the_matrix_says(world, name, route, method):
     url = url_of(name, route, world.fill)
 
     assert answer_row(world, clients(world), name, method, url) == MATRIX[name][method]
+
+
+PUT_ROWS = [(name, route) for name, route in ROWS if PUT in MATRIX[name]]
+
+
+@pytest.mark.parametrize(("name", "route"), PUT_ROWS, ids=[name for name, _ in PUT_ROWS])
+def test_every_role_gets_what_the_matrix_says_to_a_put(world, name, route):
+    url = url_of(name, route, world.fill)
+
+    assert answer_row(world, clients(world), name, PUT, url) == MATRIX[name][PUT]
 
 
 @pytest.mark.parametrize("method", METHODS)

@@ -60,7 +60,6 @@ GET_ONLY = {"groups:activity-export"}
 POST_ONLY = {
     "groups:member-add",
     "groups:service-add",
-    "groups:service-remove",
     "groups:invitation-revoke",
     "groups:member-role",
     "credentials:show-key",
@@ -121,6 +120,7 @@ def target(cast):
         "client_public_id": client.public_id,
         "slot": "primary",
         "username": "olivia",
+        "service": "orders:read",
         "invitation_id": Invitation.objects.invite(cast.group, "ines@example.com", Role.ADMIN, cast.owner)[
             0
         ].public_id,
@@ -158,6 +158,7 @@ def test_matrix_knows_every_url_argument(name, route):
         client_public_id=uuid.uuid4(),
         slot="primary",
         username="olivia",
+        service="orders:read",
         invitation_id=uuid.uuid4(),
     )
 
@@ -227,6 +228,8 @@ def test_objects_of_another_group_are_404_through_ones_own_group(cast, target, n
         ("get", "groups:member-remove"),
         ("post", "groups:member-remove"),
         ("post", "groups:invitation-revoke"),
+        ("get", "groups:service-remove"),
+        ("post", "groups:service-remove"),
     ],
 )
 def test_viewer_gets_403_on_every_write(cast, target, method, name):
