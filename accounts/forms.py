@@ -3,6 +3,7 @@ import zoneinfo
 from allauth.account.forms import LoginForm
 from allauth.core import context
 from allauth.mfa.base.forms import AuthenticateForm
+from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.forms import ActivateTOTPForm
 from allauth.mfa.totp.internal.auth import generate_totp_secret
 from allauth.mfa.webauthn.forms import EditWebAuthnForm
@@ -17,24 +18,43 @@ from portal import encryption
 
 
 class PasswordForm(forms.Form):
-    """The signed-in user's own password, typed again."""
+    """The signed-in user's own password typed again, or, where they have an authenticator app or
+    recovery codes, one of its codes instead (counted and locked out as at sign-in)."""
 
     password = forms.CharField(
         label=_("Password"),
         strip=False,
+        required=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    code = forms.CharField(
+        label=_("Or a code from your authenticator app, or a recovery code"),
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
 
     def __init__(self, request, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.request = request
+        codes = (Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES)
+        if not Authenticator.objects.filter(user_id=request.user.pk, type__in=codes).exists():
+            del self.fields["code"]
+            self.fields["password"].required = True
 
-    def clean_password(self):
-        password = self.cleaned_data["password"]
-        user = authenticate(self.request, username=self.request.user.get_username(), password=password)
-        if user is None or user.pk != self.request.user.pk:
-            raise forms.ValidationError(_("That is not your password."))
-        return password
+    def clean(self):
+        cleaned = super().clean()
+        password, code = cleaned.get("password"), cleaned.get("code")
+        user = self.request.user
+        if password:
+            if authenticate(self.request, username=user.get_username(), password=password) != user:
+                self.add_error("password", _("That is not your password."))
+        elif code:
+            check = CodeForm(user=user, data={"code": code})
+            if not check.is_valid():
+                self.add_error("code", check.errors["code"][0])
+        elif "code" in self.fields:
+            raise forms.ValidationError(_("Enter your password or a code."))
+        return cleaned
 
 
 class InvitedAccountForm(UserCreationForm):

@@ -59,3 +59,29 @@ class Preference(models.Model):
     def zone(self, language):
         """The zone to show times in for a page in `language`: the chosen one, else the language's."""
         return self.time_zone or self.DEFAULT_ZONES.get(language, "UTC")
+
+
+class SitePolicyManager(models.Manager):
+    def current(self):
+        return self.get_or_create(pk=1)[0]
+
+
+class SitePolicy(models.Model):
+    """The rules for every account, set by staff: one row."""
+
+    two_factor_required = models.BooleanField(
+        _("Require two-factor authentication for everyone"), default=False
+    )
+    changed_at = models.DateTimeField(null=True, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = SitePolicyManager()
+
+    class Meta:
+        verbose_name = _("site policy")
+        verbose_name_plural = _("site policy")
+
+    def __str__(self):
+        return "site policy"

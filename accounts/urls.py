@@ -28,7 +28,8 @@ def fresh(view):
 
 # Two-factor authentication: allauth's views under the names its code uses, on the portal's templates.
 two_factor = [
-    path("", own(mfa.index), name="mfa_index"),
+    path("", own(views.TwoFactorView.as_view()), name="mfa_index"),
+    path("everyone/", views.require_everywhere, name="mfa_require_everywhere"),
     path("authenticate/", form_page(mfa.authenticate), name="mfa_authenticate"),
     path("app/", fresh(totp.activate_totp), name="mfa_activate_totp"),
     path("app/off/", fresh(totp.deactivate_totp), name="mfa_deactivate_totp"),

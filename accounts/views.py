@@ -1,10 +1,12 @@
 import time
 
 from allauth.account.views import LoginView
+from allauth.mfa.base.views import IndexView
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render, resolve_url
 from django.utils import translation
 from django.utils.decorators import method_decorator
@@ -15,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts import two_factor
 from accounts.forms import PasswordForm, PreferenceForm
 from accounts.models import Preference
 from accounts.sessions import AUTHENTICATED_AT
@@ -98,3 +101,33 @@ def language_cookie():
         "httponly": settings.LANGUAGE_COOKIE_HTTPONLY,
         "samesite": settings.LANGUAGE_COOKIE_SAMESITE,
     }
+
+
+class TwoFactorView(IndexView):
+    """allauth's list of one's second factors, with the requirements that apply, and for staff the
+    switch that requires one for everyone."""
+
+    template_name = "mfa/index.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["required_everywhere"] = two_factor.required_everywhere()
+        context["has_second_factor"] = two_factor.has_second_factor(self.request.user)
+        return context
+
+
+@never_cache
+@login_required
+@require_POST
+def require_everywhere(request):
+    """Staff require a second factor of everyone, or stop requiring it."""
+    if not request.user.is_staff:
+        raise PermissionDenied(gettext("Only staff can require two-factor authentication for everyone."))
+    required = request.POST.get("required") == "on"
+    if required and not two_factor.has_second_factor(request.user):
+        messages.error(request, gettext("Set up two-factor authentication for yourself first."))
+    elif two_factor.require_everywhere(required, request.user):
+        now = gettext("Two-factor authentication is now required for everyone.")
+        no_longer = gettext("Two-factor authentication is no longer required for everyone.")
+        messages.success(request, now if required else no_longer)
+    return redirect("mfa_index")

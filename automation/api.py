@@ -745,9 +745,11 @@ def _policy_rule():
         tags=[TAG],
         summary=_("Set a group's policy (owners)"),
         description=_(
-            "As on the Policy tab, both fields at once. Enforced, keys and client secrets past the "
+            "As on the Policy tab, the age fields at once. Enforced, keys and client secrets past the "
             "maximum age are refused within seconds on every server until they are regenerated; "
-            "warned, they are only marked. Saving the same policy changes nothing."
+            "warned, they are only marked. two_factor_required, when sent, sets whether members "
+            "need a second factor to show or change credentials and members. Saving the same policy "
+            "changes nothing."
         ),
         request=shapes.Policy,
         responses={200: shapes.Policy, **_errors(400, 401, 403, 404)},
@@ -762,8 +764,14 @@ class GroupPolicy(ManageView):
         data = _required(request, "max_credential_age_days", "no maximum")
         _required(request, "max_age_enforced", "warned only", "false")
         fields = {"max_credential_age_days": data["max_credential_age_days"]}
-        policy = _valid(PolicyForm({**fields, "max_age_enforced": _flag(data, "max_age_enforced")}))
-        group.set_policy(policy["max_credential_age_days"], policy["max_age_enforced"], request.user)
+        fields["max_age_enforced"] = _flag(data, "max_age_enforced")
+        # Optional: left out, the requirement stays as it is.
+        two_factor = _flag(data, "two_factor_required") if "two_factor_required" in data else None
+        fields["two_factor_required"] = bool(two_factor)
+        policy = _valid(PolicyForm(fields, user=request.user))
+        group.set_policy(
+            policy["max_credential_age_days"], policy["max_age_enforced"], request.user, two_factor
+        )
         return Response(shapes.Policy(group).data)
 
 

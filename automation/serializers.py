@@ -189,6 +189,13 @@ class Policy(serializers.Serializer):
     max_age_enforced = serializers.BooleanField(
         help_text=_("True: values past the maximum age are refused; false: only marked (warned).")
     )
+    two_factor_required = serializers.BooleanField(
+        required=False,
+        help_text=_(
+            "True: members need an authenticator app or a passkey to show or change credentials and"
+            " members. Left out of a change: unchanged."
+        ),
+    )
 
 
 class NewApiKeyCredentialOut(ApiKeyCredentialOut):

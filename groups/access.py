@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext
 
+from accounts.two_factor import SecondFactorRequired, missing_second_factor
 from groups.models import CREDENTIAL_WRITERS, MEMBER_WRITERS, Action, Activity, Group, Membership, Role
 
 
@@ -75,6 +76,7 @@ def writable_group(user, slug):
                 group,
             )
         )
+    _require_second_factor(user, group)
     return group
 
 
@@ -86,7 +88,22 @@ def owned_group(user, slug, rule=None, what="members"):
         _refused(group, f"to change {what} as {group.role.value}")
         rule = rule or gettext("Only the group's owners can add, remove or change its members")
         raise PermissionDenied(_needs(rule, group))
+    _require_second_factor(user, group)
     return group
+
+
+def _require_second_factor(user, group):
+    """Changes (and Show) in a group that requires a second factor, or where staff require one
+    everywhere, wait until the user has one."""
+    if missing_second_factor(user, group.two_factor_required):
+        _refused(group, "to change it without two-factor authentication")
+        raise SecondFactorRequired(
+            gettext(
+                "%(group)s requires two-factor authentication to show or change its credentials and"
+                " members. Set up an authenticator app or a passkey, then try again."
+            )
+            % {"group": group.name}
+        )
 
 
 def _needs(rule, group):

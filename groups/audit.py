@@ -4,6 +4,8 @@ and lockouts (portal and admin site alike), and every change made in the admin s
 The admin site logs each change as a LogEntry, one save each, except a bulk "delete selected",
 which it writes with bulk_create and no signal: groups/admin.py turns that action off."""
 
+from allauth.mfa.models import Authenticator
+from allauth.mfa.signals import authenticator_added, authenticator_removed, authenticator_reset
 from axes.signals import user_locked_out
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth import get_user_model
@@ -11,6 +13,7 @@ from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from accounts.two_factor import site_policy_changed
 from groups.models import Action, Activity, Group
 
 ADMIN_VERBS = {ADDITION: "added", CHANGE: "changed", DELETION: "deleted"}
@@ -38,6 +41,34 @@ def sign_in_failed(sender, credentials, request=None, **kwargs):
 @receiver(user_locked_out, dispatch_uid="audit_locked_out")
 def locked_out(sender, request, username, ip_address, **kwargs):
     Activity.objects.tally(None, Action.SIGN_IN_LOCKED, _known_username(username), address=ip_address)
+
+
+def _second_factor(authenticator):
+    """What Activity calls a second factor: its kind, and a passkey's name."""
+    if authenticator.type == Authenticator.Type.WEBAUTHN:
+        return f"passkey “{authenticator.wrap().name}”"
+    return "authenticator app" if authenticator.type == Authenticator.Type.TOTP else "recovery codes"
+
+
+@receiver(authenticator_added, dispatch_uid="audit_second_factor_added")
+def second_factor_added(sender, request, user, authenticator, **kwargs):
+    Activity.objects.record(None, Action.SECOND_FACTOR_ADDED, _second_factor(authenticator), actor=user)
+
+
+@receiver(authenticator_removed, dispatch_uid="audit_second_factor_removed")
+def second_factor_removed(sender, request, user, authenticator, **kwargs):
+    Activity.objects.record(None, Action.SECOND_FACTOR_REMOVED, _second_factor(authenticator), actor=user)
+
+
+@receiver(authenticator_reset, dispatch_uid="audit_recovery_codes_made")
+def recovery_codes_made(sender, request, user, authenticator, **kwargs):
+    Activity.objects.record(None, Action.RECOVERY_CODES_MADE, user.get_username(), actor=user)
+
+
+@receiver(site_policy_changed, dispatch_uid="audit_site_policy")
+def site_policy(sender, required, user, **kwargs):
+    what = "two-factor authentication required" if required else "two-factor authentication optional"
+    Activity.objects.record(None, Action.SITE_POLICY_CHANGED, what, actor=user)
 
 
 @receiver(post_save, sender=LogEntry, dispatch_uid="audit_admin_change")

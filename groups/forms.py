@@ -8,6 +8,7 @@ from django.utils.text import format_lazy, slugify
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from accounts.two_factor import has_second_factor
 from groups.export import FORMATS
 from groups.models import (
     MAX_CREDENTIAL_AGE_DAYS,
@@ -256,3 +257,26 @@ class PolicyForm(forms.Form):
             " be, within a second on every server, until they are regenerated."
         ),
     )
+    two_factor_required = forms.BooleanField(
+        label=_("Require two-factor authentication"),
+        required=False,
+        help_text=_(
+            "Members without an authenticator app or a passkey cannot show, create, regenerate or"
+            " delete its credentials, or change its members, until they set one up."
+        ),
+    )
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_two_factor_required(self):
+        required = self.cleaned_data["two_factor_required"]
+        if required and self.user is not None and not has_second_factor(self.user):
+            raise forms.ValidationError(
+                _(
+                    "Set up two-factor authentication for yourself first: without it, you could no"
+                    " longer change this group."
+                )
+            )
+        return required

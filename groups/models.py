@@ -81,6 +81,8 @@ class Group(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(MAX_CREDENTIAL_AGE_DAYS)],
     )
     max_age_enforced = models.BooleanField(_("Refuse credentials past the maximum age"), default=False)
+    # Members need a second factor to show or change its credentials and members (accounts.two_factor).
+    two_factor_required = models.BooleanField(_("Require two-factor authentication"), default=False)
 
     objects = GroupManager()
 
@@ -123,22 +125,29 @@ class Group(models.Model):
             Activity.objects.record(self, Action.GROUP_RESUMED, self.name, actor=user)
         return True
 
-    def set_policy(self, max_credential_age_days, max_age_enforced, user):
-        """Set the maximum credential age (None: none), warned or enforced; every worker applies it
-        within VERIFY_CACHE_SECONDS. Activity records a change; saving the same policy records nothing."""
+    def set_policy(self, max_credential_age_days, max_age_enforced, user, two_factor_required=None):
+        """Set the maximum credential age (None: none), warned or enforced, and whether members need a
+        second factor (None: unchanged); every worker applies the age within VERIFY_CACHE_SECONDS.
+        Activity records a change; saving the same policy records nothing."""
         enforced = bool(max_age_enforced and max_credential_age_days)
         with transaction.atomic():
             rows = Group.objects.select_for_update().filter(pk=self.pk)
-            current = rows.values_list("max_credential_age_days", "max_age_enforced").first()
-            if current == (max_credential_age_days, enforced):
+            fields = ("max_credential_age_days", "max_age_enforced", "two_factor_required")
+            current = rows.values_list(*fields).first()
+            if two_factor_required is None:
+                two_factor_required = current[2]
+            wanted = (max_credential_age_days, enforced, bool(two_factor_required))
+            if current == wanted:
                 return False
-            rows.update(max_credential_age_days=max_credential_age_days, max_age_enforced=enforced)
-            self.max_credential_age_days, self.max_age_enforced = max_credential_age_days, enforced
+            rows.update(**dict(zip(fields, wanted, strict=True)))
+            self.max_credential_age_days, self.max_age_enforced, self.two_factor_required = wanted
             if max_credential_age_days is None:
                 described = "no maximum credential age"
             else:
                 how = "enforced" if enforced else "warned"
                 described = f"maximum credential age {max_credential_age_days} days, {how}"
+            if wanted[2]:
+                described += "; two-factor authentication required"
             Activity.objects.record(self, Action.POLICY_CHANGED, f"{self.name} ({described})", actor=user)
         return True
 
@@ -570,6 +579,10 @@ class Action(models.TextChoices):
     SCOPES_CHANGED = "credential.scopes_changed", _("changed the services of")
     POLICY_CHANGED = "group.policy_changed", _("changed the policy of")
     NETWORKS_CHANGED = "credential.networks_changed", _("changed the allowed networks of")
+    SECOND_FACTOR_ADDED = "account.second_factor_added", _("added a second factor:")
+    SECOND_FACTOR_REMOVED = "account.second_factor_removed", _("removed a second factor:")
+    RECOVERY_CODES_MADE = "account.recovery_codes_made", _("made new recovery codes for")
+    SITE_POLICY_CHANGED = "site.two_factor_policy_changed", _("changed the requirement for everyone:")
 
 
 # Events that can repeat in storms are counted per minute rather than written one row each.

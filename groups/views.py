@@ -451,14 +451,15 @@ def policy(request, slug):
     """The group's policy: every member sees it; owners (and staff) change it on POST."""
     if request.method != "POST":
         group = group_for(request, slug)
-        initial = {field: getattr(group, field) for field in ("max_credential_age_days", "max_age_enforced")}
+        fields = ("max_credential_age_days", "max_age_enforced", "two_factor_required")
+        initial = {field: getattr(group, field) for field in fields}
         return _render_policy(request, group, PolicyForm(initial=initial))
     group = group_for_owner(request, slug, gettext("Only the group's owners can change its policy"), "policy")
-    form = PolicyForm(request.POST)
+    form = PolicyForm(request.POST, user=request.user)
     if not form.is_valid():
         return _render_policy(request, group, form, status=400)
     days, enforced = form.cleaned_data["max_credential_age_days"], form.cleaned_data["max_age_enforced"]
-    if group.set_policy(days, enforced, request.user):
+    if group.set_policy(days, enforced, request.user, form.cleaned_data["two_factor_required"]):
         messages.success(request, gettext("Policy of %(name)s saved.") % {"name": group.name})
     return redirect("groups:policy", group.slug)
 

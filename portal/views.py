@@ -27,14 +27,17 @@ def _is_api(request):
     return request.path.startswith(API_PREFIXES)
 
 
-def error_page(request, status, title, reason, error, headers=None):
+def error_page(request, status, title, reason, error, headers=None, action=None):
     """A refusal in the portal's layout with its reason and a way back; JSON in the API's error
     shape for the API's addresses and for scripts that do not take HTML (as Copy's requests)."""
     title, reason = str(title), str(reason)
     if _is_api(request) or not request.accepts("text/html"):
         return JsonResponse({"error": error, "error_description": reason}, status=status, headers=headers)
     response = render(
-        request, "error.html", {"status": status, "title": title, "reason": reason}, status=status
+        request,
+        "error.html",
+        {"status": status, "title": title, "reason": reason, "action": action},
+        status=status,
     )
     for name, value in (headers or {}).items():
         response[name] = value
@@ -54,7 +57,9 @@ def bad_request(request, exception):
 def permission_denied(request, exception):
     """403 with the reason the refusing code gave (groups.access names the role needed)."""
     reason = str(exception) or gettext("Your account is not allowed to do this.")
-    return error_page(request, 403, gettext("Not allowed"), reason, "access_denied")
+    # A refusal that one step lifts (accounts.two_factor.SecondFactorRequired) links to that step.
+    action = getattr(exception, "action", None)
+    return error_page(request, 403, gettext("Not allowed"), reason, "access_denied", action=action)
 
 
 def page_not_found(request, exception):

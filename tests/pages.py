@@ -63,6 +63,7 @@ NOT_PAGES = {
     "groups:invitation-account": "POST only: a refused form is the invitation's page, scanned signed out",
     "account_login": "allauth's name for Sign in (login)",
     "account_logout": "allauth's name for Sign out (logout)",
+    "mfa_require_everywhere": "POST only (For everyone, on the staff's Two-factor authentication page)",
     "mfa_login_webauthn": "POST only (Sign in with a passkey); its GET answers the page's script in JSON",
 }
 

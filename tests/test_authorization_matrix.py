@@ -153,6 +153,12 @@ MATRIX = {
     # Two-factor authentication: one's own second factors (allauth's views). A page that changes
     # them needs a recent password, which the matrix's sessions have.
     "mfa_index": ACCOUNT_PAGE,
+    # Staff only: requiring a second factor of everyone (refused here: the staff user has none).
+    "mfa_require_everywhere": {
+        "GET": row(405, 405, 405, 405, 405, LOGIN),
+        "POST": row(403, 403, 403, 403, To("/accounts/two-factor/"), LOGIN),
+        "DELETE": row(405, 405, 405, 405, 405, LOGIN),
+    },
     # The second step of a sign-in, and a passkey's sign-in: signed in already, on to the Group
     # List; with no sign-in under way, back to its first step.
     "mfa_authenticate": SIGN_IN_STEP,

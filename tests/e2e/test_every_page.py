@@ -164,7 +164,7 @@ def test_every_page_signed_in(page, role, width):
     sign_in(page, users[role].username, PASSWORD)
     if role == "admin":  # the one with an authenticator app: sign-in's second step
         page.get_by_label("Code").fill(pyotp.TOTP(ADMIN_TOTP_SECRET).now())
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
     page.get_by_role("heading", name="Group List").wait_for()
 
     found, statuses, refused = [], [], False
@@ -217,7 +217,7 @@ def test_every_page_signed_out(page, width):
     sign_in(page, "tomas", PASSWORD)
     found += check(page, "sign-in-code", width, "signed-out")
     page.get_by_label("Code").fill("000000")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     found += check(page, "sign-in-code-refused", width, "signed-out")
     page.get_by_role("button", name="Cancel and sign out").click()
     page.get_by_role("heading", name="Sign in").wait_for()

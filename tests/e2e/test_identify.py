@@ -75,7 +75,7 @@ def test_a_pasted_key_is_identified(browser_page, language, viewport):
     page.goto("/accounts/login/")
     page.get_by_label(text["username"]).fill("hanako")
     page.get_by_label(text["password"]).fill(PASSWORD)
-    page.get_by_role("button", name=text["sign_in"]).click()
+    page.get_by_role("button", name=text["sign_in"], exact=True).click()
     if viewport == "phone":
         page.get_by_role("button", name=text["menu"]).click()
     page.get_by_role("link", name=text["link"]).click()

@@ -44,7 +44,7 @@ def sign_in(page, password):
     page.goto("/accounts/login/")
     page.get_by_label("ユーザー名").fill("hanako")
     page.get_by_label("パスワード").fill(password)
-    page.get_by_role("button", name="ログイン").click()
+    page.get_by_role("button", name="ログイン", exact=True).click()
 
 
 def open_tab(page):

@@ -55,7 +55,7 @@ def test_japanese_screens(japanese_page, viewport):
     _shot(page, f"ja-sign-in-{viewport}")
     page.get_by_label("ユーザー名").fill("hanako")
     page.get_by_label("パスワード").fill(PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
+    page.get_by_role("button", name="ログイン", exact=True).click()
     assert page.get_by_role("heading", name="グループ一覧").is_visible()
     _shot(page, f"ja-group-list-{viewport}")
 

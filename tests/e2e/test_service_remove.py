@@ -81,7 +81,7 @@ def test_the_dialog_in_japanese(browser, live_server, catalogue, services):  # n
         page.goto("/accounts/login/")
         page.get_by_label("ユーザー名").fill("olivia")
         page.get_by_label("パスワード").fill(PASSWORD)
-        page.get_by_role("button", name="ログイン").click()
+        page.get_by_role("button", name="ログイン", exact=True).click()
         page.goto(SERVICES)
 
         page.get_by_role("link", name="orders:read を削除").click()

@@ -15,6 +15,8 @@ from tests.manage.conftest import API, api_client, make_pat
 
 POLICY = f"{API}/groups/payments/policy/"
 ENFORCED_90 = {"max_credential_age_days": 90, "max_age_enforced": True}
+# A second factor is not required unless a change says so (tests/accounts/test_two_factor_policy.py).
+NOT_REQUIRED = {"two_factor_required": False}
 
 
 def put(client, data):
@@ -32,7 +34,7 @@ def test_every_member_reads_the_policy(cast, role):
     response = api_client(make_pat(getattr(cast, role))).get(POLICY)
 
     assert response.status_code == 200
-    assert response.json() == {"max_credential_age_days": 30, "max_age_enforced": False}
+    assert response.json() == {"max_credential_age_days": 30, "max_age_enforced": False, **NOT_REQUIRED}
 
 
 @pytest.mark.parametrize("role", ["owner", "staff"])
@@ -42,7 +44,7 @@ def test_owners_and_staff_set_it_as_on_the_policy_tab(cast, role):
     response = put(api_client(make_pat(user)), ENFORCED_90)
 
     assert response.status_code == 200
-    assert response.json() == ENFORCED_90
+    assert response.json() == {**ENFORCED_90, **NOT_REQUIRED}
     assert policy_of(cast.group) == (90, True)
     entry = Activity.objects.get(action=Action.POLICY_CHANGED)
     assert (entry.actor, entry.target) == (user, "Payments (maximum credential age 90 days, enforced)")
@@ -94,7 +96,7 @@ def test_null_clears_the_policy_and_the_same_policy_records_nothing(cast):
 
     cleared = put(client, {"max_credential_age_days": None, "max_age_enforced": True})
 
-    assert cleared.json() == {"max_credential_age_days": None, "max_age_enforced": False}
+    assert cleared.json() == {"max_credential_age_days": None, "max_age_enforced": False, **NOT_REQUIRED}
     assert policy_of(cast.group) == (None, False)
     targets = Activity.objects.filter(action=Action.POLICY_CHANGED).values_list("target", flat=True)
     assert sorted(targets) == [
@@ -111,7 +113,7 @@ def test_form_fields_are_taken_too(cast):
         HTTP_AUTHORIZATION=f"Bearer {make_pat(cast.owner)}",
     )
 
-    assert response.json() == {"max_credential_age_days": 30, "max_age_enforced": False}
+    assert response.json() == {"max_credential_age_days": 30, "max_age_enforced": False, **NOT_REQUIRED}
 
 
 @pytest.mark.parametrize(
