@@ -6,11 +6,12 @@ from allauth.mfa.base.forms import AuthenticateForm
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.forms import ActivateTOTPForm
 from allauth.mfa.totp.internal.auth import generate_totp_secret
-from allauth.mfa.webauthn.forms import EditWebAuthnForm
+from allauth.mfa.webauthn.forms import AddWebAuthnForm, EditWebAuthnForm
 from axes.handlers.proxy import AxesProxyHandler
 from django import forms
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.forms import UserCreationForm
+from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Preference
@@ -140,3 +141,16 @@ class RenamePasskeyForm(EditWebAuthnForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["name"] = forms.CharField(label=_("Name"), max_length=100)
+
+
+class AddPasskeyForm(AddWebAuthnForm):
+    """allauth's form that adds a passkey, its fields in the page's words (the page explains them)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["name"].label = _("Name")
+        self.fields["name"].max_length = 100
+        self.fields["name"].validators.append(MaxLengthValidator(100))
+        self.fields["name"].widget.attrs["maxlength"] = "100"
+        if "passwordless" in self.fields:
+            self.fields["passwordless"].help_text = ""

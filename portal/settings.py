@@ -280,6 +280,7 @@ MFA_ADAPTER = "accounts.adapters.MFAAdapter"
 MFA_FORMS = {
     "authenticate": "accounts.forms.CodeForm",
     "activate_totp": "accounts.forms.ActivateAppForm",
+    "add_webauthn": "accounts.forms.AddPasskeyForm",
     "edit_webauthn": "accounts.forms.RenamePasskeyForm",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
