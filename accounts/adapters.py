@@ -1,12 +1,15 @@
 """How django-allauth fits the portal: sign-in by username only, no sign-up or e-mail flows, the
-second factor's secrets encrypted, and failed codes counted and locked out with failed passwords."""
+second factor's secrets encrypted, failed codes counted and locked out with failed passwords, and
+accounts made by single sign-on."""
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.signals import authentication_failed
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.contrib.auth.signals import user_login_failed
 from django.dispatch import receiver
 
+from accounts.forms import portal_username
 from portal import encryption
 
 
@@ -38,3 +41,16 @@ def count_failed_code(sender, request, user, **kwargs):
     """A wrong code counts as a wrong password for that username and address (django-axes), so the
     same limit locks both out."""
     user_login_failed.send(sender=__name__, credentials={"username": user.get_username()}, request=request)
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    """Single sign-on makes the account at the first sign-on, although the portal has no sign-up."""
+
+    def is_open_for_signup(self, request, sociallogin):
+        return True
+
+    def populate_user(self, request, sociallogin, data):
+        user = super().populate_user(request, sociallogin, data)
+        # The identity provider's username (preferred_username), in the characters a username may hold.
+        user.username = portal_username(user.username or "")
+        return user

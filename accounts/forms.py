@@ -9,6 +9,7 @@ from allauth.mfa.totp.internal.auth import generate_totp_secret
 from allauth.mfa.webauthn.forms import AddWebAuthnForm, EditWebAuthnForm
 from axes.handlers.proxy import AxesProxyHandler
 from django import forms
+from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.core.validators import MaxLengthValidator
@@ -40,10 +41,17 @@ class PasswordForm(forms.Form):
         codes = (Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES)
         if not Authenticator.objects.filter(user_id=request.user.pk, type__in=codes).exists():
             del self.fields["code"]
+        # No password where there is none to type (an account made by single sign-on), or where
+        # passwords are not accepted at all: a code, or signing on again, confirms instead.
+        if not (settings.PASSWORD_SIGN_IN and request.user.has_usable_password()):
+            del self.fields["password"]
+        elif "code" not in self.fields:
             self.fields["password"].required = True
 
     def clean(self):
         cleaned = super().clean()
+        if not self.fields:
+            raise forms.ValidationError(_("Confirm with single sign-on."))
         password, code = cleaned.get("password"), cleaned.get("code")
         user = self.request.user
         if password:
@@ -53,8 +61,10 @@ class PasswordForm(forms.Form):
             check = CodeForm(user=user, data={"code": code})
             if not check.is_valid():
                 self.add_error("code", check.errors["code"][0])
-        elif "code" in self.fields:
+        elif "code" in self.fields and "password" in self.fields:
             raise forms.ValidationError(_("Enter your password or a code."))
+        elif "code" in self.fields:
+            self.add_error("code", _("Enter a code."))
         return cleaned
 
 
@@ -71,8 +81,12 @@ class InvitedAccountForm(UserCreationForm):
 
 def suggested_username(email):
     """The part of the address before the @, in the characters a username may hold."""
-    local = email.rpartition("@")[0]
-    return "".join(c for c in local if c.isalnum() or c in "@.+-_")[:150]
+    return portal_username(email.rpartition("@")[0])
+
+
+def portal_username(name):
+    """`name` in the characters a username may hold, at most 150 of them."""
+    return "".join(c for c in name if c.isalnum() or c in "@.+-_")[:150]
 
 
 class PreferenceForm(forms.ModelForm):
@@ -99,6 +113,11 @@ class SignInForm(LoginForm):
 
     def add_prefix(self, field_name):
         return "username" if field_name == "login" else super().add_prefix(field_name)
+
+    def clean(self):
+        if not settings.PASSWORD_SIGN_IN:  # single sign-on only: no password is even checked
+            raise forms.ValidationError(_("Passwords are not accepted here: sign in with single sign-on."))
+        return super().clean()
 
 
 class CodeForm(AuthenticateForm):

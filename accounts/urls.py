@@ -2,12 +2,13 @@ from allauth.mfa.base import views as mfa
 from allauth.mfa.recovery_codes import views as recovery_codes
 from allauth.mfa.totp import views as totp
 from allauth.mfa.webauthn import views as passkeys
+from allauth.socialaccount import views as social
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from django.views.decorators.http import require_http_methods
 
-from accounts import views
+from accounts import sso, views
 from accounts.sessions import recent_password_required
 
 
@@ -49,8 +50,18 @@ two_factor = [
 # Sign in and out; one's password, language and time zone. No self-service reset by e-mail: the
 # portal mails only invitations (groups.models.Invitation), and a staff user sets a new password in
 # the admin site.
+# Single sign-on (OpenID Connect), and allauth's pages for its failures and a username it must ask for.
+single_sign_on = [
+    path("<str:provider_id>/login/", sso.login, name="openid_connect_login"),
+    path("<str:provider_id>/login/callback/", sso.callback, name="openid_connect_callback"),
+    path("error/", form_page(social.login_error), name="socialaccount_login_error"),
+    path("cancelled/", form_page(social.login_cancelled), name="socialaccount_login_cancelled"),
+    path("username/", form_page(social.signup), name="socialaccount_signup"),
+]
+
 urlpatterns = [
     path("two-factor/", include(two_factor)),
+    path("oidc/", include(single_sign_on)),
     path("reauthenticate/", views.reauthenticate, name="reauthenticate"),
     path("language/", views.set_language, name="set_language"),
     path("preferences/", views.preferences, name="preferences"),

@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import two_factor
+from accounts import sso, two_factor
 from accounts.forms import PasswordForm, PreferenceForm
 from accounts.models import Preference
 from accounts.sessions import AUTHENTICATED_AT
@@ -38,7 +38,12 @@ def reauthenticate(request):
         request.session.cycle_key()
         request.session[AUTHENTICATED_AT] = time.time()
         return redirect(next_url)
-    context = {"form": form, "next": next_url, "minutes": settings.REAUTHENTICATE_AFTER // 60}
+    context = {
+        "form": form,
+        "next": next_url,
+        "minutes": settings.REAUTHENTICATE_AFTER // 60,
+        "single_sign_on": sso.provider_name(),
+    }
     return render(request, "registration/reauthenticate.html", context)
 
 
@@ -47,6 +52,12 @@ class SignInView(LoginView):
     """allauth's sign-in (the second step, where the account has one), on the portal's page."""
 
     template_name = "registration/login.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["single_sign_on"] = sso.provider_name()
+        context["password_sign_in"] = settings.PASSWORD_SIGN_IN
+        return context
 
 
 class SignOutView(auth_views.LogoutView):
@@ -131,3 +142,11 @@ def require_everywhere(request):
         no_longer = gettext("Two-factor authentication is no longer required for everyone.")
         messages.success(request, now if required else no_longer)
     return redirect("mfa_index")
+
+
+@require_http_methods(["GET", "POST"])
+def admin_sign_in(request):
+    """The admin site signs in on the portal's page, so that staff pass its second factor, single
+    sign-on and limits there too; `next` leads back to the admin page asked for."""
+    query = request.GET.urlencode()
+    return redirect(f"{resolve_url('login')}?{query}" if query else "login")

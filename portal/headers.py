@@ -5,6 +5,11 @@ needs no 'unsafe-inline' and no nonce. Swagger UI (its files are served from thi
 additionally draws its icons from data: URLs, and fetches only the schema from here.
 """
 
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
 PORTAL = "; ".join(
     [
         "default-src 'self'",
@@ -20,11 +25,21 @@ PORTAL = "; ".join(
 )
 
 
+@lru_cache(maxsize=4)
+def policy(issuer):
+    """The portal's policy; with single sign-on, its forms may also lead to the identity provider
+    (the sign-in button posts here, and the answer redirects there: browsers check both)."""
+    if not issuer:
+        return PORTAL
+    parts = urlsplit(issuer)
+    return PORTAL.replace("form-action 'self'", f"form-action 'self' {parts.scheme}://{parts.netloc}")
+
+
 class ContentSecurityPolicyMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         response = self.get_response(request)
-        response.headers.setdefault("Content-Security-Policy", PORTAL)
+        response.headers.setdefault("Content-Security-Policy", policy(settings.OIDC_ISSUER))
         return response

@@ -113,6 +113,8 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "portal",
     "accounts",
     "groups",
@@ -284,9 +286,45 @@ MFA_FORMS = {
     "edit_webauthn": "accounts.forms.RenamePasskeyForm",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
-MFA_PASSKEY_LOGIN_ENABLED = True
+# A passkey alone signs in too, unless single sign-on is the only way in (PASSWORD_SIGN_IN below).
+MFA_PASSKEY_LOGIN_ENABLED = env.bool("PASSWORD_SIGN_IN", default=True)
 MFA_RECOVERY_CODES_SHOW_ONCE = True
 MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="API Authentication Portal")
+# Single sign-on by OpenID Connect (allauth's openid_connect provider: authorization code with PKCE),
+# on when OIDC_ISSUER is set (docs/deploy.md, "Single sign-on"). Accounts are made at the first
+# sign-on; OIDC_GROUP_MAP maps identity-provider groups (the OIDC_GROUPS_CLAIM claim) to portal
+# groups and roles (groups/sso.py). PASSWORD_SIGN_IN=false leaves single sign-on the only way in.
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="")
+OIDC_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_NAME = env.str("OIDC_NAME", default="")  # blank: "single sign-on", in the page's language
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="groups")
+OIDC_GROUP_MAP = env.str("OIDC_GROUP_MAP", default="")
+PASSWORD_SIGN_IN = env.bool("PASSWORD_SIGN_IN", default=True)
+if not PASSWORD_SIGN_IN and not OIDC_ISSUER:
+    raise ValueError("PASSWORD_SIGN_IN=false needs single sign-on: set OIDC_ISSUER")
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True  # an account with the same verified address is that person's
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [
+            {
+                "provider_id": "sso",
+                "name": OIDC_NAME or "single sign-on",
+                "client_id": OIDC_CLIENT_ID,
+                "secret": OIDC_CLIENT_SECRET,
+                "settings": {"server_url": OIDC_ISSUER},
+            }
+        ]
+        if OIDC_ISSUER
+        else [],
+    }
+}
+
 # Changing one's second factors needs a recent password, as Show does (accounts.urls); allauth's own
 # reauthentication pages are not used.
 MFA_REAUTHENTICATION_REQUIRED = False

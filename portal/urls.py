@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from accounts.views import admin_sign_in
 from credentials.api.reference import ReferenceView, SchemaView
 from credentials.views import identify_credential
 from portal import api_urls
@@ -20,6 +21,8 @@ urlpatterns = [
     # The API Reference, in the page's language.
     path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", ReferenceView.as_view(url_name="schema"), name="api-docs"),
+    # Before the admin site's own sign-in, which would skip the second factor.
+    path("admin/login/", admin_sign_in, name="admin-sign-in"),
     path("admin/", admin.site.urls),
 ]
 

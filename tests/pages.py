@@ -64,6 +64,9 @@ NOT_PAGES = {
     "account_login": "allauth's name for Sign in (login)",
     "account_logout": "allauth's name for Sign out (logout)",
     "mfa_require_everywhere": "POST only (For everyone, on the staff's Two-factor authentication page)",
+    "openid_connect_login": "POST only (Sign in with single sign-on), not configured in the scans",
+    "openid_connect_callback": "the identity provider's redirect back (tests/e2e/test_sso.py)",
+    "socialaccount_signup": "needs a sign-on under way (tests/e2e/test_sso.py); else back to Sign in",
     "mfa_login_webauthn": "POST only (Sign in with a passkey); its GET answers the page's script in JSON",
 }
 

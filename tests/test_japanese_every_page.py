@@ -5,7 +5,6 @@ page is checked here as soon as it is added there."""
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP
-from django.conf import settings
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
@@ -74,11 +73,13 @@ def test_every_page_signed_in_is_in_japanese(japanese, left, db, role):  # noqa:
     assert {name: found for name, found in english.items() if found} == {}
 
 
-def test_every_page_signed_out_is_in_japanese(japanese, left, db):  # noqa: F811
+def test_every_page_signed_out_is_in_japanese(japanese, left, db, settings):  # noqa: F811
     make_user("olivia")
     client = Client()
     english = {
         "sign-in": left(client.get(reverse("login"))),
+        "single-sign-on-failed": left(client.get(reverse("socialaccount_login_error"))),
+        "single-sign-on-cancelled": left(client.get(reverse("socialaccount_login_cancelled"))),
         "not-found": left(client.get("/no-such-page/", headers={"accept": "text/html"})),
         "sign-in-refused": left(client.post(reverse("login"), {"username": "olivia", "password": "wrong"})),
     }
@@ -103,6 +104,11 @@ def test_every_page_signed_out_is_in_japanese(japanese, left, db):  # noqa: F811
     assert locked.status_code == 429
     english["sign-in-locked"] = left(locked)
     english["server-error"] = left(server_error(RequestFactory().get("/groups/")))
+    # With single sign-on configured, its button on the sign-in and password pages.
+    settings.OIDC_ISSUER = "https://id.example.com"
+    english["sign-in-single-sign-on"] = left(Client().get(reverse("login")))
+    sora = _signed_in(make_user("sora"))
+    english["reauthenticate-single-sign-on"] = left(sora.get(reverse("reauthenticate")))
     assert {name: found for name, found in english.items() if found} == {}
 
 

@@ -156,3 +156,17 @@ def test_signing_in_without_a_second_factor_is_unchanged(db):
     client = Client()
     response = sign_in(client, "vera")
     assert response.status_code == 302 and response["Location"] == reverse("groups:list")
+
+
+def test_the_admin_site_signs_in_on_the_portals_page_second_step_included(db):
+    staff = make_user("stella", is_staff=True, is_superuser=True)
+    secret, _ = turn_on_app(client_for(staff))
+    client = Client()
+    to_sign_in = client.get("/admin/login/?next=/admin/")
+    assert to_sign_in.status_code == 302 and to_sign_in["Location"] == "/accounts/login/?next=%2Fadmin%2F"
+    first = client.post(to_sign_in["Location"], {"username": "stella", "password": PASSWORD})
+    assert first["Location"].startswith(reverse("mfa_authenticate"))
+    assert client.get("/admin/").status_code == 302, "not in before the second step"
+    done = client.post(reverse("mfa_authenticate"), {"code": pyotp.TOTP(secret).now()})
+    assert done["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200

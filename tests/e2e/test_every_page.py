@@ -204,6 +204,8 @@ def test_every_page_signed_out(page, width):
     found = []
     for name, path, status in [
         ("sign-in", "/accounts/login/", 200),
+        ("single-sign-on-failed", "/accounts/oidc/error/", 401),
+        ("single-sign-on-cancelled", "/accounts/oidc/cancelled/", 200),
         ("not-found-signed-out", "/no-such-page/", 404),
     ]:
         assert page.goto(path).status == status
@@ -263,6 +265,7 @@ def test_every_page_is_visited():
     _, _, pages = page_data()
     visited = {resolve(each.path.split("?")[0]).view_name for each in pages if each.status != 404}
     visited |= {"login", "groups:invitation", "mfa_authenticate"}  # scanned signed out
+    visited |= {"socialaccount_login_error", "socialaccount_login_cancelled"}
     names = {name for name, _, _ in url_patterns() if name.split(":")[0] not in NOT_PAGE_NAMESPACES}
     assert names - visited - set(NOT_PAGES) == set()
     assert not visited & set(NOT_PAGES) - {"credentials:show-key"}
