@@ -6,6 +6,7 @@ until the user has set one up. Recovery codes alone are no second factor: they o
 """
 
 from allauth.mfa.models import Authenticator
+from cryptography.fernet import InvalidToken
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.dispatch import Signal
@@ -14,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts.models import SitePolicy
+from portal import encryption
 
 SECOND_FACTORS = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
 
@@ -54,3 +56,29 @@ def require_everywhere(required, user):
         policy.save()
         site_policy_changed.send(SitePolicy, required=required, user=user)
     return True
+
+
+# The encrypted part of each kind of authenticator's data (accounts.adapters.MFAAdapter).
+ENCRYPTED = {Authenticator.Type.TOTP: "secret", Authenticator.Type.RECOVERY_CODES: "seed"}
+
+
+def reencrypt_second_factors(dry_run=False):
+    """Move authenticator apps' keys and recovery codes' seeds under the first key of
+    CREDENTIALS_ENCRYPTION_KEY (manage.py rotate_encryption_key): (how many needed it, unreadable)."""
+    moved = unreadable = 0
+    with transaction.atomic():
+        for authenticator in Authenticator.objects.select_for_update().filter(type__in=ENCRYPTED):
+            field = ENCRYPTED[authenticator.type]
+            token = authenticator.data.get(field)
+            if not token or encryption.is_under_first_key(token):
+                continue
+            try:
+                rotated = encryption.reencrypt(token)
+            except InvalidToken:
+                unreadable += 1
+                continue
+            moved += 1
+            if not dry_run:
+                authenticator.data[field] = rotated
+                authenticator.save(update_fields=["data"])
+    return moved, unreadable

@@ -2,12 +2,16 @@
 
 from io import StringIO
 
+import pyotp
 import pytest
+from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP
 from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
 
 from credentials.models import ApiKey, ClientSecret, OAuthClient
-from tests.conftest import SECRET_SHAPE, key_identity, make_api_key, make_group, make_oauth_client
+from tests.conftest import SECRET_SHAPE, key_identity, make_api_key, make_group, make_oauth_client, make_user
 
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
 
@@ -71,3 +75,22 @@ def test_a_copy_no_key_opens_is_reported_and_left_alone(stored, settings):
 def test_generate_key_prints_a_usable_key():
     key = rotate("--generate-key").strip()
     assert Fernet(key.encode()).decrypt(Fernet(key.encode()).encrypt(b"x")) == b"x"
+
+
+def test_second_factors_move_to_the_new_key_and_keep_working(db, settings):
+    settings.CREDENTIALS_ENCRYPTION_KEY = [OLD]
+    user = make_user("olivia")
+    TOTP.activate(user, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
+    codes = RecoveryCodes.activate(user).generate_codes()
+    settings.CREDENTIALS_ENCRYPTION_KEY = [NEW, OLD]
+
+    with pytest.raises(CommandError, match="2 stored copies are still under an older key"):
+        rotate("--check")
+    assert "second factors: 2 re-encrypted, 0 unreadable" in rotate()
+    rotate("--check")  # nothing left
+
+    settings.CREDENTIALS_ENCRYPTION_KEY = [NEW]  # the old key dropped: both still work
+    app = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP).wrap()
+    assert app.validate_code(pyotp.TOTP("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP").now())
+    recovery = Authenticator.objects.get(user=user, type=Authenticator.Type.RECOVERY_CODES).wrap()
+    assert recovery.validate_code(codes[0])

@@ -2,6 +2,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from accounts.two_factor import reencrypt_second_factors
 from credentials import secrets
 from credentials.models import ApiKey, ClientSecret
 
@@ -10,7 +11,8 @@ STORED = {"API keys": ApiKey, "client secrets": ClientSecret}
 
 class Command(BaseCommand):
     help = (
-        "Re-encrypt every stored copy behind Show (API keys, client secrets) under the first key of "
+        "Re-encrypt every stored copy behind Show (API keys, client secrets), and the second factors' "
+        "secrets (authenticator apps, recovery codes), under the first key of "
         "CREDENTIALS_ENCRYPTION_KEY. Put the new key first and keep the old ones after it on every "
         "server, run this, then drop the old keys (docs/deploy.md). Digests are untouched: no key "
         "or secret stops working."
@@ -36,6 +38,11 @@ class Command(BaseCommand):
             failed += unreadable
             verb = "still under an older key" if check else "re-encrypted"
             self.stdout.write(f"{label}: {done if not check else left} {verb}, {unreadable} unreadable")
+        # Authenticator apps' keys and recovery codes' seeds (two-factor authentication).
+        moved, unreadable = reencrypt_second_factors(dry_run=check)
+        pending += moved
+        failed += unreadable
+        self.stdout.write(f"second factors: {moved} {verb}, {unreadable} unreadable")
         if failed:
             raise CommandError(
                 f"{failed} stored copies open with none of the configured keys: add the key they were "
