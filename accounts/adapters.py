@@ -2,6 +2,8 @@
 second factor's secrets encrypted, failed codes counted and locked out with failed passwords, and
 accounts made by single sign-on."""
 
+import logging
+
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.signals import authentication_failed
@@ -11,6 +13,8 @@ from django.dispatch import receiver
 
 from accounts.forms import portal_username
 from portal import encryption
+
+log = logging.getLogger(__name__)
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -48,6 +52,17 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
 
     def is_open_for_signup(self, request, sociallogin):
         return True
+
+    def on_authentication_error(self, request, provider, error=None, exception=None, extra_context=None):
+        """Say why a sign-on failed, for the operator (the person sees only that it did): the kind of
+        failure, never a token or code."""
+        log.warning(
+            "single sign-on refused by %s: %s%s",
+            getattr(provider, "id", provider),
+            error or "error",
+            f" ({type(exception).__name__}: {exception})" if exception else "",
+        )
+        super().on_authentication_error(request, provider, error, exception, extra_context)
 
     def populate_user(self, request, sociallogin, data):
         user = super().populate_user(request, sociallogin, data)

@@ -78,13 +78,16 @@ def test_the_first_sign_on_makes_the_account_and_maps_its_groups(page, sso, tran
 
 
 @pytest.mark.parametrize("mode", ["wrong_audience", "expired", "bad_signature"])
-def test_a_tampered_id_token_signs_no_one_in(page, sso, mode, transactional_db):
+def test_a_tampered_id_token_signs_no_one_in(page, sso, mode, transactional_db, caplog):
     sso.add_user("mallory", groups=["payments-owners"])
     sso.set_mode(mode)
     sign_on(page, "mallory")
     page.get_by_role("heading", name="Single sign-on failed").wait_for()
     shot(page, f"sso-refused-{mode}")
     assert not get_user_model().objects.filter(username="mallory").exists()
+    # The operator's log says why; no token is in it.
+    assert "single sign-on refused by" in caplog.text and "Invalid id_token" in caplog.text
+    assert "eyJ" not in caplog.text
     page.goto("/groups/")
     page.get_by_role("heading", name="Sign in").wait_for()
 
