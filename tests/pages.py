@@ -62,6 +62,7 @@ NOT_PAGES = {
     "groups:invitation-join": "POST only (Join on the invitation's page)",
     "groups:invitation-account": "POST only: a refused form is the invitation's page, scanned signed out",
     "account_login": "allauth's name for Sign in (login)",
+    "admin-sign-in": "redirects to Sign in: the admin site signs in on the portal's page",
     "account_logout": "allauth's name for Sign out (logout)",
     "mfa_require_everywhere": "POST only (For everyone, on the staff's Two-factor authentication page)",
     "openid_connect_login": "POST only (Sign in with single sign-on), not configured in the scans",
