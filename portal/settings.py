@@ -111,7 +111,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "allauth",
-    "allauth.account",
+    "accounts.apps.AllauthAccountConfig",  # allauth.account, without its middleware on the API pool
     "allauth.mfa",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
