@@ -71,3 +71,11 @@ def test_japanese_screens(japanese_page, viewport):
     _shot(page, f"ja-members-{viewport}")
     page.goto("/groups/payments/activity/")
     _shot(page, f"ja-activity-{viewport}")
+
+    # Security: the password and the second factors; setting up an authenticator app.
+    page.goto("/accounts/two-factor/")
+    assert page.get_by_role("heading", name="セキュリティ").is_visible()
+    _shot(page, f"ja-security-{viewport}")
+    page.get_by_role("link", name="認証アプリを設定").click()
+    assert page.get_by_role("button", name="オンにする").is_visible()
+    _shot(page, f"ja-authenticator-app-{viewport}")
