@@ -4,6 +4,7 @@ browser's (tests/e2e/test_every_page.py) and the Japanese one (tests/test_japane
 from dataclasses import dataclass
 from datetime import timedelta
 
+import pyotp
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP
 from django.urls import reverse
@@ -71,7 +72,9 @@ NOT_PAGES = {
     "mfa_login_webauthn": "POST only (Sign in with a passkey); its GET answers the page's script in JSON",
 }
 
-# The admin's authenticator app: the browser scan computes its codes to sign in.
+# An authenticator app's key for the scans' users who have one. The admin's is made anew each time
+# (users["admin"].totp_secret): allauth refuses a code used twice for the same user id, and the
+# scans' users get the same ids run after run.
 ADMIN_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
@@ -105,7 +108,8 @@ def page_data():
     long_member = make_member(full, Role.VIEWER, LONG_USERNAME)
     owner = users["owner"]
     # The admin's second factors, for the two-factor pages: an app, recovery codes and a passkey.
-    TOTP.activate(users["admin"], ADMIN_TOTP_SECRET)
+    users["admin"].totp_secret = pyotp.random_base32()
+    TOTP.activate(users["admin"], users["admin"].totp_secret)
     RecoveryCodes.activate(users["admin"])
     passkey = make_passkey(users["admin"], LONG_WORD)
     keys = [make_api_key(full, name, owner)[0] for name in ("Billing service", LONG_WORD, "Mobile app")]

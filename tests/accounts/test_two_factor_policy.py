@@ -15,7 +15,9 @@ from tests.accounts.conftest import age_session
 from tests.conftest import PASSWORD, client_for, key_identity, make_api_key, make_member, versioned
 from tests.manage.conftest import make_pat
 
-SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+# Each test's own key: allauth refuses a code used twice for the same user id within its window,
+# and test databases give out the same ids again.
+SECRET = pyotp.random_base32()
 
 
 def with_app(user):

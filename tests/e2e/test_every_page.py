@@ -163,7 +163,7 @@ def test_every_page_signed_in(page, role, width):
     page.set_viewport_size(WIDTHS[width])
     sign_in(page, users[role].username, PASSWORD)
     if role == "admin":  # the one with an authenticator app: sign-in's second step
-        page.get_by_label("Code").fill(pyotp.TOTP(ADMIN_TOTP_SECRET).now())
+        page.get_by_label("Code").fill(pyotp.TOTP(users["admin"].totp_secret).now())
         page.get_by_role("button", name="Sign in", exact=True).click()
     page.get_by_role("heading", name="Group List").wait_for()
 
