@@ -56,6 +56,8 @@ IDENTIFY_PER_MINUTE = env.int("IDENTIFY_PER_MINUTE", default=20)
 # Seconds a worker keeps its usage counts (requests per hour of each key slot and client secret)
 # in memory before adding them to the database; they are also written when the worker exits.
 USAGE_FLUSH_SECONDS = env.float("USAGE_FLUSH_SECONDS", default=60.0)
+# Prometheus metrics (portal.metrics); METRICS=false counts nothing.
+METRICS = env.bool("METRICS", default=True)
 # Lifetimes, in seconds: access tokens (both methods), and the refresh token chain of the
 # conventional method counted from its first issue (never extended by rotation).
 ACCESS_TOKEN_TTL = env.int("ACCESS_TOKEN_TTL", default=3600)

@@ -7,6 +7,8 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET
 
+from portal import metrics
+
 # Seconds a client is asked to wait when the database cannot be reached.
 RETRY_AFTER = 5
 API_PREFIXES = ("/v1/", "/v2/", "/api/")
@@ -112,6 +114,7 @@ def server_error(request, exception=None):
     raised = sys.exc_info()[1]
     if isinstance(raised, OperationalError | InterfaceError):
         status, error = 503, "temporarily_unavailable"
+        metrics.DATABASE_ERRORS.inc()
         text = gettext("The portal cannot reach its database just now. Try again in a few seconds.")
     else:
         status, error = 500, "server_error"
