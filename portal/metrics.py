@@ -19,6 +19,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily
 
 # Buckets around the verify p99 objective of 50 ms (deploy/prometheus/alerts.yml).
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -62,14 +63,10 @@ VERIFICATION_MEMORY = _counter(
     "Lookups in a worker's memory of recently verified credentials: hit or miss.",
     ["result"],
 )
+# One histogram for both the time and the count of answers by status: one update per request.
 API_LATENCY = _histogram(
     "portal_api_request_duration_seconds",
-    "Time the API views take to answer, by endpoint (URL name) and method.",
-    ["endpoint", "method"],
-)
-API_RESPONSES = _counter(
-    "portal_api_responses",
-    "Answers of the API views by endpoint (URL name), method and status code.",
+    "Time the API views take to answer, by endpoint (URL name), method and status code.",
     ["endpoint", "method", "status"],
 )
 TOKENS_ISSUED = _counter("portal_tokens_issued", "Access tokens issued by POST, by endpoint.", ["endpoint"])
@@ -105,11 +102,29 @@ def http_method(method, allowed):
     return method.lower() if method.lower() in allowed else "other"
 
 
-def exposition():
-    """The metrics' text format and its content type: every worker's, summed, under gunicorn."""
+class _Readiness:
+    """portal_ready and each readiness check (portal.readiness), as found at this scrape."""
+
+    def __init__(self, results):
+        self.results = results
+
+    def collect(self):
+        ready = GaugeMetricFamily("portal_ready", "1 when this server can serve (/readyz says 200), else 0.")
+        ready.add_metric([], float(all(result == "ok" for result in self.results.values())))
+        check = GaugeMetricFamily(
+            "portal_readiness_check", "Each readiness check: 1 when it passed, else 0.", labels=["check"]
+        )
+        for name, result in self.results.items():
+            check.add_metric([name], float(result == "ok"))
+        return [ready, check]
+
+
+def exposition(readiness):
+    """The metrics' text format and its content type: every worker's, summed, under gunicorn, and
+    `readiness` (portal.readiness.checks()) as gauges."""
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = REGISTRY
-    return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(registry) + generate_latest(_Readiness(readiness)), CONTENT_TYPE_LATEST

@@ -1,22 +1,17 @@
 import hmac
 import ipaddress
-import logging
 import sys
 
-import redis
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, connection
-from django.db.migrations.executor import MigrationExecutor
+from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET
 
-from portal import metrics
+from portal import metrics, readiness
 from portal.addresses import source_address
-
-logger = logging.getLogger(__name__)
 
 # Seconds a client is asked to wait when the database cannot be reached.
 RETRY_AFTER = 5
@@ -36,59 +31,12 @@ def healthz(request):
 
 @require_GET
 def readyz(request):
-    """Readiness: 200 when this server can serve (the database answers and every migration is
-    applied; Redis answers where REDIS_URL is set), else 503 naming the checks that failed."""
-    checks = {"database": _database_check()}
-    if checks["database"] == "ok":
-        checks["migrations"] = _migrations_check()
-    if settings.REDIS_URL:
-        checks["redis"] = _redis_check()
-    ready = all(result == "ok" for result in checks.values())
+    """Readiness: 200 when this server can serve (portal.readiness), else 503 naming the checks
+    that failed."""
+    checks = readiness.checks()
+    ready = readiness.ready(checks)
     body = {"status": "ready" if ready else "not ready", "checks": checks}
     return JsonResponse(body, status=200 if ready else 503, headers={"Cache-Control": "no-store"})
-
-
-def _database_check():
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except DatabaseError as error:  # the reason is for the log: it may name hosts and users
-        logger.warning("Readiness: the database does not answer: %s", type(error).__name__)
-        return "unreachable"
-    return "ok"
-
-
-_migrated = False  # once every migration is applied, this code's stay applied: not asked again
-
-
-def _migrations_check():
-    global _migrated
-    if not _migrated:
-        try:
-            executor = MigrationExecutor(connection)
-            _migrated = not executor.migration_plan(executor.loader.graph.leaf_nodes())
-        except DatabaseError as error:
-            logger.warning("Readiness: the migrations could not be read: %s", type(error).__name__)
-            return "unreachable"
-    return "ok" if _migrated else "unapplied"
-
-
-_redis = None
-
-
-def _redis_check():
-    global _redis
-    if _redis is None:
-        timeout = settings.READINESS_TIMEOUT
-        _redis = redis.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=timeout, socket_connect_timeout=timeout
-        )
-    try:
-        _redis.ping()
-    except redis.RedisError as error:
-        logger.warning("Readiness: Redis does not answer: %s", type(error).__name__)
-        return "unreachable"
-    return "ok"
 
 
 def metrics_view(request):
@@ -99,7 +47,7 @@ def metrics_view(request):
         return api_page_not_found(request, None)
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
-    content, content_type = metrics.exposition()
+    content, content_type = metrics.exposition(readiness.checks())
     return HttpResponse(content, content_type=content_type, headers={"Cache-Control": "no-store"})
 
 

@@ -38,6 +38,13 @@ def test_the_scrape_token_gets_the_metrics(db, pool):
     assert b"# TYPE portal_verifications_total counter" in response.content
 
 
+def test_the_metrics_say_whether_the_server_is_ready(db, pool):
+    text = scrape(f"Bearer {TOKEN}").content.decode()
+
+    assert "portal_ready 1.0" in text
+    assert 'portal_readiness_check{check="database"} 1.0' in text
+
+
 def test_an_allowed_network_gets_the_metrics_without_a_token(db, pool):
     assert scrape(address="10.1.2.3").status_code == 200
     assert scrape(address="::ffff:10.1.2.3").status_code == 200

@@ -3,7 +3,7 @@
 from django.db.migrations.recorder import MigrationRecorder
 from django.test import Client
 
-from portal import views
+from portal import readiness
 
 
 def test_ready_when_the_database_answers_and_is_migrated(db):
@@ -15,7 +15,7 @@ def test_ready_when_the_database_answers_and_is_migrated(db):
 
 
 def test_an_unapplied_migration_is_not_ready(db, monkeypatch):
-    monkeypatch.setattr(views, "_migrated", False)
+    monkeypatch.setattr(readiness, "_migrated", False)
     MigrationRecorder.Migration.objects.filter(app="credentials").order_by("-id")[:1].get().delete()
 
     response = Client().get("/readyz")
@@ -26,7 +26,7 @@ def test_an_unapplied_migration_is_not_ready(db, monkeypatch):
 
 def test_an_unreachable_redis_is_not_ready(db, settings, monkeypatch):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
-    monkeypatch.setattr(views, "_redis", None)
+    monkeypatch.setattr(readiness, "_redis", None)
 
     response = Client().get("/readyz")
 
