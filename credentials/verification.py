@@ -134,7 +134,7 @@ def _remembered(digest, lookup):
     if settings.VERIFY_CACHE_SECONDS <= 0:
         return lookup()
     identity = recently_verified.get(digest)
-    metrics.VERIFICATION_MEMORY.labels("miss" if identity is None else "hit").inc()
+    metrics.child(metrics.VERIFICATION_MEMORY, "miss" if identity is None else "hit").inc()
     if identity is None:
         read_at = recently_verified.clock()
         identity = lookup()

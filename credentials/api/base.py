@@ -123,7 +123,9 @@ class Endpoint(APIView):
             status = str(response.status_code)
             return response
         finally:
-            metrics.API_LATENCY.labels(endpoint, method, status).observe(time.perf_counter() - started)
+            metrics.child(metrics.API_LATENCY, endpoint, method, status).observe(
+                time.perf_counter() - started
+            )
 
     def answer(self, request):
         request.user = AnonymousUser()

@@ -33,7 +33,7 @@ class ServiceEndpoint(Endpoint):
             counted(refused.identity, metrics.ADDRESS)
             return address_not_allowed()
         if request.identity is None:
-            metrics.VERIFICATIONS.labels(_sent(request), metrics.REFUSED, metrics.NO_GROUP).inc()
+            metrics.child(metrics.VERIFICATIONS, _sent(request), metrics.REFUSED, metrics.NO_GROUP).inc()
             return unauthorized()
         # Every request of a limited credential is counted, however its identity was found.
         request.rate_limit = ratelimit.check(request.identity)
@@ -56,7 +56,7 @@ def _sent(request):
 
 def counted(identity, outcome):
     """Count a verification of a known credential: its group's slug labels it."""
-    metrics.VERIFICATIONS.labels(metrics.METHODS[identity.method], outcome, identity.group_slug).inc()
+    metrics.child(metrics.VERIFICATIONS, metrics.METHODS[identity.method], outcome, identity.group_slug).inc()
 
 
 def _rate_limit_headers(request):
