@@ -4,6 +4,7 @@ environment or .env."""
 import ctypes
 import gc
 import os
+import shutil
 import signal
 import socket
 import struct
@@ -30,6 +31,11 @@ workers = env.int("WEB_CONCURRENCY", default=_per_core * (os.cpu_count() or 2) i
 # the pools and servers of one machine do not take each other's.
 os.makedirs("var", exist_ok=True)
 control_socket = f"var/gunicorn-{pool}-{env.int('PORT', default=8000)}.ctl"
+# Each worker writes its Prometheus values into this server's own directory, where /metrics sums
+# them (portal.metrics); set before any worker loads prometheus_client, which reads it then. The
+# directory is emptied when the server starts: its counts start again from zero, as Prometheus expects.
+METRICS_DIR = os.path.abspath(f"var/metrics-{pool}-{env.int('PORT', default=8000)}")
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = METRICS_DIR
 # The portal's processes run at this niceness: when both pools want the processor, the API's get
 # it first, so a storm of sign-ins (each an Argon2 hash) slows the portal, not verification.
 portal_nice = env.int("PORTAL_NICE", default=10)
@@ -78,6 +84,13 @@ def worker_exit(server, worker):
     usage.counter.flush()
 
 
+def child_exit(server, worker):
+    """Mark the worker's Prometheus values as a dead process's: its counters stay in the sums."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
 # Stopping without dropping a connection (audit finding 9). On SIGTERM gunicorn closes its copy
 # of the listening socket and each worker exits after its current request; the socket closes with
 # the last of them, and the kernel resets every connection still in its queue: connections it had
@@ -120,6 +133,8 @@ def ignores_new_handshakes(listener):
 
 
 def on_starting(server):
+    shutil.rmtree(METRICS_DIR, ignore_errors=True)
+    os.makedirs(METRICS_DIR)
     if pool == "portal" and portal_nice > 0:
         os.nice(portal_nice)  # the workers inherit it
         # With autogroup scheduling (Linux's default on desktops and many servers), each session

@@ -21,6 +21,7 @@ from credentials import networks, secrets, sql, usage
 from credentials import scopes as scope_names
 from credentials.secrets import Kind
 from groups.models import Action, Activity, Group, Service, Versioned, service_removed, suspension_changed
+from portal import metrics
 from portal.times import local_text
 
 # Names travel in response headers (X-Auth-Credential), so they stay within printable ASCII. On
@@ -451,6 +452,7 @@ class OAuthClientManager(models.Manager):
         if row.get("access_id") is None:  # not written by the authentication's statement
             AccessToken.objects.issue(row["client_pk"], new)
         usage.counter.count_secret(row["client_pk"], row["secret_pk"], address or None, method)
+        metrics.TOKENS_ISSUED.labels("v2/tokens").inc()
         return IssuedToken(new.access_token, answered)
 
     def issue_token_pair(self, client_id, secret, address, scope=None):
@@ -463,6 +465,7 @@ class OAuthClientManager(models.Manager):
         if row.get("refresh_id") is None:  # not written by the authentication's statement
             TokenFamily.objects.start(row["client_pk"], new)
         usage.counter.count_secret(row["client_pk"], row["secret_pk"], address or None, "/v1/tokens")
+        metrics.TOKENS_ISSUED.labels("v1/tokens").inc()
         return new.pair(new.params["family_expires_at"], answered)
 
     def _granted(self, row, requested):
@@ -526,6 +529,7 @@ class OAuthClientManager(models.Manager):
         client = None if "\x00" in client_id else clients.first()
         group, target = (client.group, client.name) if client else (None, "an unknown client ID")
         Activity.objects.tally(group, Action.CLIENT_AUTH_FAILED, target, address=address or None, now=now)
+        metrics.CLIENT_AUTH_FAILURES.inc()
 
 
 def _in_one_statement(writes, client_id):
@@ -679,6 +683,7 @@ class OAuthClient(RateLimited):
         now = timezone.now()
         AccessToken.objects.filter(client=self, revoked_at__isnull=True).update(revoked_at=now)
         TokenFamily.objects.filter(client=self, revoked_at__isnull=True).update(revoked_at=now)
+        metrics.REVOCATIONS.labels("client").inc()
 
     def revoke_token(self, raw):
         """RFC 7009 2.1: revoke this client's access token (only it) or refresh token (its whole
@@ -689,6 +694,7 @@ class OAuthClient(RateLimited):
             tokens = AccessToken.objects.filter(client=self, digest=digest, revoked_at__isnull=True)
             if tokens.update(revoked_at=now):
                 Activity.objects.tally(self.group, Action.TOKEN_REVOKED, f"{self}: access token", now=now)
+                metrics.REVOCATIONS.labels("access_token").inc()
             return
         digest = secrets.digest_of(raw, Kind.REFRESH_TOKEN)
         token = (
@@ -698,6 +704,7 @@ class OAuthClient(RateLimited):
             token.family.revoke(now)
             target = f"{self}: refresh token chain"
             Activity.objects.tally(self.group, Action.TOKEN_REVOKED, target, now=now)
+            metrics.REVOCATIONS.labels("refresh_chain").inc()
 
 
 @receiver(suspension_changed)
@@ -991,7 +998,9 @@ class RefreshTokenManager(models.Manager):
             usage.counter.count_refusal(usage.REFUSED_CLIENT, row["client_id"], address)
             raise AddressNotAllowed()
         if row is None:  # the family's revocation is committed: the caller is told the token is dead
+            metrics.REFRESH_REUSE.inc()
             raise RefreshError("The refresh token was already used.")
+        metrics.REFRESH_ROTATIONS.inc()
         return new.pair(sql.as_datetime(row["family_expires_at"]), row["scope"])
 
     def _rotate_current(self, digest, new):
@@ -1079,6 +1088,7 @@ class LockoutManager(models.Manager):
         if row is None:
             raise self.locked(key, address, now)
         if row["locked_until"] is not None:
+            metrics.LOCKOUTS.labels("client").inc()
             self._record_lock(client_id, address, now)
 
     def succeeded(self, client_key, address, now):

@@ -18,6 +18,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from credentials import networks, secrets, usage
 from credentials.models import AccessToken, ApiKey
+from portal import metrics
 from portal.addresses import source_address
 
 # Sent with every 401 so a client learns which credentials are accepted (RFC 6750 3).
@@ -78,7 +79,12 @@ recently_verified = RecentlyVerified()
 
 class AddressRefused(Exception):
     """A valid credential presented from outside its allowed networks: 403, not 401 (the
-    callers in credentials.authentication and credentials.api.services answer it)."""
+    callers in credentials.authentication and credentials.api.services answer it). `identity` is
+    the credential's."""
+
+    def __init__(self, identity):
+        super().__init__()
+        self.identity = identity
 
 
 # Every frame below hides its variables from error reports: they hold the credential.
@@ -112,7 +118,7 @@ def _check_address(identity, address, kind):
     credential's allowed networks or it has none."""
     if not networks.allows(identity.networks, address):
         usage.counter.count_refusal(kind, identity.credential_pk, address)
-        raise AddressRefused()
+        raise AddressRefused(identity)
 
 
 def _endpoint(request):
@@ -128,6 +134,7 @@ def _remembered(digest, lookup):
     if settings.VERIFY_CACHE_SECONDS <= 0:
         return lookup()
     identity = recently_verified.get(digest)
+    metrics.child(metrics.VERIFICATION_MEMORY, "miss" if identity is None else "hit").inc()
     if identity is None:
         read_at = recently_verified.clock()
         identity = lookup()

@@ -15,6 +15,7 @@ from django.dispatch import receiver
 
 from accounts.two_factor import site_policy_changed
 from groups.models import Action, Activity, Group
+from portal import metrics
 
 ADMIN_VERBS = {ADDITION: "added", CHANGE: "changed", DELETION: "deleted"}
 
@@ -36,11 +37,13 @@ def signed_in(sender, request, user, **kwargs):
 @receiver(user_login_failed, dispatch_uid="audit_sign_in_failed")
 def sign_in_failed(sender, credentials, request=None, **kwargs):
     Activity.objects.tally(None, Action.SIGN_IN_FAILED, _known_username(credentials.get("username")))
+    metrics.SIGN_IN_FAILURES.inc()
 
 
 @receiver(user_locked_out, dispatch_uid="audit_locked_out")
 def locked_out(sender, request, username, ip_address, **kwargs):
     Activity.objects.tally(None, Action.SIGN_IN_LOCKED, _known_username(username), address=ip_address)
+    metrics.LOCKOUTS.labels("sign_in").inc()
 
 
 def _second_factor(authenticator):

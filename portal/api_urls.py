@@ -1,11 +1,11 @@
-"""The URLs of the API pool (POOL=api): the token endpoints (introspection included), verification
-and the health check.
+"""The URLs of the API pool (POOL=api): the token endpoints (introspection included), verification,
+the health and readiness checks and the metrics.
 The portal's URLconf (portal.urls) starts with these, so one pool can also serve everything."""
 
 from django.urls import path
 
 from credentials.api import services, tokens
-from portal.views import healthz
+from portal.views import healthz, metrics_view, readyz
 
 urlpatterns = [
     # The hot paths first: Django tries the patterns in order.
@@ -16,6 +16,8 @@ urlpatterns = [
     path("v2/tokens/revoke", tokens.RevokeV2.as_view(), name="revoke-v2"),
     path("v2/tokens/introspect", tokens.IntrospectV2.as_view(), name="introspect-v2"),
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
 ]
 
 # The API pool serves no pages: an address or request it cannot take gets the API's error shape.

@@ -5,6 +5,7 @@ with a default that runs on a laptop: SQLite and a file cache shared by all guni
 Environment names equal setting names; durations carry their unit in a comment.
 """
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -56,6 +57,17 @@ IDENTIFY_PER_MINUTE = env.int("IDENTIFY_PER_MINUTE", default=20)
 # Seconds a worker keeps its usage counts (requests per hour of each key slot and client secret)
 # in memory before adding them to the database; they are also written when the worker exits.
 USAGE_FLUSH_SECONDS = env.float("USAGE_FLUSH_SECONDS", default=60.0)
+# Prometheus metrics (portal.metrics), served at /metrics to a scraper that sends
+# "Authorization: Bearer <METRICS_TOKEN>" or calls from METRICS_ALLOWED_NETWORKS (CIDR ranges);
+# anyone else gets 404. METRICS=false counts nothing.
+METRICS = env.bool("METRICS", default=True)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = tuple(
+    ipaddress.ip_network(network, strict=False)
+    for network in env.list("METRICS_ALLOWED_NETWORKS", default=[])
+)
+# Seconds /readyz waits for Redis before calling it unreachable.
+READINESS_TIMEOUT = env.float("READINESS_TIMEOUT", default=0.5)
 # Lifetimes, in seconds: access tokens (both methods), and the refresh token chain of the
 # conventional method counted from its first issue (never extended by rotation).
 ACCESS_TOKEN_TTL = env.int("ACCESS_TOKEN_TTL", default=3600)
@@ -335,13 +347,16 @@ HTTPS = env.bool("HTTPS", default=False)
 if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
-    # The gateway's verification subrequest and the load balancer's liveness probe may come over
-    # the private network in plain HTTP; a redirect would only break them. The token endpoints and
+    # The gateway's verification subrequest, the load balancer's liveness and readiness probes and
+    # Prometheus's scrape may come over the private network in plain HTTP; a redirect would only
+    # break them. The token endpoints and
     # /v1/whoami refuse plain HTTP themselves (credentials.api.base.plain_http_refusal) rather than
     # redirect after the credential crossed in clear.
     SECURE_REDIRECT_EXEMPT = [
         r"^v1/verify$",
         r"^healthz$",
+        r"^readyz$",
+        r"^metrics$",
         r"^v1/tokens$",
         r"^v2/tokens(/revoke|/introspect)?$",
         r"^v1/whoami$",

@@ -1,11 +1,17 @@
+import hmac
+import ipaddress
 import sys
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET
+
+from portal import metrics, readiness
+from portal.addresses import source_address
 
 # Seconds a client is asked to wait when the database cannot be reached.
 RETRY_AFTER = 5
@@ -21,6 +27,45 @@ NOT_FOUND = gettext_lazy(
 def healthz(request):
     """Liveness for load balancers: the process answers. Touches no database or cache on purpose."""
     return HttpResponse("ok", content_type="text/plain")
+
+
+@require_GET
+def readyz(request):
+    """Readiness: 200 when this server can serve (portal.readiness), else 503 naming the checks
+    that failed."""
+    checks = readiness.checks()
+    ready = readiness.ready(checks)
+    body = {"status": "ready" if ready else "not ready", "checks": checks}
+    return JsonResponse(body, status=200 if ready else 503, headers={"Cache-Control": "no-store"})
+
+
+def metrics_view(request):
+    """The Prometheus metrics, for a scraper with METRICS_TOKEN or from METRICS_ALLOWED_NETWORKS;
+    404 to anyone else, whatever the method, so that the address cannot be told from one that does
+    not exist."""
+    if not (_has_metrics_token(request) or _from_metrics_network(request)):
+        return api_page_not_found(request, None)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    content, content_type = metrics.exposition(readiness.checks())
+    return HttpResponse(content, content_type=content_type, headers={"Cache-Control": "no-store"})
+
+
+def _has_metrics_token(request):
+    scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    expected = settings.METRICS_TOKEN
+    given = token.strip().encode()  # bytes: compare_digest refuses text that is not ASCII
+    return bool(expected) and scheme.lower() == "bearer" and hmac.compare_digest(given, expected.encode())
+
+
+def _from_metrics_network(request):
+    address = source_address(request)
+    if address is None or not settings.METRICS_ALLOWED_NETWORKS:
+        return False
+    ip = ipaddress.ip_address(address)
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in network for network in settings.METRICS_ALLOWED_NETWORKS)
 
 
 def _is_api(request):
@@ -112,6 +157,7 @@ def server_error(request, exception=None):
     raised = sys.exc_info()[1]
     if isinstance(raised, OperationalError | InterfaceError):
         status, error = 503, "temporarily_unavailable"
+        metrics.DATABASE_ERRORS.inc()
         text = gettext("The portal cannot reach its database just now. Try again in a few seconds.")
     else:
         status, error = 500, "server_error"

@@ -45,6 +45,8 @@ NOT_PAGES = {
     "revoke-v2": "API (JSON)",
     "introspect-v2": "API (JSON)",
     "healthz": "health check (text)",
+    "readyz": "readiness check (JSON)",
+    "metrics": "Prometheus metrics (text), for the scrape token or allowed networks only",
     "schema": "OpenAPI document (YAML)",
     "home": "redirects to the Group List",
     "logout": "POST only: it leads to Sign in (LOGOUT_REDIRECT_URL), scanned after signing out",

@@ -415,6 +415,9 @@ MATRIX = {
     "schema": {"GET": every(200), "POST": every(405), "DELETE": every(405)},
     "api-docs": {"GET": every(200), "POST": every(405), "DELETE": every(405)},
     "healthz": {"GET": every(200), "POST": every(405), "DELETE": every(405)},
+    "readyz": {"GET": every(200), "POST": every(405), "DELETE": every(405)},
+    # Nobody here has the scrape token or calls from METRICS_ALLOWED_NETWORKS: 404, whatever the method.
+    "metrics": {"GET": every(404), "POST": every(404), "DELETE": every(404)},
     # The management API, each role with a read-write personal access token of its own (anonymous:
     # none). The same rules as the pages: 404 for outsiders, 403 for who may not change it.
     "manage:groups": {

@@ -3,6 +3,7 @@ and answers in the spec's error shape {"error", "error_description"} (RFC 6749 5
 
 import json
 import re
+import time
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -20,6 +21,7 @@ from credentials.authentication import (
     AddressNotAllowed,
     RateLimited,
 )
+from portal import metrics
 
 # RFC 6749 5.2: error_description may only use %x20-21 / %x23-5B / %x5D-7E.
 _NOT_ALLOWED_IN_DESCRIPTION = re.compile(r"[^\x20\x21\x23-\x5B\x5D-\x7E]")
@@ -109,6 +111,23 @@ class Endpoint(APIView):
     """
 
     def dispatch(self, request, *args, **kwargs):
+        """The answer, timed and counted per endpoint and status (portal.metrics); "error" counts
+        an exception left to the last-resort handler (500, or 503 for the database)."""
+        started = time.perf_counter()
+        match = request.resolver_match
+        endpoint = match.url_name if match is not None and match.url_name else "api"
+        method = metrics.http_method(request.method, self.http_method_names)
+        status = "error"
+        try:
+            response = self.answer(request)
+            status = str(response.status_code)
+            return response
+        finally:
+            metrics.child(metrics.API_LATENCY, endpoint, method, status).observe(
+                time.perf_counter() - started
+            )
+
+    def answer(self, request):
         request.user = AnonymousUser()
         method = request.method.lower()
         handler = getattr(self, method, None) if method in self.http_method_names else None

@@ -10,7 +10,8 @@ from credentials import ratelimit
 from credentials.api import schema
 from credentials.api.base import Endpoint, empty_response, json_response, plain_http_refusal
 from credentials.authentication import address_not_allowed, insufficient_scope, rate_limited, unauthorized
-from credentials.verification import AddressRefused, identify
+from credentials.verification import AddressRefused, identify, presents_credential
+from portal import metrics
 
 
 class ServiceEndpoint(Endpoint):
@@ -28,19 +29,34 @@ class ServiceEndpoint(Endpoint):
                 return refused
         try:
             request.identity = identify(request)
-        except AddressRefused:  # checked on every request, answered from memory or not
+        except AddressRefused as refused:  # checked on every request, answered from memory or not
+            counted(refused.identity, metrics.ADDRESS)
             return address_not_allowed()
         if request.identity is None:
+            metrics.child(metrics.VERIFICATIONS, _sent(request), metrics.REFUSED, metrics.NO_GROUP).inc()
             return unauthorized()
         # Every request of a limited credential is counted, however its identity was found.
         request.rate_limit = ratelimit.check(request.identity)
         if request.rate_limit is not None and not request.rate_limit.allowed:
+            counted(request.identity, metrics.RATE_LIMITED)
             return self.rate_limited(request.rate_limit)
         return None
 
     def rate_limited(self, decision):
         """The answer to a request over its credential's rate limit."""
         return rate_limited(decision)
+
+
+def _sent(request):
+    """What a request that no credential matched sent, as a label: key, token, or "-" for neither."""
+    if "HTTP_X_API_KEY" in request.META:
+        return "key"
+    return "token" if presents_credential(request) else "-"
+
+
+def counted(identity, outcome):
+    """Count a verification of a known credential: its group's slug labels it."""
+    metrics.child(metrics.VERIFICATIONS, metrics.METHODS[identity.method], outcome, identity.group_slug).inc()
 
 
 def _rate_limit_headers(request):
@@ -61,6 +77,7 @@ class WhoAmI(ServiceEndpoint):
         responses={200: schema.WhoAmIResponse, 401: schema.UNAUTHORIZED, 429: schema.RATE_LIMITED},
     )
     def get(self, request):
+        counted(request.identity, metrics.ACCEPTED)
         return json_response(request.identity.as_dict(), headers=_rate_limit_headers(request))
 
 
@@ -115,7 +132,9 @@ class Verify(ServiceEndpoint):
         identity = request.identity
         required = request.META.get("HTTP_X_REQUIRED_SCOPE")
         if required is not None and not identity.allows(required):
+            counted(identity, metrics.SCOPE)
             return insufficient_scope()
+        counted(identity, metrics.ACCEPTED)
         headers = {
             "X-Auth-Group": _header_value(identity.group_slug),
             "X-Auth-Method": identity.method,

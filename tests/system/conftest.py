@@ -42,6 +42,9 @@ def nginx_path():
     return found if os.path.exists(found) else None
 
 
+# Prometheus's server, from Debian's prometheus package (tests/system/test_prometheus.py).
+PROMETHEUS = "/usr/bin/prometheus"
+
 # njs, from Debian's libnginx-mod-http-js: the gateway's cache key (deploy/nginx/gateway.js).
 NJS_MODULE = "/usr/lib/nginx/modules/ngx_http_js_module.so"
 
@@ -66,6 +69,8 @@ def _missing(tool):
         return "no nginx: install Debian's nginx package"
     if tool == "njs" and not os.path.exists(NJS_MODULE):
         return "no njs module for nginx: install Debian's libnginx-mod-http-js package"
+    if tool == "prometheus" and not os.path.exists(PROMETHEUS):
+        return "no /usr/bin/prometheus: install Debian's prometheus package"
     if tool == "initdb":
         if initdb_path() is None:
             return "no /usr/lib/postgresql/*/bin/initdb: install Debian's postgresql package"

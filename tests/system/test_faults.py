@@ -136,6 +136,18 @@ def test_workers_killed_during_load_lose_nothing(start_portal, traffic):
     assert not set(killed) & set(portal.worker_pids())
 
 
+def readiness(port, status, within):
+    """/readyz polled every 50 ms until it answers `status` or `within` seconds have passed: its
+    last answer (status, body) and the seconds from the first call to it."""
+    started = time.monotonic()
+    while True:
+        answer = call(port, "GET", "/readyz", timeout=within)
+        elapsed = time.monotonic() - started
+        if answer.status == status or elapsed > within:
+            return SimpleNamespace(status=answer.status, body=answer.body, seconds=elapsed)
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def private_postgres():
     """A PostgreSQL cluster of this test's own on a free port, run as the postgres user; it is
@@ -182,12 +194,15 @@ def test_postgresql_restart_fails_fast_with_503_and_recovers(private_postgres, s
     load = Load(portal.port, clients, ["verify_key", "verify_token", "issue_v2"]).start()
 
     time.sleep(1.5)
+    assert call(portal.port, "GET", "/readyz").status == 200
     private_postgres.stop()
     stopped = time.monotonic()
-    time.sleep(2.5)
+    not_ready = readiness(portal.port, 503, within=2.0)
+    time.sleep(max(0.0, stopped + 2.5 - time.monotonic()))
     restarting = time.monotonic()
     private_postgres.start()
     accepting = time.monotonic()
+    ready_again = readiness(portal.port, 200, within=5.0)
     # Load on until 1.5 s have gone without an error, or 5.5 s after PostgreSQL came back.
     while time.monotonic() - accepting < 5.5:
         recent = [o for o in load.outcomes if o.sent > max(accepting, time.monotonic() - 1.5)]
@@ -213,9 +228,13 @@ def test_postgresql_restart_fails_fast_with_503_and_recovers(private_postgres, s
         f"PostgreSQL restart (VERIFY_CACHE_SECONDS={MEMORY_SECONDS}, down counted from then on):"
         f" {len(outcomes)} requests, {len(down)} while down: {len(verifier_2xx)} verifier 2xx,"
         f" {len(unavailable)} 503, others {not_503 or 'none'}, slowest {slowest:.2f} s;"
-        f" recovered (0 errors) {recovered:.2f} s after PostgreSQL accepted connections again"
+        f" recovered (0 errors) {recovered:.2f} s after PostgreSQL accepted connections again;"
+        f" /readyz 503 after {not_ready.seconds:.2f} s, 200 again after {ready_again.seconds:.2f} s"
     )
 
+    assert not_ready.status == 503 and not_ready.seconds <= 1.0, f"/readyz: {not_ready.seconds:.2f} s to 503"
+    assert json.loads(not_ready.body)["checks"]["database"] == "unreachable"
+    assert ready_again.status == 200, "/readyz did not say 200 again within 5 s of PostgreSQL's restart"
     assert down, "no request was sent while PostgreSQL was down"
     assert not verifier_2xx, "the verifier let requests through while the database was down"
     assert slowest < 3.0, "requests hung while the database was down"
