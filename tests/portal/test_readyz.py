@@ -1,5 +1,6 @@
 """/readyz: 200 when the database answers with every migration applied (and Redis where set)."""
 
+from django.conf import settings
 from django.db.migrations.recorder import MigrationRecorder
 from django.test import Client
 
@@ -10,7 +11,8 @@ def test_ready_when_the_database_answers_and_is_migrated(db):
     response = Client().get("/readyz")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "checks": {"database": "ok", "migrations": "ok"}}
+    checks = {"database": "ok", "migrations": "ok", **({"redis": "ok"} if settings.REDIS_URL else {})}
+    assert response.json() == {"status": "ready", "checks": checks}
     assert response["Cache-Control"] == "no-store"
 
 
