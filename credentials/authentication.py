@@ -7,6 +7,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
 from credentials import ratelimit
+from credentials.models import CredentialRefused
 from credentials.verification import WWW_AUTHENTICATE, AddressRefused, identify, presents_credential
 
 # RFC 6749 5.1: responses carrying tokens or credentials must not be cached.
@@ -61,6 +62,8 @@ class CredentialAuthentication(BaseAuthentication):
             identity = identify(request)
         except AddressRefused:
             raise AddressNotAllowed() from None
+        except CredentialRefused:
+            identity = None
         if identity is None:
             raise exceptions.AuthenticationFailed()
         decision = ratelimit.check(identity)
@@ -86,6 +89,8 @@ def credential_required(view):
             request.identity = identify(request)
         except AddressRefused:
             return address_not_allowed()
+        except CredentialRefused:
+            request.identity = None
         if request.identity is None:
             return unauthorized()
         decision = ratelimit.check(request.identity)

@@ -58,6 +58,24 @@ def stored_fields(raw):
 RATE_LIMIT_MAX = 1_000_000
 
 
+class CredentialRefused(Exception):
+    """A credential that was found but may not pass: `reason` is "expired", "revoked" (an access
+    token) or "suspended" (its group). Its caller answers as to a wrong one; only the metrics tell
+    them apart (portal.metrics)."""
+
+    def __init__(self, reason, method, group_slug):
+        super().__init__(reason)
+        self.reason, self.method, self.group_slug = reason, method, group_slug
+
+
+def _refusal(row, method):
+    """The CredentialRefused for an identity row that may not pass, or None."""
+    for reason in ("suspended", "revoked", "expired"):
+        if row.get(reason):
+            return CredentialRefused(reason, method, row["group_slug"])
+    return None
+
+
 @dataclass(frozen=True)
 class Identity:
     """Who a credential says the caller is: a group, by which method and credential."""
@@ -285,19 +303,23 @@ def rotation_warnings(slot, last_used_at, last_used_address, other_last_used_at,
 class ApiKeyManager(models.Manager):
     def identity(self, digest, address=None):
         """The Identity of the key with this digest, or None: one indexed query (credentials.sql).
-        Records the key's use at most once per LAST_USED_INTERVAL."""
+        Raises CredentialRefused for a key that may not pass. Records the key's use at most once
+        per LAST_USED_INTERVAL."""
         now = timezone.now()
         stale_before = now - timedelta(seconds=settings.LAST_USED_INTERVAL)
         row = sql.one(sql.API_KEY_IDENTITY, digest=digest, stale_before=stale_before, now=now)
         if row is None or not secrets.same(row["digest"], digest):
             return None
+        refused = _refusal(row, "api_key")
+        if refused is not None:
+            raise refused
         expires_at = sql.as_datetime(row["expires_at"])
         if row["max_age_enforced"] and row["max_credential_age_days"]:
-            # A key past the group's maximum age is refused as a wrong one, and no memory of it
-            # outlives the moment it passes that age.
+            # A key past the group's maximum age has expired, and no memory of it outlives the
+            # moment it passes that age.
             refused_from = max_age_end(sql.as_datetime(row["key_created_at"]), row["max_credential_age_days"])
             if refused_from <= now:
-                return None
+                raise CredentialRefused("expired", "api_key", row["group_slug"])
             expires_at = refused_from if expires_at is None else min(expires_at, refused_from)
         if row["stale"]:
             self.touch(row["id"], address, now)
@@ -906,10 +928,14 @@ class AccessTokenManager(models.Manager):
         return new.access_token
 
     def identity(self, digest):
-        """The Identity of the live access token with this digest, or None: one indexed query."""
+        """The Identity of the live access token with this digest, or None: one indexed query.
+        Raises CredentialRefused for a token that is revoked, expired or of a suspended group."""
         row = sql.one(sql.ACCESS_TOKEN_IDENTITY, digest=digest, now=timezone.now())
         if row is None or not secrets.same(row["digest"], digest):
             return None
+        refused = _refusal(row, "access_token")
+        if refused is not None:
+            raise refused
         expires_at = sql.as_datetime(row["expires_at"])
         # What the token asked for, within what its client may use now.
         scopes = scope_names.narrowed(scope_names.parse(row["scope"]), scope_names.parse(row["scopes"]))

@@ -64,25 +64,27 @@ def as_datetime(value):
     return value if convert is None or value is None else convert(value, None, connection)
 
 
-# Verification: one indexed lookup by digest, joined to what an Identity names. A key of an
-# expired credential or of a suspended group finds no row, as a wrong key does.
+# Verification: one indexed lookup by digest, joined to what an Identity names. The row of a key
+# that may not pass (its credential expired, its group suspended) says why, for the metrics: the
+# caller refuses it as a wrong key.
 API_KEY_IDENTITY = (
     "SELECT k.id, k.digest, k.slot, c.name AS credential, c.expires_at, c.scopes, g.slug AS group_slug, "
     "g.name AS group_name, c.id AS credential_pk, c.rate_limit, c.allowed_networks, "
     "k.created_at AS key_created_at, g.max_credential_age_days, g.max_age_enforced, "
-    "(k.last_used_at IS NULL OR k.last_used_at < %(stale_before)s) AS stale "
+    "(k.last_used_at IS NULL OR k.last_used_at < %(stale_before)s) AS stale, "
+    "(g.suspended_at IS NOT NULL) AS suspended, "
+    "(c.expires_at IS NOT NULL AND c.expires_at <= %(now)s) AS expired "
     f"FROM {API_KEY} k JOIN {API_KEY_CREDENTIAL} c ON c.id = k.credential_id "
-    f"JOIN {GROUP} g ON g.id = c.group_id WHERE k.digest = %(digest)s "
-    "AND (c.expires_at IS NULL OR c.expires_at > %(now)s) AND g.suspended_at IS NULL"
+    f"JOIN {GROUP} g ON g.id = c.group_id WHERE k.digest = %(digest)s"
 )
 
 ACCESS_TOKEN_IDENTITY = (
     "SELECT a.digest, a.expires_at, a.scope, c.scopes, c.name AS credential, g.slug AS group_slug, "
-    "g.name AS group_name, c.id AS credential_pk, c.rate_limit, c.allowed_networks "
+    "g.name AS group_name, c.id AS credential_pk, c.rate_limit, c.allowed_networks, "
+    "(g.suspended_at IS NOT NULL) AS suspended, (a.revoked_at IS NOT NULL) AS revoked, "
+    "(a.expires_at <= %(now)s) AS expired "
     f"FROM {ACCESS_TOKEN} a JOIN {OAUTH_CLIENT} c ON c.id = a.client_id "
-    f"JOIN {GROUP} g ON g.id = c.group_id "
-    "WHERE a.digest = %(digest)s AND a.revoked_at IS NULL AND a.expires_at > %(now)s "
-    "AND g.suspended_at IS NULL"
+    f"JOIN {GROUP} g ON g.id = c.group_id WHERE a.digest = %(digest)s"
 )
 
 # Client authentication: always one row. The (client key, address) pair's failure record, if

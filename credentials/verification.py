@@ -93,7 +93,8 @@ def identify(request):
     """The Identity for the request's X-Api-Key, X-Access-Token or Bearer header, or None.
 
     Only headers are read: a credential in a query string or a cookie is never accepted. Raises
-    AddressRefused for a credential used from outside its allowed networks, however it was found.
+    AddressRefused for a credential used from outside its allowed networks, however it was found,
+    and CredentialRefused (credentials.models) for one expired, revoked or of a suspended group.
     """
     raw_key = request.META.get("HTTP_X_API_KEY")
     if raw_key is not None:

@@ -24,9 +24,10 @@ from prometheus_client.core import GaugeMetricFamily
 # Buckets around the verify p99 objective of 50 ms (deploy/prometheus/alerts.yml).
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
-# Outcomes of a verification. refused: no credential matches the value, which may be wrong,
-# malformed, expired, revoked or of a suspended group: the hot path's one query does not say which.
-ACCEPTED, REFUSED, SCOPE, ADDRESS, RATE_LIMITED = "accepted", "refused", "scope", "address", "rate_limited"
+# Outcomes of a verification besides those of credentials.models.CredentialRefused (expired,
+# revoked, suspended). wrong: no credential matches the value (malformed, made up, regenerated,
+# deleted), so it names no group.
+ACCEPTED, WRONG, SCOPE, ADDRESS, RATE_LIMITED = "accepted", "wrong", "scope", "address", "rate_limited"
 # Methods: key (X-Api-Key), token (an access token), "-" for a request that sent neither.
 METHODS = {"api_key": "key", "access_token": "token"}
 NO_GROUP = "-"

@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import URLResolver, get_resolver
 
 from credentials import ratelimit, secrets, usage
-from credentials.models import AccessToken, ApiKey, ApiKeyCredential, OAuthClient
+from credentials.models import AccessToken, ApiKey, ApiKeyCredential, CredentialRefused, OAuthClient
 from credentials.secrets import Kind
 from groups.models import Action, Activity, Group, Membership, Role
 from portal import context
@@ -211,15 +211,22 @@ def make_oauth_client(group, name="Checkout", created_by=None):
 
 
 def key_identity(value, address=None):
-    """The Identity an API key value verifies as, or None, through the model's lookup."""
+    """The Identity an API key value verifies as, or None if refused, through the model's lookup."""
     digest = secrets.digest_of(value, Kind.API_KEY)
-    return None if digest is None else ApiKey.objects.identity(digest, address)
+    return None if digest is None else _or_none(ApiKey.objects.identity, digest, address)
 
 
 def token_identity(value):
-    """The Identity an access token verifies as, or None, through the model's lookup."""
+    """The Identity an access token verifies as, or None if refused, through the model's lookup."""
     digest = secrets.digest_of(value, Kind.ACCESS_TOKEN)
-    return None if digest is None else AccessToken.objects.identity(digest)
+    return None if digest is None else _or_none(AccessToken.objects.identity, digest)
+
+
+def _or_none(lookup, *args):
+    try:
+        return lookup(*args)
+    except CredentialRefused:
+        return None
 
 
 def issue_access_token(client):

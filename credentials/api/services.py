@@ -10,6 +10,7 @@ from credentials import ratelimit
 from credentials.api import schema
 from credentials.api.base import Endpoint, empty_response, json_response, plain_http_refusal
 from credentials.authentication import address_not_allowed, insufficient_scope, rate_limited, unauthorized
+from credentials.models import CredentialRefused
 from credentials.verification import AddressRefused, identify, presents_credential
 from portal import metrics
 
@@ -32,8 +33,13 @@ class ServiceEndpoint(Endpoint):
         except AddressRefused as refused:  # checked on every request, answered from memory or not
             counted(refused.identity, metrics.ADDRESS)
             return address_not_allowed()
+        except CredentialRefused as refused:  # answered as a wrong one, counted apart
+            metrics.child(
+                metrics.VERIFICATIONS, metrics.METHODS[refused.method], refused.reason, refused.group_slug
+            ).inc()
+            return unauthorized()
         if request.identity is None:
-            metrics.child(metrics.VERIFICATIONS, _sent(request), metrics.REFUSED, metrics.NO_GROUP).inc()
+            metrics.child(metrics.VERIFICATIONS, _sent(request), metrics.WRONG, metrics.NO_GROUP).inc()
             return unauthorized()
         # Every request of a limited credential is counted, however its identity was found.
         request.rate_limit = ratelimit.check(request.identity)

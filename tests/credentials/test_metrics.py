@@ -1,13 +1,15 @@
 """What the hot path and the token endpoints count (portal.metrics), read from this process's registry."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from prometheus_client import REGISTRY
 
-from credentials.models import RefreshToken
-from groups.models import Role
+from credentials.models import AccessToken, ApiKey, RefreshToken
+from groups.models import Group, Role
 from tests.conftest import issue_access_token, make_api_key, make_member, make_oauth_client
 from tests.credentials.test_token_v2 import basic, post
 
@@ -31,6 +33,10 @@ class Counts:
         key = (name, tuple(sorted(labels.items())))
         return self.now().get(key, 0) - self.before.get(key, 0)
 
+    def verified(self, method, outcome, group):
+        """How many verifications were counted with these labels since the snapshot."""
+        return self.grew("portal_verifications_total", method=method, outcome=outcome, group=group)
+
 
 @pytest.fixture
 def counts():
@@ -46,7 +52,7 @@ def test_an_accepted_key_is_counted_for_its_group(group, counts):
 
     assert verify({"X-Api-Key": values["primary"]}).status_code == 204
 
-    assert counts.grew("portal_verifications_total", method="key", outcome="accepted", group=group.slug) == 1
+    assert counts.verified("key", "accepted", group.slug) == 1
     answered = {"endpoint": "verify", "method": "get", "status": "204"}
     assert counts.grew("portal_api_request_duration_seconds_count", **answered) == 1
 
@@ -57,8 +63,50 @@ def test_a_wrong_key_is_counted_without_a_group(group, counts):
     assert verify({"X-Api-Key": values["primary"][:-4] + "AAAA"}).status_code == 401
     assert verify({}).status_code == 401
 
-    assert counts.grew("portal_verifications_total", method="key", outcome="refused", group="-") == 1
-    assert counts.grew("portal_verifications_total", method="-", outcome="refused", group="-") == 1
+    assert counts.verified("key", "wrong", "-") == 1
+    assert counts.verified("-", "wrong", "-") == 1
+
+
+def test_keys_refused_for_expiry_age_or_suspension_are_counted_apart_for_their_group(group, counts):
+    expired, expired_values = make_api_key(group, "Expired app")
+    expired.set_expiry(timezone.now() - timedelta(minutes=1), expired.version, None)
+    old_group = Group.objects.create(name="Old keys", slug="old-keys")
+    _, old_values = make_api_key(old_group)
+    ApiKey.objects.filter(credential__group=old_group).update(created_at=timezone.now() - timedelta(days=40))
+    old_group.set_policy(30, True, None)
+    suspended_group = Group.objects.create(name="Suspended", slug="suspended")
+    _, suspended_values = make_api_key(suspended_group)
+    suspended_group.suspend(None)
+
+    answers = [
+        verify({"X-Api-Key": values["primary"]}) for values in (expired_values, old_values, suspended_values)
+    ]
+
+    # The caller learns no more than from a wrong key.
+    wrong = verify({"X-Api-Key": expired_values["primary"][:-4] + "AAAA"})
+    assert {(answer.status_code, answer.content) for answer in answers} == {(401, wrong.content)}
+    assert counts.verified("key", "expired", group.slug) == 1
+    assert counts.verified("key", "expired", "old-keys") == 1
+    assert counts.verified("key", "suspended", "suspended") == 1
+    assert counts.verified("key", "wrong", "-") == 1
+
+
+def test_tokens_refused_as_revoked_or_expired_are_counted_apart_for_their_group(group, counts):
+    client, _ = make_oauth_client(group)
+    revoked, revoked_token = issue_access_token(client)
+    expired, expired_token = issue_access_token(client)
+    AccessToken.objects.filter(pk=revoked.pk).update(revoked_at=timezone.now())
+    AccessToken.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    assert verify({"X-Access-Token": revoked_token}).status_code == 401
+    assert Client().get("/v1/whoami", headers={"Authorization": f"Bearer {expired_token}"}).status_code == 401
+    group.suspend(None)
+    _, suspended_token = issue_access_token(client)
+    assert verify({"X-Access-Token": suspended_token}).status_code == 401
+
+    assert counts.verified("token", "revoked", group.slug) == 1
+    assert counts.verified("token", "expired", group.slug) == 1
+    assert counts.verified("token", "suspended", group.slug) == 1
 
 
 def test_a_token_without_the_scope_is_counted_as_scope(group, counts):
@@ -68,7 +116,7 @@ def test_a_token_without_the_scope_is_counted_as_scope(group, counts):
 
     assert verify({"X-Access-Token": token, "X-Required-Scope": "orders"}).status_code == 403
 
-    assert counts.grew("portal_verifications_total", method="token", outcome="scope", group=group.slug) == 1
+    assert counts.verified("token", "scope", group.slug) == 1
 
 
 def test_a_key_from_outside_its_networks_is_counted_as_address(group, counts):
@@ -77,7 +125,7 @@ def test_a_key_from_outside_its_networks_is_counted_as_address(group, counts):
 
     assert verify({"X-Api-Key": values["primary"]}).status_code == 403
 
-    assert counts.grew("portal_verifications_total", method="key", outcome="address", group=group.slug) == 1
+    assert counts.verified("key", "address", group.slug) == 1
 
 
 def test_a_key_over_its_rate_limit_is_counted_as_rate_limited(group, counts):
@@ -87,9 +135,7 @@ def test_a_key_over_its_rate_limit_is_counted_as_rate_limited(group, counts):
     verify({"X-Api-Key": values["primary"]})
     assert verify({"X-Api-Key": values["primary"]}).status_code == 403
 
-    labels = {"method": "key", "outcome": "rate_limited", "group": group.slug}
-    limited = counts.grew("portal_verifications_total", **labels)
-    assert limited == 1
+    assert counts.verified("key", "rate_limited", group.slug) == 1
 
 
 def test_the_verification_memory_counts_hits_and_misses(group, counts, settings):

@@ -7,8 +7,10 @@ import json
 import subprocess
 import time
 import urllib.parse
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from tests.system.conftest import PROMETHEUS, seed
 from tests.system.support import ROOT, call, free_port, wait_for
@@ -68,23 +70,27 @@ def query(port, promql):
 def test_prometheus_sums_outcomes_per_group_across_servers_and_workers(start_portal, prometheus, traffic):
     servers = [start_portal(name, workers=3, METRICS_TOKEN=TOKEN) for name in ("metrics-a", "metrics-b")]
     url = prometheus(*(server.port for server in servers))
-    payments, shipping = seed("Payments"), seed("Shipping")
+    payments, shipping, archive = seed("Payments"), seed("Shipping"), seed("Archive")
     sent = {  # (group, outcome): requests, spread over both servers
         (payments.group.slug, "accepted"): 30,
         (shipping.group.slug, "accepted"): 20,
-        ("-", "refused"): 25,
+        ("-", "wrong"): 25,
         (shipping.group.slug, "scope"): 10,
+        (archive.group.slug, "expired"): 12,
     }
     headers = {
         (payments.group.slug, "accepted"): ({"X-Api-Key": payments.keys["primary"]}, 204),
         (shipping.group.slug, "accepted"): ({"X-Api-Key": shipping.keys["secondary"]}, 204),
-        ("-", "refused"): ({"X-Api-Key": payments.keys["primary"][:-4] + "AAAA"}, 401),
+        ("-", "wrong"): ({"X-Api-Key": payments.keys["primary"][:-4] + "AAAA"}, 401),
         (shipping.group.slug, "scope"): (
             {"X-Api-Key": shipping.keys["primary"], "X-Required-Scope": "not-granted"},
             403,
         ),
+        (archive.group.slug, "expired"): ({"X-Api-Key": archive.keys["primary"]}, 401),
     }
     shipping.credential.set_scopes(["orders"], shipping.credential.version, shipping.owner)
+    expired = timezone.now() - timedelta(minutes=1)
+    archive.credential.set_expiry(expired, archive.credential.version, archive.owner)
     for key, count in sent.items():
         header, status = headers[key]
         for n in range(count):
