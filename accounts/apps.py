@@ -4,6 +4,8 @@ from django.conf import settings
 
 
 class AccountsConfig(AppConfig):
+    # The app's config although this module holds two: without it Django would take neither.
+    default = True
     name = "accounts"
     verbose_name = "Accounts"
 
