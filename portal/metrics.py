@@ -21,6 +21,8 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 
+from portal import readiness
+
 # Buckets around the verify p99 objective of 50 ms (deploy/prometheus/alerts.yml).
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -124,7 +126,7 @@ class _Readiness:
 
     def collect(self):
         ready = GaugeMetricFamily("portal_ready", "1 when this server can serve (/readyz says 200), else 0.")
-        ready.add_metric([], float(all(result == "ok" for result in self.results.values())))
+        ready.add_metric([], float(readiness.ready(self.results)))
         check = GaugeMetricFamily(
             "portal_readiness_check", "Each readiness check: 1 when it passed, else 0.", labels=["check"]
         )

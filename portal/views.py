@@ -1,5 +1,4 @@
 import hmac
-import ipaddress
 import sys
 
 from django.conf import settings
@@ -10,6 +9,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET
 
+from credentials import networks
 from portal import metrics, readiness
 from portal.addresses import source_address
 
@@ -59,13 +59,9 @@ def _has_metrics_token(request):
 
 
 def _from_metrics_network(request):
-    address = source_address(request)
-    if address is None or not settings.METRICS_ALLOWED_NETWORKS:
-        return False
-    ip = ipaddress.ip_address(address)
-    if ip.version == 6 and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return any(ip in network for network in settings.METRICS_ALLOWED_NETWORKS)
+    # No networks configured means nobody here, where a credential's None means anywhere.
+    allowed = settings.METRICS_ALLOWED_NETWORKS
+    return bool(allowed) and networks.allows(allowed, source_address(request))
 
 
 def _is_api(request):
