@@ -9,6 +9,8 @@ from functools import lru_cache
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from portal import addresses
+
 # The most ranges one credential may list: enough for a few offices and clouds, short to compare.
 MAX_NETWORKS = 20
 
@@ -44,17 +46,4 @@ def parsed(text):
 
 def allows(networks, address):
     """Whether `address` (text, or None when unknown) lies in one of `networks` (None: anywhere)."""
-    if networks is None:
-        return True
-    ip = _address(address or "")
-    return ip is not None and any(ip in network for network in networks)
-
-
-@lru_cache(maxsize=4096)  # a client calls from the same address again and again
-def _address(text):
-    """The address `text` names (an IPv4-mapped IPv6 address as its IPv4 one), or None."""
-    try:
-        ip = ipaddress.ip_address(text)
-    except ValueError:
-        return None
-    return ip.ipv4_mapped if ip.version == 6 and ip.ipv4_mapped is not None else ip
+    return networks is None or addresses.within(networks, address)

@@ -1,4 +1,5 @@
-"""The client's address, as verification, the lockout, Activity and django-axes all see it."""
+"""The client's address, as verification, the lockout, Activity and django-axes all see it, and
+whether it lies in a list of networks (a credential's allowed networks, METRICS_ALLOWED_NETWORKS)."""
 
 import ipaddress
 from functools import lru_cache
@@ -32,3 +33,19 @@ def _valid_or_none(address):
         return str(ipaddress.ip_address(address))
     except ValueError:
         return None
+
+
+def within(networks, address):
+    """Whether `address` (text, or None when unknown) lies in one of `networks` (ip_network objects)."""
+    ip = _address(address or "")
+    return ip is not None and any(ip in network for network in networks)
+
+
+@lru_cache(maxsize=4096)
+def _address(text):
+    """The address `text` names (an IPv4-mapped IPv6 address as its IPv4 one), or None."""
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    return ip.ipv4_mapped if ip.version == 6 and ip.ipv4_mapped is not None else ip

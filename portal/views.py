@@ -9,9 +9,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET
 
-from credentials import networks
-from portal import metrics, readiness
-from portal.addresses import source_address
+from portal import addresses, metrics, readiness
 
 # Seconds a client is asked to wait when the database cannot be reached.
 RETRY_AFTER = 5
@@ -59,9 +57,7 @@ def _has_metrics_token(request):
 
 
 def _from_metrics_network(request):
-    # No networks configured means nobody here, where a credential's None means anywhere.
-    allowed = settings.METRICS_ALLOWED_NETWORKS
-    return bool(allowed) and networks.allows(allowed, source_address(request))
+    return addresses.within(settings.METRICS_ALLOWED_NETWORKS, addresses.source_address(request))
 
 
 def _is_api(request):
